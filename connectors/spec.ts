@@ -1,0 +1,32 @@
+/**
+ * Connector option specs: one per connector, declared beside its code. The
+ * same spec drives compile-time option checks, the docs and editor
+ * completion. Specs are registered into an explicit registry that the
+ * caller hands the compiler, so new connectors never touch the compiler.
+ */
+
+export type OptionType = 'string' | 'int' | 'number' | 'boolean' | 'duration' | 'enum' | 'string-list';
+
+export interface OptionSpec {
+  name: string;
+  type: OptionType;
+  doc: string;
+  required?: boolean;
+  /** Shown in docs and used when the option is absent. */
+  default?: string | number | boolean | string[];
+  /** For `enum`. */
+  values?: string[];
+  min?: number;
+  max?: number;
+}
+
+export type ConnectorRole = 'source' | 'sink' | 'dead-letter' | 'lookup';
+
+export interface ConnectorSpec {
+  name: string;
+  doc: string;
+  roles: ConnectorRole[];
+  options: OptionSpec[];
+}
+
+export type ConnectorSpecs = ReadonlyMap<string, ConnectorSpec>;

@@ -1,0 +1,95 @@
+/**
+ * The typed program: the output of the type-check stage (`check/check.ts`)
+ * and the input of lowering. Names are resolved, every expression carries
+ * its Avro type, `select` items are fully expanded, and route targets are
+ * streams of their own.
+ */
+import type { Span } from '../diagnostics/diagnostic.ts';
+import type { AvroType, RecordType } from '../types/avro-type.ts';
+import type { BinaryOp } from '../syntax/ast.ts';
+
+/** A JSON-serializable constant: connector option values and literal values. */
+export type Constant = null | boolean | number | string | Constant[] | { [key: string]: Constant };
+
+export type ErrorPolicy = 'dead_letter' | 'skip' | 'fail';
+
+export interface TypedProgram {
+  pipeline: string;
+  /** The entry file. */
+  file: string;
+  sources: TypedSource[];
+  /** In dependency order: a stream comes after every stream it reads. */
+  streams: TypedStream[];
+  sinks: TypedSink[];
+  deadLetter?: { connector: string; options: Record<string, Constant>; span: Span };
+  /** Declared schemas by name (inline and .avsc), for hover and `sensei debug`. */
+  schemas: Record<string, AvroType>;
+}
+
+export interface TypedSource {
+  name: string;
+  connector: string;
+  options: Record<string, Constant>;
+  schema: RecordType;
+  /** Type of the record key; `null` type when the source has none. */
+  keyType: AvroType;
+  span: Span;
+}
+
+export interface TypedStream {
+  name: string;
+  /** Sources or streams it reads: one, or several after `union`. */
+  inputs: string[];
+  /** Set for a stream declared by a `route` branch: it carries the records of that branch. */
+  routedFrom?: { stream: string; branch: number };
+  operators: TypedOperator[];
+  errorPolicy: ErrorPolicy;
+  output: RecordType;
+  keyType: AvroType;
+  span: Span;
+}
+
+export interface TypedSink {
+  /** A stable id, `sink:<stream>:<n>`. */
+  id: string;
+  input: string;
+  connector: string;
+  options: Record<string, Constant>;
+  schema: RecordType;
+  keyType: AvroType;
+  span: Span;
+}
+
+interface OperatorBase {
+  /** Stable across recompiles of the same text: `<stream>/<index>:<kind>`. */
+  id: string;
+  span: Span;
+  /** The record type after this operator. */
+  output: RecordType;
+}
+
+export type TypedOperator =
+  | (OperatorBase & { kind: 'where'; condition: TypedExpr })
+  | (OperatorBase & { kind: 'select'; fields: { name: string; value: TypedExpr }[] })
+  | (OperatorBase & { kind: 'key-by'; key: TypedExpr })
+  | (OperatorBase & { kind: 'flat-map'; array: TypedExpr; as: string; dropField?: string })
+  | (OperatorBase & { kind: 'union'; streams: string[] })
+  | (OperatorBase & { kind: 'route'; branches: { condition: TypedExpr; target: string }[]; otherwise?: string })
+  | (OperatorBase & { kind: 'dedupe'; key: TypedExpr; withinMillis: number });
+
+export type TypedExpr = { type: AvroType; span: Span } & (
+  | { k: 'literal'; value: Constant }
+  | { k: 'field'; name: string }
+  | { k: 'member'; object: TypedExpr; name: string; nullSafe: boolean }
+  | { k: 'index'; object: TypedExpr; index: TypedExpr; nullSafe: boolean }
+  /** Library functions and casts (`long(x)`); `fn` is the library name. */
+  | { k: 'call'; fn: string; args: TypedExpr[] }
+  | { k: 'unary'; op: 'not' | '-'; operand: TypedExpr }
+  | { k: 'binary'; op: BinaryOp; left: TypedExpr; right: TypedExpr }
+  | { k: 'in'; value: TypedExpr; list: TypedExpr[]; negated: boolean }
+  | { k: 'between'; value: TypedExpr; low: TypedExpr; high: TypedExpr; negated: boolean }
+  | { k: 'if'; condition: TypedExpr; then: TypedExpr; otherwise: TypedExpr }
+  | { k: 'case'; branches: { condition: TypedExpr; value: TypedExpr }[]; otherwise: TypedExpr }
+  | { k: 'array'; items: TypedExpr[] }
+  | { k: 'map'; entries: { key: string; value: TypedExpr }[] }
+);

@@ -1,0 +1,72 @@
+import type { Diagnostic, Fix, Severity, Span } from './diagnostic.ts';
+
+/**
+ * The registry of diagnostic codes. Every code a stage emits is declared
+ * here once, with its severity and a one-line description that the
+ * documentation (docs/diagnostics.md) repeats; a test checks both.
+ */
+export const CODES = {
+  // syntax
+  'lex-error': { severity: 'error', summary: 'A character or token that the language does not have.' },
+  'parse-error': { severity: 'error', summary: 'The text does not follow the grammar.' },
+  'binary-input': { severity: 'error', summary: 'The file is not text.' },
+  // names and imports
+  'duplicate-name': { severity: 'error', summary: 'Two declarations share one name.' },
+  'unknown-name': { severity: 'error', summary: 'A stream, source or schema that is not declared.' },
+  'unknown-schema': { severity: 'error', summary: 'A schema name that is not declared.' },
+  'import-not-found': { severity: 'error', summary: 'An imported file could not be read.' },
+  'import-cycle': { severity: 'error', summary: 'Files import each other in a cycle.' },
+  'import-error': { severity: 'error', summary: 'An imported file has errors.' },
+  'avsc-not-found': { severity: 'error', summary: 'An .avsc file could not be read.' },
+  'invalid-avsc': { severity: 'error', summary: 'An .avsc file is not a valid Avro schema.' },
+  'missing-pipeline': { severity: 'warning', summary: 'The file declares no `pipeline` name.' },
+  'cyclic-stream': { severity: 'error', summary: 'A stream depends on itself.' },
+  'unused-stream': { severity: 'warning', summary: 'A stream or source that nothing reads.' },
+  // schemas
+  'invalid-schema': { severity: 'error', summary: 'A schema declaration that Avro does not allow.' },
+  'invalid-default': { severity: 'error', summary: 'A field default that does not match its type.' },
+  // types
+  'unknown-field': { severity: 'error', summary: 'A field that the record in scope does not have.' },
+  'type-mismatch': { severity: 'error', summary: 'An expression has a type the context does not accept.' },
+  'not-a-record': { severity: 'error', summary: 'Field access on a value that is not a record.' },
+  'not-indexable': { severity: 'error', summary: 'Indexing a value that is not an array or a map.' },
+  'nullable-access': { severity: 'error', summary: 'Access through a nullable value without `?.` or `??`.' },
+  'unknown-function': { severity: 'error', summary: 'A function that the library does not have.' },
+  'wrong-arity': { severity: 'error', summary: 'A function called with the wrong number of arguments.' },
+  'invalid-literal': { severity: 'error', summary: 'A literal that is not valid for its type.' },
+  'invalid-regex': { severity: 'error', summary: 'A regular expression that does not compile.' },
+  'duplicate-field': { severity: 'error', summary: 'A record or projection with the same field twice.' },
+  'incompatible-union': { severity: 'error', summary: 'Streams joined by `union` have different record types.' },
+  'not-an-array': { severity: 'error', summary: '`flat map` over a field that is not an array.' },
+  'always-null': { severity: 'warning', summary: 'An expression that is always null.' },
+  'unnecessary-coalesce': { severity: 'warning', summary: '`??` on a value that is never null.' },
+  'lossy-cast': { severity: 'warning', summary: 'A conversion that may lose precision.' },
+  // connectors
+  'unknown-connector': { severity: 'error', summary: 'A connector that is not registered.' },
+  'unknown-option': { severity: 'error', summary: 'An option the connector does not have.' },
+  'missing-option': { severity: 'error', summary: 'A required connector option is missing.' },
+  'invalid-option': { severity: 'error', summary: 'An option value of the wrong type or out of range.' },
+  'wrong-direction': { severity: 'error', summary: 'A connector used as a source that is only a sink, or the reverse.' },
+  // registry
+  'incompatible-schema': { severity: 'error', summary: 'A sink schema that the registry subject would reject.' },
+} as const satisfies Record<string, { severity: Severity; summary: string }>;
+
+export type Code = keyof typeof CODES;
+
+/** Creates a diagnostic with the registered severity of its code. */
+export function diagnostic(
+  code: Code,
+  span: Span,
+  message: string,
+  extra: { hints?: string[]; data?: Record<string, unknown>; fixes?: Fix[]; severity?: Severity } = {},
+): Diagnostic {
+  return {
+    code,
+    severity: extra.severity ?? CODES[code].severity,
+    message,
+    span,
+    hints: extra.hints ?? [],
+    ...(extra.data ? { data: extra.data } : {}),
+    ...(extra.fixes ? { fixes: extra.fixes } : {}),
+  };
+}

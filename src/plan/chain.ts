@@ -1,0 +1,58 @@
+/**
+ * The contract between generated operator chains and the runtime.
+ *
+ * Code generation emits, per source, the body of a JavaScript function
+ * `(lib) => ChainFunction`. The runtime instantiates it once per worker with
+ * `new Function('lib', code)(stdlib)` and calls it once per batch: all
+ * per-record work happens in one generated loop, nothing is decided per record
+ * that could be decided at compile time.
+ */
+
+/** A batch of records from one source partition, as parallel arrays. */
+export interface ChainBatch {
+  partition: number;
+  keys: unknown[];
+  values: unknown[];
+  offsets: number[];
+  /** Record timestamps, epoch milliseconds. */
+  timestamps: number[];
+}
+
+/** Output for one sink; `out[i]` belongs to `chain.sinks[i]`. */
+export interface ChainOutput {
+  keys: unknown[];
+  values: unknown[];
+  /** Source offset each output record derives from (for dead letters and tracing). */
+  offsets: number[];
+}
+
+/** A record an operator rejected under `on error dead_letter` or `skip`. */
+export interface Rejection {
+  action: 'dead_letter' | 'skip';
+  operator: string;
+  reason: string;
+  offset: number;
+  key: unknown;
+  value: unknown;
+}
+
+/** Per-partition state of stateful operators, keyed by operator id; must survive structured clone. */
+export type PartitionState = Record<string, unknown>;
+
+export interface ChainContext {
+  state: PartitionState;
+}
+
+export type ChainFunction = (batch: ChainBatch, out: ChainOutput[], rejected: Rejection[], ctx: ChainContext) => void;
+
+/** Thrown by a chain under `on error fail`: the pipeline stops with this error. */
+export class ChainFailure extends Error {
+  constructor(
+    message: string,
+    readonly operator: string,
+    readonly offset: number,
+  ) {
+    super(message);
+    this.name = 'ChainFailure';
+  }
+}

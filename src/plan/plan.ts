@@ -1,0 +1,74 @@
+/**
+ * The plan: the versioned JSON contract that the compiler hands the runtime.
+ * `runtime/` imports this folder and nothing else of the compiler.
+ */
+import type { Constant } from '../check/typed.ts';
+
+export const PLAN_VERSION = 1;
+
+/** Avro schema JSON, as in an .avsc file. */
+export type AvroSchemaJson = unknown;
+
+export interface Plan {
+  version: typeof PLAN_VERSION;
+  pipeline: string;
+  sources: PlanSource[];
+  sinks: PlanSink[];
+  deadLetter?: { connector: string; options: Record<string, Constant> };
+  /** One fused chain per source: everything from the source to the sinks. */
+  chains: PlanChain[];
+  /** The dataflow graph, for display and inspection (not executed). */
+  graph: PlanGraph;
+}
+
+export interface PlanSource {
+  id: string;
+  name: string;
+  connector: string;
+  options: Record<string, Constant>;
+  schema: AvroSchemaJson;
+  keySchema: AvroSchemaJson;
+}
+
+export interface PlanSink {
+  id: string;
+  /** The stream it writes. */
+  stream: string;
+  connector: string;
+  options: Record<string, Constant>;
+  schema: AvroSchemaJson;
+  keySchema: AvroSchemaJson;
+}
+
+export interface PlanChain {
+  source: string;
+  /** Sink ids, in the order of the chain's outputs. */
+  sinks: string[];
+  /** Stateful operators in the chain; their state moves with a partition. */
+  state: { operator: string; kind: string }[];
+  /** Body of `(lib) => ChainFunction` (see chain.ts). */
+  code: string;
+}
+
+export interface PlanGraph {
+  nodes: PlanNode[];
+  edges: PlanEdge[];
+}
+
+export interface PlanNode {
+  id: string;
+  kind: 'source' | 'operator' | 'stream' | 'sink';
+  /** Operator kind or connector name. */
+  type: string;
+  label: string;
+  location: { file: string; line: number; column: number };
+}
+
+export interface PlanEdge {
+  from: string;
+  to: string;
+  /** Avro schema of the records on this edge. */
+  schema: AvroSchemaJson;
+  /** Expression text of the record key, when a `key by` set one. */
+  key?: string;
+}

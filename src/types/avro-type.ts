@@ -1,0 +1,48 @@
+/**
+ * Sensei's model of Avro types: what the type checker reasons about and
+ * what every stream's inferred schema is built from. Logical types are
+ * kinds of their own because expressions treat them differently
+ * (a timestamp is not just a long).
+ *
+ * Runtime representation (what generated code and connectors hold in memory):
+ * null → null; boolean → boolean; int/long/float/double → number;
+ * string, uuid → string; bytes, fixed → Buffer; enum → its symbol (string);
+ * date → days since epoch (number); time-millis/micros → number;
+ * timestamp-millis → epoch milliseconds (number); timestamp-micros → epoch
+ * microseconds (number); decimal → number (exact to 15 significant digits);
+ * array → Array; map → plain object; record → plain object.
+ */
+
+export type AvroType =
+  | { kind: 'null' }
+  | { kind: 'boolean' }
+  | { kind: 'int' }
+  | { kind: 'long' }
+  | { kind: 'float' }
+  | { kind: 'double' }
+  | { kind: 'bytes' }
+  | { kind: 'string' }
+  | { kind: 'uuid' }
+  | { kind: 'date' }
+  | { kind: 'time-millis' }
+  | { kind: 'time-micros' }
+  | { kind: 'timestamp-millis' }
+  | { kind: 'timestamp-micros' }
+  | { kind: 'decimal'; precision: number; scale: number }
+  | FixedType
+  | EnumType
+  | ArrayType
+  | MapType
+  | RecordType
+  | UnionType;
+
+export interface FixedType { kind: 'fixed'; name: string; namespace?: string; size: number }
+export interface EnumType { kind: 'enum'; name: string; namespace?: string; symbols: string[]; doc?: string; default?: string }
+export interface ArrayType { kind: 'array'; items: AvroType }
+export interface MapType { kind: 'map'; values: AvroType }
+export interface RecordType { kind: 'record'; name: string; namespace?: string; doc?: string; fields: RecordField[] }
+export interface RecordField { name: string; type: AvroType; doc?: string; default?: unknown }
+/** Nullable T is `{ kind: 'union', branches: [null, T] }`; other unions come only from .avsc files. */
+export interface UnionType { kind: 'union'; branches: AvroType[] }
+
+export type AvroKind = AvroType['kind'];
