@@ -8,8 +8,9 @@ import type { Span } from '../diagnostics/diagnostic.ts';
 import type { AvroType, RecordType } from '../types/avro-type.ts';
 import type { BinaryOp } from '../syntax/ast.ts';
 
-/** A JSON-serializable constant: connector option values and literal values. */
-export type Constant = null | boolean | number | string | Constant[] | { [key: string]: Constant };
+import type { Constant } from '../plan/plan.ts';
+
+export type { Constant };
 
 export type ErrorPolicy = 'dead_letter' | 'skip' | 'fail';
 
@@ -72,15 +73,24 @@ export type TypedOperator =
   | (OperatorBase & { kind: 'where'; condition: TypedExpr })
   | (OperatorBase & { kind: 'select'; fields: { name: string; value: TypedExpr }[] })
   | (OperatorBase & { kind: 'key-by'; key: TypedExpr })
+  /**
+   * One output record per element of `array` (none when it is null or empty):
+   * the input record plus field `as` holding the element, appended at the end;
+   * when `as` is the array field's own name the element replaces it in place.
+   * The checker keeps the array otherwise (`select { *, -items }` drops it), so it
+   * never sets `dropField`.
+   */
   | (OperatorBase & { kind: 'flat-map'; array: TypedExpr; as: string; dropField?: string })
   | (OperatorBase & { kind: 'union'; streams: string[] })
   | (OperatorBase & { kind: 'route'; branches: { condition: TypedExpr; target: string }[]; otherwise?: string })
   | (OperatorBase & { kind: 'dedupe'; key: TypedExpr; withinMillis: number });
 
 export type TypedExpr = { type: AvroType; span: Span } & (
+  /** Values as at run time, except bytes and fixed as hex text; timestamps and times in the unit of `type`, durations as a long. */
   | { k: 'literal'; value: Constant }
   | { k: 'field'; name: string }
   | { k: 'member'; object: TypedExpr; name: string; nullSafe: boolean }
+  /** Always nullable: an array index out of range and a missing map key give null. */
   | { k: 'index'; object: TypedExpr; index: TypedExpr; nullSafe: boolean }
   /** Library functions and casts (`long(x)`); `fn` is the library name. */
   | { k: 'call'; fn: string; args: TypedExpr[] }

@@ -22,11 +22,13 @@ export const CODES = {
   'missing-pipeline': { severity: 'warning', summary: 'The file declares no `pipeline` name.' },
   'cyclic-stream': { severity: 'error', summary: 'A stream depends on itself.' },
   'unused-stream': { severity: 'warning', summary: 'A stream or source that nothing reads.' },
+  'ignored-declaration': { severity: 'warning', summary: 'A sink or dead letter in an imported file, which has no effect.' },
   // schemas
   'invalid-schema': { severity: 'error', summary: 'A schema declaration that Avro does not allow.' },
   'invalid-default': { severity: 'error', summary: 'A field default that does not match its type.' },
   // types
   'unknown-field': { severity: 'error', summary: 'A field that the record in scope does not have.' },
+  'unknown-symbol': { severity: 'error', summary: 'A string compared with an enum that is not one of its symbols.' },
   'type-mismatch': { severity: 'error', summary: 'An expression has a type the context does not accept.' },
   'not-a-record': { severity: 'error', summary: 'Field access on a value that is not a record.' },
   'not-indexable': { severity: 'error', summary: 'Indexing a value that is not an array or a map.' },
@@ -38,6 +40,8 @@ export const CODES = {
   'duplicate-field': { severity: 'error', summary: 'A record or projection with the same field twice.' },
   'incompatible-union': { severity: 'error', summary: 'Streams joined by `union` have different record types.' },
   'not-an-array': { severity: 'error', summary: '`flat map` over a field that is not an array.' },
+  'operator-after-route': { severity: 'error', summary: 'An operator after `route`, which passes no records on.' },
+  'invalid-policy': { severity: 'error', summary: 'An `on error` policy other than dead_letter, skip or fail, or a second one.' },
   'always-null': { severity: 'warning', summary: 'An expression that is always null.' },
   'unnecessary-coalesce': { severity: 'warning', summary: '`??` on a value that is never null.' },
   'lossy-cast': { severity: 'warning', summary: 'A conversion that may lose precision.' },

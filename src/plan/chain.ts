@@ -6,6 +6,11 @@
  * `new Function('lib', code)(stdlib)` and calls it once per batch: all
  * per-record work happens in one generated loop, nothing is decided per record
  * that could be decided at compile time.
+ *
+ * `lib` provides the functions of src/check/functions.ts by name, `like` and
+ * `matches` (for patterns that are not literals), and
+ * `fail(message, operator, offset)`, which returns a ChainFailure (the chain
+ * throws it). A chain checks at creation that the functions it calls exist.
  */
 
 /** A batch of records from one source partition, as parallel arrays. */
@@ -26,7 +31,7 @@ export interface ChainOutput {
   offsets: number[];
 }
 
-/** A record an operator rejected under `on error dead_letter` or `skip`. */
+/** A record an operator rejected under `on error dead_letter` or `skip`; `key` and `value` are the source record's. */
 export interface Rejection {
   action: 'dead_letter' | 'skip';
   operator: string;

@@ -2,9 +2,10 @@
  * The plan: the versioned JSON contract that the compiler hands the runtime.
  * `runtime/` imports this folder and nothing else of the compiler.
  */
-import type { Constant } from '../check/typed.ts';
-
 export const PLAN_VERSION = 1;
+
+/** A JSON-serializable constant: connector option values and literal values. */
+export type Constant = null | boolean | number | string | Constant[] | { [key: string]: Constant };
 
 /** Avro schema JSON, as in an .avsc file. */
 export type AvroSchemaJson = unknown;
@@ -22,6 +23,7 @@ export interface Plan {
 }
 
 export interface PlanSource {
+  /** `source:<name>`. */
   id: string;
   name: string;
   connector: string;
@@ -41,6 +43,7 @@ export interface PlanSink {
 }
 
 export interface PlanChain {
+  /** The id of the source (`source:<name>`). */
   source: string;
   /** Sink ids, in the order of the chain's outputs. */
   sinks: string[];
@@ -56,6 +59,7 @@ export interface PlanGraph {
 }
 
 export interface PlanNode {
+  /** `source:<name>`, the operator id (`<stream>/<index>:<kind>`), `stream:<name>` or the sink id. */
   id: string;
   kind: 'source' | 'operator' | 'stream' | 'sink';
   /** Operator kind or connector name. */

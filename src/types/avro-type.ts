@@ -41,6 +41,7 @@ export interface EnumType { kind: 'enum'; name: string; namespace?: string; symb
 export interface ArrayType { kind: 'array'; items: AvroType }
 export interface MapType { kind: 'map'; values: AvroType }
 export interface RecordType { kind: 'record'; name: string; namespace?: string; doc?: string; fields: RecordField[] }
+/** `default` is in Avro's JSON encoding, as an .avsc file writes it (bytes as a string of code points 0-255). */
 export interface RecordField { name: string; type: AvroType; doc?: string; default?: unknown }
 /** Nullable T is `{ kind: 'union', branches: [null, T] }`; other unions come only from .avsc files. */
 export interface UnionType { kind: 'union'; branches: AvroType[] }

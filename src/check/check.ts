@@ -1,0 +1,335 @@
+/**
+ * The type-check stage: ResolvedProgram → TypedProgram. Infers the record
+ * type after every operator of every stream, checks every expression
+ * (expr.ts) and every connector declaration (options.ts).
+ *
+ * Operator rules:
+ * - `where c`: c is a boolean (null counts as false). Top-level fields the
+ *   condition proves non-null (`where x != null`) become non-null after it.
+ * - `select`: `*` brings every input field in place; `-f` removes a field
+ *   that `*` brought; `a.b` keeps a nested field named `b` (null-safe);
+ *   `name: expr` computes one. An explicit item named like a `*` field
+ *   replaces it in place; two explicit items with one name are an error.
+ * - `flat map xs as x`: one record per element of the array `xs`; the
+ *   output keeps every input field and adds `x` (the element type) at the
+ *   end. With `as` equal to the array field's own name, the element
+ *   replaces the array in place. A null array gives no records.
+ * - `union s, t`: records of the streams must agree field by field (see
+ *   recordUnion); a field nullable on one side is nullable after; keys must
+ *   have one type.
+ * - `route`: the last operator; each target is a stream of its own with the
+ *   record type at the route.
+ * - `key by e`: the key becomes e (type of e); sources have no key (`null`).
+ * - Every operator's output record is named after the stream (PascalCase).
+ */
+import type { Diagnostic } from '../diagnostics/diagnostic.ts';
+import { diagnostic, type Code } from '../diagnostics/codes.ts';
+import { hasErrors } from '../diagnostics/diagnostic.ts';
+import type { ConnectorSpecs } from '../../connectors/spec.ts';
+import type { AvroType, RecordField, RecordType } from '../types/avro-type.ts';
+import type { Expr, Identifier, Operator, SelectItem, StreamDecl } from '../syntax/ast.ts';
+import { closestMatch } from '../syntax/suggest.ts';
+import { nonNull, nullableIf, isNullable, pascalCase, recordUnion, T, typesEqual, typeToString } from '../types/type-utils.ts';
+import type { ResolvedProgram, ResolvedStream } from '../resolve/resolve.ts';
+import { ExprChecker, nonNullWhen, pathOf } from './expr.ts';
+import { checkConnector } from './options.ts';
+import type { ErrorPolicy, TypedOperator, TypedProgram, TypedSink, TypedSource, TypedStream, TypedExpr } from './typed.ts';
+
+export interface CheckResult {
+  /** Present when the program (and its resolution) has no errors. */
+  typed?: TypedProgram;
+  diagnostics: Diagnostic[];
+  /** What editor tools need even when checking failed: the record each operator reads, and what each source and stream outputs. */
+  scopes: CheckScopes;
+}
+
+export interface CheckScopes {
+  operators: Map<Operator, RecordType>;
+  outputs: Map<string, RecordType>;
+}
+
+const POLICIES: readonly ErrorPolicy[] = ['dead_letter', 'skip', 'fail'];
+
+interface Flow {
+  output: RecordType;
+  keyType: AvroType;
+  errorPolicy: ErrorPolicy;
+}
+
+export function checkProgram(resolved: ResolvedProgram, connectors: ConnectorSpecs): CheckResult {
+  return new ProgramChecker(resolved, connectors).run();
+}
+
+class ProgramChecker {
+  private readonly diagnostics: Diagnostic[] = [];
+  /** What flows out of each checked source and stream. */
+  private readonly flows = new Map<string, Flow>();
+  /** Route targets, filled when their stream's `route` is checked. */
+  private readonly routed = new Map<string, Flow>();
+  private readonly operatorScopes = new Map<Operator, RecordType>();
+
+  constructor(
+    private readonly resolved: ResolvedProgram,
+    private readonly connectors: ConnectorSpecs,
+  ) {}
+
+  private report(code: Code, span: Parameters<typeof diagnostic>[1], message: string, extra?: Parameters<typeof diagnostic>[3]): undefined {
+    this.diagnostics.push(diagnostic(code, span, message, extra));
+    return undefined;
+  }
+
+  run(): CheckResult {
+    const { resolved } = this;
+    const sources: TypedSource[] = [];
+    for (const s of resolved.sources) {
+      const schema = s.schema as RecordType;
+      this.flows.set(s.name, { output: schema, keyType: T.null, errorPolicy: 'dead_letter' });
+      const c = checkConnector(s.decl.connector, s.decl.options, 'source', this.connectors, this.diagnostics);
+      if (c) sources.push({ name: s.name, ...c, schema, keyType: T.null, span: s.decl.span });
+    }
+    const streams: TypedStream[] = [];
+    for (const s of resolved.streams) {
+      const typed = s.kind === 'routed' ? this.routedStream(s) : this.stream(s);
+      if (typed) {
+        streams.push(typed);
+        this.flows.set(typed.name, { output: typed.output, keyType: typed.keyType, errorPolicy: typed.errorPolicy });
+      }
+    }
+    const sinks: TypedSink[] = [];
+    const perStream = new Map<string, number>();
+    for (const sink of resolved.sinks) {
+      const flow = this.flows.get(sink.input.name);
+      const c = checkConnector(sink.connector, sink.options, 'sink', this.connectors, this.diagnostics);
+      if (!flow || !c) continue;
+      const n = perStream.get(sink.input.name) ?? 0;
+      perStream.set(sink.input.name, n + 1);
+      sinks.push({ id: `sink:${sink.input.name}:${n}`, input: sink.input.name, ...c, schema: flow.output, keyType: flow.keyType, span: sink.span });
+    }
+    let deadLetter: TypedProgram['deadLetter'];
+    if (resolved.deadLetter) {
+      const c = checkConnector(resolved.deadLetter.connector, resolved.deadLetter.options, 'dead-letter', this.connectors, this.diagnostics);
+      if (c) deadLetter = { ...c, span: resolved.deadLetter.span };
+    }
+    const scopes: CheckScopes = { operators: this.operatorScopes, outputs: new Map([...this.flows].map(([name, f]) => [name, f.output])) };
+    if (!resolved.complete || hasErrors(this.diagnostics)) return { diagnostics: this.diagnostics, scopes };
+    const typed: TypedProgram = {
+      pipeline: resolved.pipeline,
+      file: resolved.file,
+      sources,
+      streams,
+      sinks,
+      ...(deadLetter ? { deadLetter } : {}),
+      schemas: Object.fromEntries(resolved.schemas.map((s) => [s.name, s.type])),
+    };
+    return { typed, diagnostics: this.diagnostics, scopes };
+  }
+
+  private routedStream(s: Extract<ResolvedStream, { kind: 'routed' }>): TypedStream | undefined {
+    const flow = this.routed.get(s.name);
+    if (!flow) return undefined;
+    return {
+      name: s.name, inputs: s.inputs, routedFrom: { stream: s.from, branch: s.branch }, operators: [], errorPolicy: flow.errorPolicy,
+      output: { ...flow.output, name: pascalCase(s.name) }, keyType: flow.keyType, span: s.span,
+    };
+  }
+
+  private stream(s: Extract<ResolvedStream, { kind: 'declared' }>): TypedStream | undefined {
+    const decl = s.decl;
+    const input = this.flows.get(decl.input.name);
+    if (!input) return undefined; // its input failed, and said so
+    const errorPolicy = this.errorPolicy(decl);
+    const recordName = pascalCase(decl.name.name);
+    let record: RecordType = { ...input.output, name: recordName };
+    let keyType = input.keyType;
+    const operators: TypedOperator[] = [];
+    let ok = true;
+    let routed = false;
+    for (const [index, op] of decl.operators.entries()) {
+      if (op.kind === 'on-error') continue;
+      if (routed) {
+        this.report('operator-after-route', op.span, '`route` sends every record to its targets, so nothing reaches this operator', {
+          hints: ['put the operator into a stream that reads one of the targets'],
+        });
+        ok = false;
+        continue;
+      }
+      const id = `${decl.name.name}/${index}:${op.kind}`;
+      this.operatorScopes.set(op, record);
+      const result = this.operator(op, id, record, keyType, decl, errorPolicy);
+      if (!result) {
+        ok = false;
+        break; // later operators would only repeat the error
+      }
+      operators.push(result.op);
+      record = { ...result.op.output, name: recordName };
+      keyType = result.keyType;
+      routed = op.kind === 'route';
+    }
+    if (!ok) return undefined;
+    return { name: s.name, inputs: s.inputs, operators, errorPolicy, output: record, keyType, span: decl.span };
+  }
+
+  private errorPolicy(decl: StreamDecl): ErrorPolicy {
+    let policy: ErrorPolicy | undefined;
+    for (const op of decl.operators) {
+      if (op.kind !== 'on-error') continue;
+      const name = op.policy.name;
+      if (policy) {
+        this.report('invalid-policy', op.span, `stream \`${decl.name.name}\` already has an \`on error\` policy; it applies to the whole stream`);
+      } else if (!(POLICIES as readonly string[]).includes(name)) {
+        const guess = closestMatch(name, POLICIES);
+        this.report('invalid-policy', op.policy.span, `unknown error policy \`${name}\`; use ${POLICIES.join(', ')}`, {
+          ...(guess ? { hints: [`did you mean \`${guess}\`?`], fixes: [{ title: `Change to ${guess}`, span: op.policy.span, replacement: guess }] } : {}),
+        });
+      } else {
+        policy = name as ErrorPolicy;
+      }
+    }
+    return policy ?? 'dead_letter';
+  }
+
+  private operator(op: Operator, id: string, record: RecordType, keyType: AvroType, decl: StreamDecl, errorPolicy: ErrorPolicy): { op: TypedOperator; keyType: AvroType } | undefined {
+    const exprs = new ExprChecker(this.diagnostics, record);
+    const none = new Set<string>();
+    const base = { id, span: op.span };
+    switch (op.kind) {
+      case 'where': {
+        const condition = exprs.condition(op.condition, none, 'the condition of `where`');
+        if (!condition) return undefined;
+        const proven = new Set(nonNullWhen(op.condition, true));
+        const fields = record.fields.map((f) => {
+          if (!proven.has(f.name) || !isNullable(f.type)) return f;
+          const { default: d, ...rest } = f;
+          return { ...rest, type: nonNull(f.type), ...(d === null || d === undefined ? {} : { default: d }) };
+        });
+        return { op: { ...base, kind: 'where', condition, output: { ...record, fields } }, keyType };
+      }
+      case 'select': {
+        const fields = this.select(op.items, record, exprs);
+        if (!fields) return undefined;
+        const output: RecordType = { ...record, fields: fields.map((f) => f.field) };
+        return { op: { ...base, kind: 'select', fields: fields.map((f) => ({ name: f.field.name, value: f.value })), output }, keyType };
+      }
+      case 'key-by': {
+        const key = exprs.check(op.key, none);
+        if (!key) return undefined;
+        return { op: { ...base, kind: 'key-by', key, output: record }, keyType: key.type };
+      }
+      case 'flat-map': {
+        const array = exprs.check(op.field, none);
+        if (!array) return undefined;
+        const t = nonNull(array.type);
+        if (t.kind !== 'array') {
+          return this.report('not-an-array', op.field.span, `\`flat map\` needs an array, but this is ${typeToString(array.type)}`);
+        }
+        const name = op.as.name;
+        const element: RecordField = { name, type: t.items };
+        const inPlace = pathOf(op.field) === name;
+        if (!inPlace && record.fields.some((f) => f.name === name)) {
+          return this.report('duplicate-field', op.as.span, `the record already has a field \`${name}\``, {
+            hints: [`choose another name after \`as\`, or \`as ${pathOf(op.field) ?? name}\` to replace the array by its element`],
+          });
+        }
+        const fields = inPlace ? record.fields.map((f) => (f.name === name ? element : f)) : [...record.fields, element];
+        return { op: { ...base, kind: 'flat-map', array, as: name, output: { ...record, fields } }, keyType };
+      }
+      case 'union': {
+        let output = record;
+        const recordName = record.name;
+        for (const other of op.streams) {
+          const flow = this.flows.get(other.name);
+          if (!flow) return undefined;
+          const joined = recordUnion({ ...output, name: `stream \`${decl.input.name}\`` }, { ...flow.output, name: `stream \`${other.name}\`` });
+          if (!joined.type) {
+            return this.report('incompatible-union', other.span, `cannot union \`${other.name}\` into \`${decl.name.name}\`: ${joined.reason}`, {
+              data: { stream: other.name, field: joined.field },
+            });
+          }
+          if (!typesEqual(nonNull(flow.keyType), nonNull(keyType))) {
+            return this.report('incompatible-union', other.span, `cannot union \`${other.name}\` into \`${decl.name.name}\`: its key is ${typeToString(flow.keyType)}, here it is ${typeToString(keyType)}`, {
+              hints: ['give both the same `key by`'],
+              data: { stream: other.name },
+            });
+          }
+          output = { ...joined.type, name: recordName };
+          keyType = nullableIf(keyType, isNullable(flow.keyType));
+        }
+        return { op: { ...base, kind: 'union', streams: op.streams.map((s) => s.name), output }, keyType };
+      }
+      case 'route': {
+        const branches: { condition: TypedExpr; target: string }[] = [];
+        let ok = true;
+        for (const b of op.branches) {
+          const condition = exprs.condition(b.condition, none, 'a route condition');
+          if (condition) branches.push({ condition, target: b.target.name });
+          else ok = false;
+        }
+        if (!ok) return undefined;
+        for (const target of [...op.branches.map((b) => b.target), ...(op.otherwise ? [op.otherwise] : [])]) {
+          this.routed.set(target.name, { output: record, keyType, errorPolicy });
+        }
+        return { op: { ...base, kind: 'route', branches, ...(op.otherwise ? { otherwise: op.otherwise.name } : {}), output: record }, keyType };
+      }
+      case 'dedupe': {
+        const key = exprs.check(op.key, none);
+        if (!key) return undefined;
+        if (op.within.millis <= 0) return this.report('invalid-literal', op.within.span, '`within` needs a positive duration');
+        return { op: { ...base, kind: 'dedupe', key, withinMillis: op.within.millis, output: record }, keyType };
+      }
+      case 'on-error':
+        return undefined; // handled by errorPolicy()
+    }
+  }
+
+  private select(items: SelectItem[], record: RecordType, exprs: ExprChecker): { field: RecordField; value: TypedExpr }[] | undefined {
+    const out: { field: RecordField; value: TypedExpr; star: boolean }[] = [];
+    const drops = items.filter((i): i is Extract<SelectItem, { kind: 'drop' }> => i.kind === 'drop');
+    const none = new Set<string>();
+    let ok = true;
+    for (const item of items) {
+      if (item.kind === 'all') {
+        for (const f of record.fields) {
+          if (drops.some((d) => d.name.name === f.name) || out.some((o) => o.field.name === f.name)) continue;
+          out.push({ field: f, value: { k: 'field', name: f.name, type: f.type, span: item.span }, star: true });
+        }
+        continue;
+      }
+      if (item.kind === 'drop') {
+        if (!record.fields.some((f) => f.name === item.name.name)) {
+          exprs.field(item.name, item.name.span, none); // reports unknown-field with a suggestion
+          ok = false;
+        }
+        continue;
+      }
+      const name = item.kind === 'keep' ? item.path[item.path.length - 1]! : item.name;
+      const value = item.kind === 'keep' ? this.keepPath(item.path, exprs) : exprs.check(item.value, none);
+      if (!value) {
+        ok = false;
+        continue;
+      }
+      const existing = out.findIndex((o) => o.field.name === name.name);
+      const kept = item.kind === 'keep' && item.path.length === 1 ? record.fields.find((f) => f.name === name.name) : undefined;
+      const field: RecordField = kept ?? { name: name.name, type: value.type };
+      if (existing >= 0 && !out[existing]!.star) {
+        this.report('duplicate-field', name.span, `the select has two fields named \`${name.name}\``, {
+          hints: item.kind === 'keep' && item.path.length > 1 ? [`name it: \`${item.path.map((p) => p.name).join('_')}: ${item.path.map((p) => p.name).join('.')}\``] : [],
+        });
+        ok = false;
+      } else if (existing >= 0) {
+        out[existing] = { field, value, star: false };
+      } else {
+        out.push({ field, value, star: false });
+      }
+    }
+    return ok ? out.map(({ field, value }) => ({ field, value })) : undefined;
+  }
+
+  /** `a.b.c` in a select: a null-safe path, named after its last part. */
+  private keepPath(path: Identifier[], exprs: ExprChecker): TypedExpr | undefined {
+    let e: Expr = { kind: 'field', name: path[0]!, span: path[0]!.span };
+    for (const part of path.slice(1)) {
+      e = { kind: 'member', object: e, property: part, nullSafe: true, span: { file: part.span.file, start: path[0]!.span.start, end: part.span.end } };
+    }
+    return exprs.check(e, new Set());
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * Code generation: one fused JavaScript function per source (the contract
+ * is src/plan/chain.ts). Everything downstream of the source — the streams
+ * that read it, transitively, through `union` and `route` — is inlined into
+ * one loop over the batch; records move between operators in local
+ * variables. A stream read along two paths (a diamond through `union`) is
+ * inlined once per path.
+ *
+ * Shape of a stream's code: a labelled block; its operators run in `try`
+ * segments (a segment ends where `flat map` opens its inner loop or `route`
+ * dispatches), so the error policy of a stream never catches the errors of
+ * the streams it feeds. `where` and `dedupe` leave the block (or go on with
+ * the next element inside a `flat map`).
+ */
+import type { PlanChain } from '../plan/plan.ts';
+import type { ErrorPolicy, TypedExpr, TypedOperator, TypedProgram, TypedStream } from '../check/typed.ts';
+import { isNullable, nonNull } from '../types/type-utils.ts';
+import { ChainScope, compileExpr, literalKey, paren, prop, storeValue } from './expr.ts';
+
+/** Everything from `source` to its sinks, as the body of `(lib) => ChainFunction`. */
+export function generateChain(typed: TypedProgram, source: string): Omit<PlanChain, 'source'> {
+  return new ChainWriter(typed).write(source);
+}
+
+interface Entry {
+  stream: TypedStream;
+  /** The first operator that applies to records from this input: after the `union` that brought them. */
+  start: number;
+}
+
+/** Where a skipped record goes: out of the stream's block, or on to the next element of a `flat map`. */
+interface Flow {
+  skip: string;
+  policy: ErrorPolicy;
+}
+
+class ChainWriter {
+  private readonly scope = new ChainScope();
+  private readonly streams: Map<string, TypedStream>;
+  private readonly sinks: string[] = [];
+  private readonly state = new Map<string, { stateVar: string; hiVar: string; within: number }>();
+  private readonly opIds: string[] = [];
+  private labels = 0;
+  private vars = 0;
+
+  constructor(private readonly typed: TypedProgram) {
+    this.streams = new Map(typed.streams.map((s) => [s.name, s]));
+  }
+
+  write(source: string): Omit<PlanChain, 'source'> {
+    const body = this.outputs(source, 'r0', 'k0');
+    const temps = Array.from({ length: this.scope.temps }, (_, i) => `, t${i}`).join('');
+    const lines = [
+      '"use strict";',
+      `const ops = ${JSON.stringify(this.opIds)};`,
+      this.scope.prelude(),
+      'return function chain(batch, out, rejected, ctx) {',
+      '  const keys = batch.keys, values = batch.values, offsets = batch.offsets, timestamps = batch.timestamps;',
+      ...this.sinks.map((_, i) => `  const o${i} = out[${i}], o${i}k = o${i}.keys, o${i}v = o${i}.values, o${i}o = o${i}.offsets;`),
+      ...[...this.state].flatMap(([id, s]) => [
+        `  let ${s.stateVar} = ctx.state[${JSON.stringify(id)}];`,
+        `  if (${s.stateVar} === undefined) ctx.state[${JSON.stringify(id)}] = ${s.stateVar} = new Map();`,
+        `  let ${s.hiVar} = -Infinity;`,
+      ]),
+      `  let at = 0${temps};`,
+      '  for (let i = 0, n = values.length; i < n; i++) {',
+      '    const r0 = values[i], k0 = keys[i], off = offsets[i], ts = timestamps[i];',
+      ...indent(body, 4),
+      '  }',
+      // Map keeps insertion order and every sighting is re-inserted, so the oldest entries come first.
+      ...[...this.state.values()].map((s) =>
+        `  if (${s.hiVar} !== -Infinity) for (const [key, seen] of ${s.stateVar}) { if (seen > ${s.hiVar} - ${s.within}) break; ${s.stateVar}.delete(key); }`),
+      '};',
+    ];
+    return {
+      sinks: this.sinks,
+      state: [...this.state.keys()].map((operator) => ({ operator, kind: 'dedupe' })),
+      code: lines.join('\n') + '\n',
+    };
+  }
+
+  /** The code for a record (in `rec`, `key`) leaving stream or source `name`: its sinks, then the streams reading it. */
+  private outputs(name: string, rec: string, key: string): string[] {
+    const lines: string[] = [];
+    for (const sink of this.typed.sinks) {
+      if (sink.input !== name) continue;
+      let i = this.sinks.indexOf(sink.id);
+      if (i < 0) i = this.sinks.push(sink.id) - 1;
+      lines.push(`o${i}k.push(${key}); o${i}v.push(${rec}); o${i}o.push(off);`);
+    }
+    for (const entry of this.readers(name)) lines.push(...this.stream(entry, rec, key));
+    return lines;
+  }
+
+  /** The streams that read `name` (route targets excepted: their route feeds them). */
+  private readers(name: string): Entry[] {
+    const entries: Entry[] = [];
+    for (const stream of this.typed.streams) {
+      if (stream.routedFrom) continue;
+      if (stream.inputs[0] === name) entries.push({ stream, start: 0 });
+      let viaUnion = false;
+      stream.operators.forEach((op, i) => {
+        if (op.kind === 'union' && op.streams.includes(name)) {
+          entries.push({ stream, start: i + 1 });
+          viaUnion = true;
+        }
+      });
+      if (!viaUnion && stream.inputs.indexOf(name) > 0) entries.push({ stream, start: 0 });
+    }
+    return entries;
+  }
+
+  private stream(entry: Entry, inRec: string, inKey: string): string[] {
+    const { stream } = entry;
+    // Without operators of its own (a route target, a plain rename) the stream just passes records on.
+    if (stream.operators.slice(entry.start).every((op) => op.kind === 'union')) return this.outputs(stream.name, inRec, inKey);
+    const n = ++this.labels;
+    const label = `s${n}`;
+    const rec = `r${n}`;
+    const key = `k${n}`;
+    const lines = [`${label}: {`, `  let ${rec} = ${inRec}, ${key} = ${inKey};`];
+    const body = this.operators(stream, entry.start, rec, key, { skip: `break ${label}`, policy: stream.errorPolicy });
+    lines.push(...indent(body, 2), '}');
+    return lines;
+  }
+
+  /** Operators `from`… of `stream`, then the stream's outputs. */
+  private operators(stream: TypedStream, from: number, rec: string, key: string, flow: Flow): string[] {
+    let segment: { id: string; code: string[] }[] = [];
+    const close = (): string[] => {
+      const code = segment.length === 0 ? [] : this.trySegment(segment, flow);
+      segment = [];
+      return code;
+    };
+    const lines: string[] = [];
+    for (let i = from; i < stream.operators.length; i++) {
+      const op = stream.operators[i]!;
+      if (op.kind === 'union') continue;
+      const code: string[] = [];
+      segment.push({ id: op.id, code });
+      switch (op.kind) {
+        case 'where':
+          code.push(`if (!${this.condition(op.condition, rec)}) ${flow.skip};`);
+          break;
+        case 'select': {
+          const values = new Map(op.fields.map((f) => [f.name, f.value]));
+          const fields = op.output.fields.map((f) => {
+            const value = values.get(f.name)!;
+            return `${literalKey(f.name)}: ${storeValue(compileExpr(value, rec, this.scope), value.type, f.type, this.scope)}`;
+          });
+          code.push(`${rec} = { ${fields.join(', ')} };`);
+          break;
+        }
+        case 'key-by':
+          code.push(`${key} = ${compileExpr(op.key, rec, this.scope)};`);
+          break;
+        case 'dedupe':
+          code.push(...this.dedupe(op, rec, flow));
+          break;
+        case 'flat-map': {
+          const array = `a${++this.vars}`;
+          code.push(`${array} = ${compileExpr(op.array, rec, this.scope)};`);
+          lines.push(`let ${array};`, ...close());
+          lines.push(...this.flatMap(op, stream, i, array, rec, key, flow));
+          return lines;
+        }
+        case 'route': {
+          const branch = `b${++this.vars}`;
+          const otherwise = op.otherwise === undefined ? -1 : op.branches.length;
+          const choice = op.branches.map((b, j) => `${this.condition(b.condition, rec)} ? ${j} : `).join('');
+          code.push(`${branch} = ${choice}${otherwise};`);
+          lines.push(`let ${branch};`, ...close());
+          const targets = [...op.branches.map((b) => b.target), ...(op.otherwise === undefined ? [] : [op.otherwise])];
+          targets.forEach((target, j) => {
+            const targetStream = this.streams.get(target);
+            if (!targetStream) throw new Error(`route target ${target} is not a stream`);
+            lines.push(`${j === 0 ? '' : 'else '}if (${branch} === ${j}) {`, ...indent(this.stream({ stream: targetStream, start: 0 }, rec, key), 2), '}');
+          });
+          break;
+        }
+      }
+    }
+    lines.push(...close(), ...this.outputs(stream.name, rec, key));
+    return lines;
+  }
+
+  /** One record per element: the element record is built outside `try` (it cannot fail), the rest of the stream runs per element. */
+  private flatMap(op: Extract<TypedOperator, { kind: 'flat-map' }>, stream: TypedStream, i: number, array: string, rec: string, key: string, flow: Flow): string[] {
+    const n = ++this.vars;
+    const loop = `l${n}`;
+    const element = `r${++this.labels}`;
+    const elementKey = `k${this.labels}`;
+    const fields = op.output.fields.map((f) => `${literalKey(f.name)}: ${f.name === op.as ? `${array}[j${n}]` : `${rec}${prop(f.name)}`}`);
+    const body = this.operators(stream, i + 1, element, elementKey, { skip: `continue ${loop}`, policy: flow.policy });
+    return [
+      `if (${array} != null) ${loop}: for (let j${n} = 0; j${n} < ${array}.length; j${n}++) {`,
+      `  let ${element} = { ${fields.join(', ')} }, ${elementKey} = ${key};`,
+      ...indent(body, 2),
+      '}',
+    ];
+  }
+
+  private dedupe(op: Extract<TypedOperator, { kind: 'dedupe' }>, rec: string, flow: Flow): string[] {
+    let s = this.state.get(op.id);
+    if (!s) this.state.set(op.id, (s = { stateVar: `st${this.state.size}`, hiVar: `hi${this.state.size}`, within: op.withinMillis }));
+    const structured = !['null', 'boolean', 'int', 'long', 'float', 'double', 'string', 'uuid', 'enum', 'date', 'decimal',
+      'time-millis', 'time-micros', 'timestamp-millis', 'timestamp-micros'].includes(nonNull(op.key.type).kind);
+    const value = compileExpr(op.key, rec, this.scope);
+    const dk = structured ? `${this.scope.helper('stateKey')}(${value})` : value;
+    return [
+      '{',
+      `  const dk = ${dk}, seen = ${s.stateVar}.get(dk);`,
+      `  if (seen !== undefined && ts - seen < ${op.withinMillis}) ${flow.skip};`,
+      `  ${s.stateVar}.delete(dk); ${s.stateVar}.set(dk, ts);`,
+      `  if (ts > ${s.hiVar}) ${s.hiVar} = ts;`,
+      '}',
+    ];
+  }
+
+  /** A segment of operators under the stream's error policy. */
+  private trySegment(segment: { id: string; code: string[] }[], flow: Flow): string[] {
+    // With one operator the id is known; with several, `at` says which one failed.
+    const one = segment.length === 1;
+    const operator = one ? JSON.stringify(segment[0]!.id) : 'ops[at]';
+    const code = segment.flatMap((op) => (one ? op.code : [`at = ${this.opIndex(op.id)};`, ...op.code]));
+    const handle = flow.policy === 'fail'
+      ? `throw ${this.scope.lib('fail')}(e instanceof Error ? e.message : String(e), ${operator}, off);`
+      : `${this.scope.helper('reject')}(rejected, ${JSON.stringify(flow.policy)}, ${operator}, e, off, k0, r0); ${flow.skip};`;
+    return ['try {', ...indent(code, 2), `} catch (e) { ${handle} }`];
+  }
+
+  /** A condition as a JavaScript boolean: null is false. */
+  private condition(e: TypedExpr, rec: string): string {
+    const code = compileExpr(e, rec, this.scope);
+    return isNullable(e.type) ? `(${code} === true)` : paren(code);
+  }
+
+  private opIndex(id: string): number {
+    const i = this.opIds.indexOf(id);
+    return i >= 0 ? i : this.opIds.push(id) - 1;
+  }
+}
+
+function indent(lines: string[], n: number): string[] {
+  const pad = ' '.repeat(n);
+  return lines.map((l) => pad + l);
+}

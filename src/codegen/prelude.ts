@@ -1,0 +1,80 @@
+/**
+ * Helpers that generated chains define once, at chain creation: operator
+ * semantics that are not library functions (checked integer arithmetic,
+ * null-safe map lookup, structural equality, rejections) and conversions
+ * that depend on the static type. A chain includes only the helpers it calls; the function
+ * library proper comes in through `lib`. Helpers do not call each other.
+ */
+
+export const HELPERS = {
+  /** int arithmetic stays within 32 bits: anything else is an overflow, not a wrap-around. */
+  int32: {
+    code: `function int32(x) { const y = x | 0; if (y !== x) throw new RangeError("int overflow: " + x); return y; }`,
+  },
+  /** longs are exact only up to 2^53 as JavaScript numbers, so beyond that is an overflow. */
+  int64: {
+    code: `function int64(x) { if (!Number.isSafeInteger(x)) throw new RangeError("long overflow: " + x); return x + 0; }`,
+  },
+  /** Integral division truncates; `(a - a % b) / b` is exact where `Math.trunc(a / b)` may round. */
+  idiv: {
+    code: `function idiv(a, b) { if (b === 0) throw new RangeError("division by zero"); return (a - a % b) / b + 0; }`,
+  },
+  imod: {
+    code: `function imod(a, b) { if (b === 0) throw new RangeError("division by zero"); return a % b + 0; }`,
+  },
+  /** decimal division and remainder by zero fail; double division follows IEEE 754. */
+  ddiv: {
+    code: `function ddiv(a, b) { if (b === 0) throw new RangeError("division by zero"); return a / b; }`,
+  },
+  dmod: {
+    code: `function dmod(a, b) { if (b === 0) throw new RangeError("division by zero"); return a % b; }`,
+  },
+  /** Structural equality of records, arrays, maps and bytes. */
+  deepEqual: {
+    code: `function deepEqual(a, b) {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (a instanceof Uint8Array) return b instanceof Uint8Array && Buffer.compare(a, b) === 0;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (!Object.hasOwn(b, k) || !deepEqual(a[k], b[k])) return false;
+  return true;
+}`,
+  },
+  /** Map lookup that never sees inherited properties (`m["constructor"]`). */
+  mapGet: {
+    code: `function mapGet(m, k) { return m !== null && k !== null && Object.hasOwn(m, k) ? m[k] : null; }`,
+  },
+  timeText: {
+    code: `function timeText(ms) { return new Date(ms).toISOString().slice(11, 23); }`,
+  },
+  /** ISO 8601 with six fractional digits, for timestamp-micros. */
+  microsText: {
+    code: `function microsText(us) {
+  const ms = Math.floor(us / 1000);
+  return new Date(ms).toISOString().slice(0, 23) + String(us - ms * 1000).padStart(3, "0") + "Z";
+}`,
+  },
+  /** A value's identity as a Map key: structured values compare by content. */
+  stateKey: {
+    code: `function stateKey(v) { return v !== null && typeof v === "object" ? (v instanceof Uint8Array ? Buffer.from(v).toString("latin1") : JSON.stringify(v)) : v; }`,
+  },
+  /** Records an operator's rejection; the source record is kept, so a dead letter can be replayed. */
+  reject: {
+    code: `function reject(rejected, action, operator, e, offset, key, value) {
+  rejected.push({ action, operator, reason: e instanceof Error ? e.message : String(e), offset, key, value });
+}`,
+  },
+} satisfies Record<string, { code: string }>;
+
+export type HelperName = keyof typeof HELPERS;
+
+/** The code of the helpers, in a fixed order so that output is stable. */
+export function helpersCode(used: ReadonlySet<HelperName>): string {
+  return (Object.keys(HELPERS) as HelperName[]).filter((n) => used.has(n)).map((n) => HELPERS[n].code).join('\n');
+}

@@ -1,0 +1,99 @@
+/**
+ * The compiler: parse → resolve → check → lower (→ codegen), one call. Pure:
+ * files it has not been given come back as `needs`, and the caller (the
+ * host driver for the CLI, the language server with its open documents)
+ * supplies them and calls again. Stops after the first stage with errors,
+ * returning that stage's diagnostics and the outputs of the stages before.
+ */
+import type { ConnectorSpecs } from '../connectors/spec.ts';
+import type { TypedProgram } from './check/typed.ts';
+import { checkProgram } from './check/check.ts';
+import type { Diagnostic } from './diagnostics/diagnostic.ts';
+import { hasErrors } from './diagnostics/diagnostic.ts';
+import { diagnostic } from './diagnostics/codes.ts';
+import { typedToPlan } from './lower/lower.ts';
+import type { Plan } from './plan/plan.ts';
+import type { ResolvedProgram } from './resolve/resolve.ts';
+import { MISSING_FILE, resolveProgram } from './resolve/resolve.ts';
+import type { SourceFile } from './syntax/ast.ts';
+import { textToAst } from './syntax/parse.ts';
+import { typeToAvsc } from './types/to-avsc.ts';
+
+/**
+ * Parse results by file, reused while a file's text is unchanged (a language
+ * server recompiles on every keystroke; the imports rarely change).
+ */
+export type ParseCache = Map<string, { text: string; ast: SourceFile; diagnostics: Diagnostic[] }>;
+
+export interface CompileRequest {
+  entry: string;
+  /** File texts by path; MISSING_FILE (src/resolve/resolve.ts) for a file that does not exist. */
+  files: ReadonlyMap<string, string>;
+  connectors: ConnectorSpecs;
+  cache?: ParseCache;
+}
+
+export interface CompileResult {
+  /** Files to supply before compiling again (imports, .avsc schemas). */
+  needs: string[];
+  diagnostics: Diagnostic[];
+  ast?: SourceFile;
+  resolved?: ResolvedProgram;
+  typed?: TypedProgram;
+  plan?: Plan;
+  /** Inferred Avro schema per stream name and per sink id. */
+  schemas: Record<string, unknown>;
+}
+
+export function compile(req: CompileRequest): CompileResult {
+  const cache = req.cache ?? new Map();
+  const parse = (path: string) => {
+    const text = req.files.get(path);
+    if (text === undefined || text === MISSING_FILE) return undefined;
+    let parsed = cache.get(path);
+    if (parsed?.text !== text) cache.set(path, (parsed = { text, ...textToAst(path, text) }));
+    return parsed;
+  };
+
+  const entry = parse(req.entry);
+  if (!entry) {
+    if (req.files.get(req.entry) === undefined) return { needs: [req.entry], diagnostics: [], schemas: {} };
+    const at = { file: req.entry, start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line: 1, column: 1 } };
+    return { needs: [], diagnostics: [diagnostic('import-not-found', at, `cannot find ${req.entry}`)], schemas: {} };
+  }
+  const { ast } = entry;
+  if (hasErrors(entry.diagnostics)) return { needs: [], diagnostics: entry.diagnostics, ast, schemas: {} };
+
+  // Imports are parsed as resolution reaches them; their syntax errors stop compilation like the entry's.
+  const parsed = new Set<string>();
+  const parseDiagnostics = [...entry.diagnostics];
+  const resolution = resolveProgram(ast, {
+    ast: (path) => {
+      const file = parse(path);
+      if (file && !parsed.has(path)) {
+        parsed.add(path);
+        parseDiagnostics.push(...file.diagnostics);
+      }
+      return file?.ast;
+    },
+    text: (path) => req.files.get(path),
+  });
+  if (resolution.needs.length > 0) return { needs: resolution.needs, diagnostics: parseDiagnostics, ast, schemas: {} };
+  if (hasErrors(parseDiagnostics)) return { needs: [], diagnostics: parseDiagnostics, ast, schemas: {} };
+
+  const diagnostics = [...parseDiagnostics, ...resolution.diagnostics];
+  const { resolved } = resolution;
+  const base = { needs: [], diagnostics, ast, resolved };
+  if (!resolved?.complete || hasErrors(diagnostics)) return { ...base, schemas: {} };
+
+  const checked = checkProgram(resolved, req.connectors);
+  diagnostics.push(...checked.diagnostics);
+  const { typed } = checked;
+  if (!typed || hasErrors(diagnostics)) return { ...base, ...(typed ? { typed } : {}), schemas: {} };
+
+  const plan = typedToPlan(typed);
+  const schemas: Record<string, unknown> = {};
+  for (const stream of typed.streams) schemas[stream.name] = typeToAvsc(stream.output);
+  for (const sink of plan.sinks) schemas[sink.id] = sink.schema;
+  return { ...base, typed, plan, schemas };
+}

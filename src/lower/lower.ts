@@ -1,0 +1,118 @@
+/**
+ * Lowering: the typed program → the plan the runtime executes
+ * (src/plan/plan.ts). Sources and sinks get their Avro schemas, each source
+ * one fused chain (codegen), and the plan a dataflow graph for display:
+ * a node per source, operator, stream and sink, edges carrying the schema of
+ * their records and the key expression once a `key by` set one.
+ */
+import type { TypedOperator, TypedProgram } from '../check/typed.ts';
+import type { Span } from '../diagnostics/diagnostic.ts';
+import type { Plan, PlanEdge, PlanGraph, PlanNode } from '../plan/plan.ts';
+import { PLAN_VERSION } from '../plan/plan.ts';
+import type { RecordType } from '../types/avro-type.ts';
+import { typeToAvsc } from '../types/to-avsc.ts';
+import { generateChain } from '../codegen/codegen.ts';
+import { durationText, exprText } from './expr-text.ts';
+
+export function typedToPlan(typed: TypedProgram): Plan {
+  return {
+    version: PLAN_VERSION,
+    pipeline: typed.pipeline,
+    sources: typed.sources.map((s) => ({
+      id: sourceId(s.name),
+      name: s.name,
+      connector: s.connector,
+      options: s.options,
+      schema: typeToAvsc(s.schema),
+      keySchema: typeToAvsc(s.keyType),
+    })),
+    sinks: typed.sinks.map((s) => ({
+      id: s.id,
+      stream: s.input,
+      connector: s.connector,
+      options: s.options,
+      schema: typeToAvsc(s.schema),
+      keySchema: typeToAvsc(s.keyType),
+    })),
+    ...(typed.deadLetter ? { deadLetter: { connector: typed.deadLetter.connector, options: typed.deadLetter.options } } : {}),
+    chains: typed.sources.map((s) => ({ source: sourceId(s.name), ...generateChain(typed, s.name) })),
+    graph: typedToGraph(typed),
+  };
+}
+
+export function sourceId(name: string): string {
+  return `source:${name}`;
+}
+
+export function streamNodeId(name: string): string {
+  return `stream:${name}`;
+}
+
+/** What flows out of a node: the record type and, once known, the key's expression. */
+interface Outlet {
+  node: string;
+  type: RecordType;
+  key?: string;
+}
+
+const MAX_LABEL = 60;
+
+export function typedToGraph(typed: TypedProgram): PlanGraph {
+  const nodes: PlanNode[] = [];
+  const edges: PlanEdge[] = [];
+  const outlets = new Map<string, Outlet>();
+  /** The route operator of each stream that has one: its branches feed their target streams. */
+  const routes = new Map<string, Outlet>();
+  const node = (id: string, kind: PlanNode['kind'], type: string, label: string, span: Span) =>
+    nodes.push({ id, kind, type, label: clip(label), location: { file: span.file, line: span.start.line, column: span.start.column } });
+  const edge = (from: Outlet, to: string) =>
+    edges.push({ from: from.node, to, schema: typeToAvsc(from.type), ...(from.key !== undefined ? { key: from.key } : {}) });
+
+  for (const s of typed.sources) {
+    node(sourceId(s.name), 'source', s.connector, s.name, s.span);
+    outlets.set(s.name, { node: sourceId(s.name), type: s.schema });
+  }
+  for (const stream of typed.streams) {
+    let at = stream.routedFrom ? routes.get(stream.routedFrom.stream)! : outlets.get(stream.inputs[0]!)!;
+    for (const op of stream.operators) {
+      node(op.id, 'operator', op.kind, operatorLabel(op), op.span);
+      edge(at, op.id);
+      if (op.kind === 'union') {
+        for (const name of op.streams) edge(outlets.get(name)!, op.id);
+      }
+      at = { node: op.id, type: op.output, ...(op.kind === 'key-by' ? { key: exprText(op.key) } : at.key !== undefined ? { key: at.key } : {}) };
+      if (op.kind === 'route') routes.set(stream.name, at);
+    }
+    node(streamNodeId(stream.name), 'stream', 'stream', stream.name, stream.span);
+    edge(at, streamNodeId(stream.name));
+    outlets.set(stream.name, { ...at, node: streamNodeId(stream.name) });
+  }
+  for (const sink of typed.sinks) {
+    node(sink.id, 'sink', sink.connector, sink.input, sink.span);
+    edge(outlets.get(sink.input)!, sink.id);
+  }
+  return { nodes, edges };
+}
+
+function operatorLabel(op: TypedOperator): string {
+  switch (op.kind) {
+    case 'where':
+      return `where ${exprText(op.condition)}`;
+    case 'select':
+      return `select { ${op.fields.map((f) => (f.value.k === 'field' && f.value.name === f.name ? f.name : `${f.name}: ${exprText(f.value)}`)).join(', ')} }`;
+    case 'key-by':
+      return `key by ${exprText(op.key)}`;
+    case 'flat-map':
+      return `flat map ${exprText(op.array)} as ${op.as}`;
+    case 'union':
+      return `union ${op.streams.join(', ')}`;
+    case 'route':
+      return `route to ${[...op.branches.map((b) => b.target), ...(op.otherwise === undefined ? [] : [op.otherwise])].join(', ')}`;
+    case 'dedupe':
+      return `dedupe by ${exprText(op.key)} within ${durationText(op.withinMillis)}`;
+  }
+}
+
+function clip(label: string): string {
+  return label.length <= MAX_LABEL ? label : `${label.slice(0, MAX_LABEL - 1)}…`;
+}

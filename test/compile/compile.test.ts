@@ -1,0 +1,114 @@
+import test from 'ava';
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builtinConnectorSpecs } from '../../connectors/registry.ts';
+import { compile, type ParseCache } from '../../src/compile.ts';
+import { compileFile } from '../../src/host/load.ts';
+import { MISSING_FILE } from '../../src/resolve/resolve.ts';
+
+const connectors = builtinConnectorSpecs();
+
+const shared = `pipeline shared
+schema Order { id: string, amount: int, country: string? }
+`;
+const main = `pipeline main
+import "lib/shared.sensei"
+source orders: Order from datagen { count: 3 }
+stream big = orders | where amount > 10 | select { id, amount }
+sink big to stdout { format: json }
+`;
+
+const codes = (r: { diagnostics: { code: string }[] }) => r.diagnostics.map((d) => d.code);
+
+test('a file the caller has not supplied is a need', (t) => {
+  const first = compile({ entry: 'app/main.sensei', files: new Map([['app/main.sensei', main]]), connectors });
+  t.deepEqual(first.needs, ['app/lib/shared.sensei']);
+  t.deepEqual(first.diagnostics, []);
+  t.truthy(first.ast);
+  t.is(first.plan, undefined);
+
+  const second = compile({ entry: 'app/main.sensei', files: new Map([['app/main.sensei', main], ['app/lib/shared.sensei', shared]]), connectors });
+  t.deepEqual(second.needs, []);
+  t.deepEqual(second.diagnostics, []);
+  t.truthy(second.resolved);
+  t.truthy(second.typed);
+  t.is(second.plan?.pipeline, 'main');
+  t.deepEqual(Object.keys(second.schemas), ['big', 'sink:big:0']);
+  t.like(second.schemas['big'] as object, { type: 'record', fields: [{ name: 'id', type: 'string' }, { name: 'amount', type: 'int' }] });
+});
+
+test('the entry itself can be a need', (t) => {
+  t.deepEqual(compile({ entry: 'x.sensei', files: new Map(), connectors }).needs, ['x.sensei']);
+});
+
+test('a file that does not exist is reported where it is imported', (t) => {
+  const r = compile({ entry: 'app/main.sensei', files: new Map([['app/main.sensei', main], ['app/lib/shared.sensei', MISSING_FILE]]), connectors });
+  t.deepEqual(r.needs, []);
+  t.true(codes(r).includes('import-not-found'));
+  t.like(r.diagnostics.find((d) => d.code === 'import-not-found')!.span, { file: 'app/main.sensei', start: { line: 2 } });
+  t.is(r.typed, undefined);
+});
+
+test('a missing entry file is a diagnostic', (t) => {
+  const r = compile({ entry: 'gone.sensei', files: new Map([['gone.sensei', MISSING_FILE]]), connectors });
+  t.deepEqual(codes(r), ['import-not-found']);
+});
+
+test('syntax errors stop compilation after parsing', (t) => {
+  const r = compile({ entry: 'm.sensei', files: new Map([['m.sensei', 'pipeline m\nstream = = orders\n']]), connectors });
+  t.true(r.diagnostics.length > 0);
+  t.true(r.diagnostics.every((d) => d.span.file === 'm.sensei'));
+  t.truthy(r.ast);
+  t.is(r.resolved, undefined);
+});
+
+test('syntax errors in an imported file stop compilation too', (t) => {
+  const r = compile({ entry: 'app/main.sensei', files: new Map([['app/main.sensei', main], ['app/lib/shared.sensei', 'schema Order {{']]), connectors });
+  t.true(r.diagnostics.some((d) => d.severity === 'error' && d.span.file === 'app/lib/shared.sensei'));
+  t.is(r.resolved, undefined);
+  t.is(r.plan, undefined);
+});
+
+test('type errors stop compilation before lowering', (t) => {
+  const bad = main.replace('amount > 10', 'amount > "ten"');
+  const r = compile({ entry: 'app/main.sensei', files: new Map([['app/main.sensei', bad], ['app/lib/shared.sensei', shared]]), connectors });
+  t.true(codes(r).includes('type-mismatch'));
+  t.truthy(r.resolved);
+  t.is(r.plan, undefined);
+  t.deepEqual(r.schemas, {});
+});
+
+test('unchanged files are not parsed again', (t) => {
+  const cache: ParseCache = new Map();
+  const files = new Map([['app/main.sensei', main], ['app/lib/shared.sensei', shared]]);
+  const first = compile({ entry: 'app/main.sensei', files, connectors, cache });
+  const sharedAst = cache.get('app/lib/shared.sensei')!.ast;
+  const edited = new Map(files).set('app/main.sensei', main.replace('> 10', '> 20'));
+  const second = compile({ entry: 'app/main.sensei', files: edited, connectors, cache });
+  t.is(cache.get('app/lib/shared.sensei')!.ast, sharedAst);
+  t.not(second.ast, first.ast);
+  t.truthy(second.plan);
+});
+
+test('compileFile reads imports and schemas relative to the importing file', async (t) => {
+  const result = await compileFile('pipelines/routing.sensei', connectors);
+  t.deepEqual(result.needs, []);
+  t.deepEqual(result.diagnostics.filter((d) => d.severity === 'error'), []);
+  t.truthy(result.plan);
+  t.deepEqual([...result.files.keys()].sort(), ['pipelines/routing.sensei', 'pipelines/schemas/order.avsc', 'pipelines/shared.sensei']);
+});
+
+test('compileFile reports a missing import and prefers the overlay to the disk', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sensei-compile-'));
+  await mkdir(join(dir, 'lib'));
+  await writeFile(join(dir, 'main.sensei'), main.replace('lib/shared.sensei', 'lib/nope.sensei'));
+  const missing = await compileFile(join(dir, 'main.sensei'), connectors);
+  t.true(codes(missing).includes('import-not-found'));
+  t.false(missing.files.has(join(dir, 'lib', 'nope.sensei')));
+
+  const overlay = new Map([[join(dir, 'main.sensei'), main], [join(dir, 'lib', 'shared.sensei'), shared]]);
+  const fixed = await compileFile(join(dir, 'main.sensei'), connectors, overlay);
+  t.deepEqual(fixed.diagnostics, []);
+  t.truthy(fixed.plan);
+});
