@@ -15,6 +15,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { ChainFailure } from '../src/plan/chain.ts';
+import { LIKE_FLAGS, likeToRegex } from '../src/plan/like.ts';
 
 type Fn = (...args: any[]) => unknown;
 
@@ -471,19 +472,7 @@ export const libraryFunctions: Record<string, Fn> = {
   bytes: strict1((x: string | Uint8Array) => (typeof x === 'string' ? Buffer.from(x, 'utf8') : Buffer.from(x))),
 };
 
-/** SQL LIKE → anchored regex: `%` any text, `_` one character, `\` escapes the next. */
-const likeRegex = cached((pattern) => {
-  let out = '^';
-  const c = [...pattern];
-  for (let i = 0; i < c.length; i++) {
-    const ch = c[i]!;
-    if (ch === '\\' && i + 1 < c.length) out += escapeRegex(c[++i]!);
-    else if (ch === '%') out += '.*';
-    else if (ch === '_') out += '.';
-    else out += escapeRegex(ch);
-  }
-  return new RegExp(`${out}$`, 'su');
-});
+const likeRegex = cached((pattern) => new RegExp(likeToRegex(pattern), LIKE_FLAGS));
 
 /** Helpers generated chains need besides the library. */
 export const operatorHelpers: Record<string, Fn> = {

@@ -31,6 +31,7 @@ import type { Expr, Identifier, Operator, SelectItem, StreamDecl } from '../synt
 import { closestMatch } from '../syntax/suggest.ts';
 import { nonNull, nullableIf, isNullable, pascalCase, recordUnion, T, typesEqual, typeToString } from '../types/type-utils.ts';
 import type { ResolvedProgram, ResolvedStream } from '../resolve/resolve.ts';
+import { validAvroName } from '../resolve/schemas.ts';
 import { ExprChecker, nonNullWhen, pathOf } from './expr.ts';
 import { checkConnector } from './options.ts';
 import type { ErrorPolicy, TypedOperator, TypedProgram, TypedSink, TypedSource, TypedStream, TypedExpr } from './typed.ts';
@@ -223,6 +224,7 @@ class ProgramChecker {
           return this.report('not-an-array', op.field.span, `\`flat map\` needs an array, but this is ${typeToString(array.type)}`);
         }
         const name = op.as.name;
+        if (!validAvroName(op.as, this.diagnostics)) return undefined;
         const element: RecordField = { name, type: t.items };
         const inPlace = pathOf(op.field) === name;
         if (!inPlace && record.fields.some((f) => f.name === name)) {
@@ -303,7 +305,7 @@ class ProgramChecker {
       }
       const name = item.kind === 'keep' ? item.path[item.path.length - 1]! : item.name;
       const value = item.kind === 'keep' ? this.keepPath(item.path, exprs) : exprs.check(item.value, none);
-      if (!value) {
+      if (!value || !validAvroName(name, this.diagnostics)) {
         ok = false;
         continue;
       }

@@ -17,7 +17,7 @@ const ROLE_TEXT: Record<ConnectorRole, string> = { source: 'a source', sink: 'a 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `"5s"` (a default written as text) → 5000. */
-function durationMillis(text: string): number | undefined {
+export function durationMillis(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
   return m ? Number(m[1]) * DURATION_UNITS[m[2]!]! : undefined;
 }

@@ -107,8 +107,13 @@ export function typeExprToType(te: TypeExpr, ctx: TypeContext): AvroType | undef
 }
 
 function validName(id: Identifier, ctx: TypeContext): boolean {
+  return validAvroName(id, ctx.diagnostics);
+}
+
+/** Field and type names must be Avro names, or the inferred schemas could not be written. */
+export function validAvroName(id: Identifier, diagnostics: Diagnostic[]): boolean {
   if (AVRO_NAME.test(id.name)) return true;
-  ctx.diagnostics.push(diagnostic('invalid-schema', id.span, `"${id.name}" is not a valid Avro name (letters, digits and _, not starting with a digit)`));
+  diagnostics.push(diagnostic('invalid-schema', id.span, `"${id.name}" is not a valid Avro name (letters, digits and _, not starting with a digit)`));
   return false;
 }
 

@@ -224,3 +224,13 @@ test('the typed program carries declared schemas, the pipeline name and sources'
   t.is(c.typed!.sources[0]!.schema.name, 'Order');
   t.deepEqual(c.typed!.sources[0]!.options, { count: 10, partitions: 1 });
 });
+
+test('a select field name that is not an Avro name is rejected', (t) => {
+  const c = program('stream s = orders | select { id, ⟦`total-amount`⟧: qty * 2 }');
+  expectDiagnostic(t, c, 'invalid-schema');
+});
+
+test('a flat map element name that is not an Avro name is rejected', (t) => {
+  const c = program('stream s = orders | flat map items as ⟦`an item`⟧');
+  expectDiagnostic(t, c, 'invalid-schema');
+});

@@ -1,0 +1,28 @@
+/** `sensei check FILE…`: compile each file and report every diagnostic. */
+import { hasErrors } from '../diagnostics/diagnostic.ts';
+import type { Diagnostic } from '../diagnostics/diagnostic.ts';
+import { diagnosticsToJson, summaryLine } from '../diagnostics/render.ts';
+import { EXIT_FAILURE, EXIT_OK, report, uniqueDiagnostics } from './io.ts';
+import type { OutputFormat } from './choices.ts';
+import type { Io } from './io.ts';
+import { compilePath } from './pipeline.ts';
+
+export async function checkCommand(paths: string[], opts: { format: OutputFormat }, io: Io): Promise<number> {
+  const diagnostics: Diagnostic[] = [];
+  const files = new Map<string, string>();
+  for (const path of paths) {
+    const result = await compilePath(path);
+    diagnostics.push(...result.diagnostics);
+    for (const [name, text] of result.files) files.set(name, text);
+  }
+  const unique = uniqueDiagnostics(diagnostics);
+  if (opts.format === 'json') {
+    const count = (severity: Diagnostic['severity']) => unique.filter((d) => d.severity === severity).length;
+    const json = { diagnostics: diagnosticsToJson(unique), errors: count('error'), warnings: count('warning') };
+    io.stdout.write(JSON.stringify(json, null, 2) + '\n');
+  } else {
+    report(io.stdout, unique, files, { summary: true });
+    if (unique.length === 0) io.stdout.write(`${summaryLine(unique)}\n`);
+  }
+  return hasErrors(unique) ? EXIT_FAILURE : EXIT_OK;
+}
