@@ -8,7 +8,7 @@
  * comparisons (`== != < <= > >= like matches in between`), `+ -`, `* / %`,
  * unary `-`, postfix (`.` `?.` `[]` call).
  */
-import { CstParser, type CstNode, type IParserErrorMessageProvider, type IToken, tokenMatcher } from 'chevrotain';
+import { CstParser, type IParserErrorMessageProvider, type TokenType, tokenMatcher } from 'chevrotain';
 import * as T from './tokens.ts';
 
 const { Kw } = T;
@@ -23,10 +23,26 @@ export class SenseiParser extends CstParser {
    */
   private lineEndsSelectValue = false;
 
+  /**
+   * Rule bodies run on every parse; their alternatives are built once and
+   * reused (Chevrotain's advice for speed; it also spares the allocations).
+   */
+  private readonly built = new Map<string, unknown>();
+
+  private once<V>(key: string, build: () => V): V {
+    let value = this.built.get(key) as V | undefined;
+    if (value === undefined) {
+      value = build();
+      this.built.set(key, value);
+    }
+    return value;
+  }
+
   constructor(errorMessageProvider?: IParserErrorMessageProvider) {
     super(T.allTokens, {
       recoveryEnabled: true,
       maxLookahead: 3,
+      nodeLocationTracking: 'onlyOffset',
       ...(errorMessageProvider ? { errorMessageProvider } : {}),
     });
     this.performSelfAnalysis();
@@ -39,7 +55,7 @@ export class SenseiParser extends CstParser {
   });
 
   declaration = this.RULE('declaration', () => {
-    this.OR([
+    this.OR(this.once('declaration', () => [
       { ALT: () => this.SUBRULE(this.pipelineDecl) },
       { ALT: () => this.SUBRULE(this.importDecl) },
       { ALT: () => this.SUBRULE(this.schemaDecl) },
@@ -47,7 +63,7 @@ export class SenseiParser extends CstParser {
       { ALT: () => this.SUBRULE(this.streamDecl) },
       { ALT: () => this.SUBRULE(this.sinkDecl) },
       { ALT: () => this.SUBRULE(this.deadLetterDecl) },
-    ]);
+    ]));
   });
 
   pipelineDecl = this.RULE('pipelineDecl', () => {
@@ -64,7 +80,7 @@ export class SenseiParser extends CstParser {
     this.CONSUME(Decl.schema);
     this.CONSUME(T.Name, { LABEL: 'name' });
     this.SUBRULE(this.docClause);
-    this.OR([
+    this.OR(this.once('schemaDecl', () => [
       {
         ALT: () => {
           this.CONSUME(T.Equals);
@@ -73,7 +89,7 @@ export class SenseiParser extends CstParser {
         },
       },
       { ALT: () => this.SUBRULE(this.recordBody) },
-    ]);
+    ]));
   });
 
   /** Optional `doc "..."`; a rule of its own so every declaration reads it the same way. */
@@ -110,7 +126,7 @@ export class SenseiParser extends CstParser {
   });
 
   baseType = this.RULE('baseType', () => {
-    this.OR({
+    this.OR(this.once('baseType', () => ({
       // Type keywords are soft (a field may be called `map`), so the keyword alternatives come first.
       IGNORE_AMBIGUITIES: true,
       DEF: [
@@ -172,7 +188,7 @@ export class SenseiParser extends CstParser {
         // `source s: from x` lacks its type; `from` is not read as one (a type named `from` needs backticks).
         { GATE: () => !tokenMatcher(this.LA(1), Kw.from), ALT: () => this.CONSUME4(T.Name, { LABEL: 'named' }) },
       ],
-    });
+    })));
   });
 
   sourceDecl = this.RULE('sourceDecl', () => {
@@ -212,10 +228,10 @@ export class SenseiParser extends CstParser {
 
   /** `name: value`; a quoted key (`"group.id": "x"`) allows names with dots. */
   optionEntry = this.RULE('optionEntry', () => {
-    this.OR([
+    this.OR(this.once('optionEntry', () => [
       { ALT: () => this.CONSUME(T.AnyName, { LABEL: 'name' }) },
       { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: 'name' }) },
-    ]);
+    ]));
     this.CONSUME(T.Colon);
     this.SUBRULE(this.expression, { LABEL: 'value' });
   });
@@ -235,7 +251,7 @@ export class SenseiParser extends CstParser {
 
   /** One alternative per operator; new operators (windows, joins, lookups) add an alternative here. */
   operator = this.RULE('operator', () => {
-    this.OR([
+    this.OR(this.once('operator', () => [
       { ALT: () => this.SUBRULE(this.whereOp) },
       { ALT: () => this.SUBRULE(this.selectOp) },
       { ALT: () => this.SUBRULE(this.keyByOp) },
@@ -244,7 +260,7 @@ export class SenseiParser extends CstParser {
       { ALT: () => this.SUBRULE(this.routeOp) },
       { ALT: () => this.SUBRULE(this.onErrorOp) },
       { ALT: () => this.SUBRULE(this.dedupeOp) },
-    ]);
+    ]));
   });
 
   whereOp = this.RULE('whereOp', () => {
@@ -263,7 +279,7 @@ export class SenseiParser extends CstParser {
   });
 
   selectItem = this.RULE('selectItem', () => {
-    this.OR([
+    this.OR(this.once('selectItem', () => [
       { ALT: () => this.CONSUME(T.Star, { LABEL: 'all' }) },
       {
         ALT: () => {
@@ -293,7 +309,7 @@ export class SenseiParser extends CstParser {
           });
         },
       },
-    ]);
+    ]));
   });
 
   keyByOp = this.RULE('keyByOp', () => {
@@ -379,7 +395,7 @@ export class SenseiParser extends CstParser {
   });
 
   notExpr = this.RULE('notExpr', () => {
-    this.OR([
+    this.OR(this.once('notExpr', () => [
       {
         ALT: () => {
           this.CONSUME(Kw.not, { LABEL: 'not' });
@@ -387,7 +403,7 @@ export class SenseiParser extends CstParser {
         },
       },
       { ALT: () => this.SUBRULE(this.comparison, { LABEL: 'operand' }) },
-    ]);
+    ]));
   });
 
   comparison = this.RULE('comparison', () => {
@@ -396,10 +412,10 @@ export class SenseiParser extends CstParser {
   });
 
   comparisonTail = this.RULE('comparisonTail', () => {
-    this.OR([
+    this.OR(this.once('comparisonTail', () => [
       {
         ALT: () => {
-          this.OR2([
+          this.OR2(this.once('comparisonOperator', () => [
             { ALT: () => this.CONSUME(T.EqualEqual, { LABEL: 'op' }) },
             { ALT: () => this.CONSUME(T.NotEqual, { LABEL: 'op' }) },
             { ALT: () => this.CONSUME(T.LessEqual, { LABEL: 'op' }) },
@@ -408,7 +424,7 @@ export class SenseiParser extends CstParser {
             { ALT: () => this.CONSUME(T.Greater, { LABEL: 'op' }) },
             { ALT: () => this.CONSUME(Kw.like, { LABEL: 'op' }) },
             { ALT: () => this.CONSUME(Kw.matches, { LABEL: 'op' }) },
-          ]);
+          ]));
           this.SUBRULE(this.additive, { LABEL: 'right' });
         },
       },
@@ -430,40 +446,40 @@ export class SenseiParser extends CstParser {
           this.SUBRULE3(this.additive, { LABEL: 'high' });
         },
       },
-    ]);
+    ]));
   });
 
   additive = this.RULE('additive', () => {
     this.SUBRULE(this.multiplicative, { LABEL: 'operands' });
-    this.MANY({
+    this.MANY(this.once('additive.many', () => ({
       GATE: () => !this.startsSelectItem(),
       DEF: () => {
-        this.OR([
+        this.OR(this.once('additive', () => [
           { ALT: () => this.CONSUME(T.Plus, { LABEL: 'ops' }) },
           { ALT: () => this.CONSUME(T.Minus, { LABEL: 'ops' }) },
-        ]);
+        ]));
         this.SUBRULE2(this.multiplicative, { LABEL: 'operands' });
       },
-    });
+    })));
   });
 
   multiplicative = this.RULE('multiplicative', () => {
     this.SUBRULE(this.unary, { LABEL: 'operands' });
-    this.MANY({
+    this.MANY(this.once('multiplicative.many', () => ({
       GATE: () => !this.startsSelectItem(),
       DEF: () => {
-        this.OR([
+        this.OR(this.once('multiplicative', () => [
           { ALT: () => this.CONSUME(T.Star, { LABEL: 'ops' }) },
           { ALT: () => this.CONSUME(T.Slash, { LABEL: 'ops' }) },
           { ALT: () => this.CONSUME(T.Percent, { LABEL: 'ops' }) },
-        ]);
+        ]));
         this.SUBRULE2(this.unary, { LABEL: 'operands' });
       },
-    });
+    })));
   });
 
   unary = this.RULE('unary', () => {
-    this.OR([
+    this.OR(this.once('unary', () => [
       {
         ALT: () => {
           this.CONSUME(T.Minus, { LABEL: 'minus' });
@@ -471,7 +487,7 @@ export class SenseiParser extends CstParser {
         },
       },
       { ALT: () => this.SUBRULE(this.postfix, { LABEL: 'operand' }) },
-    ]);
+    ]));
   });
 
   postfix = this.RULE('postfix', () => {
@@ -480,7 +496,7 @@ export class SenseiParser extends CstParser {
   });
 
   postfixOp = this.RULE('postfixOp', () => {
-    this.OR([
+    this.OR(this.once('postfixOp', () => [
       {
         ALT: () => {
           this.CONSUME(T.Dot, { LABEL: 'dot' });
@@ -501,11 +517,11 @@ export class SenseiParser extends CstParser {
           this.CONSUME(T.RBracket);
         },
       },
-    ]);
+    ]));
   });
 
   primary = this.RULE('primary', () => {
-    this.OR({
+    this.OR(this.once('primary', () => ({
       // Soft keywords are names too; the alternatives that need a keyword plus more come first.
       IGNORE_AMBIGUITIES: true,
       DEF: [
@@ -535,7 +551,7 @@ export class SenseiParser extends CstParser {
         { ALT: () => this.SUBRULE(this.ifExpr) },
         { ALT: () => this.SUBRULE(this.caseExpr) },
       ],
-    });
+    })));
   });
 
   call = this.RULE('call', () => {
@@ -603,6 +619,11 @@ export class SenseiParser extends CstParser {
     this.CONSUME(Kw.end);
   });
 
+  /** Pretending an opening bracket was there only leads to a second error at the missing closer. */
+  protected override canTokenTypeBeInsertedInRecovery(type: TokenType): boolean {
+    return type !== T.LParen && type !== T.LCurly && type !== T.LBracket;
+  }
+
   /** See `lineEndsSelectValue`. */
   private startsSelectItem(): boolean {
     if (!this.lineEndsSelectValue) return false;
@@ -613,4 +634,3 @@ export class SenseiParser extends CstParser {
   }
 }
 
-export type { CstNode, IToken };

@@ -113,15 +113,20 @@ export const DoubleQuotedString = createToken({
   pattern: /"(?:[^"\\\r\n]|\\.)*"/,
   categories: [StringLiteral],
 });
-/** Single quotes are a common slip; lexed so parsing goes on, reported as a lex error. */
 export const SingleQuotedString = createToken({
   name: 'SingleQuotedString',
   pattern: /'(?:[^'\\\r\n]|\\.)*'/,
   categories: [StringLiteral],
 });
+/** A string missing its closing quote; reported as a lex error, parsed as a string. */
 export const UnterminatedString = createToken({
   name: 'UnterminatedString',
   pattern: /"(?:[^"\\\r\n]|\\.)*\\?/,
+  categories: [StringLiteral],
+});
+export const UnterminatedSingleQuotedString = createToken({
+  name: 'UnterminatedSingleQuotedString',
+  pattern: /'(?:[^'\\\r\n]|\\.)*\\?/,
   categories: [StringLiteral],
 });
 
@@ -137,7 +142,7 @@ export const Equals = createToken({ name: 'Equals', pattern: /=/ });
 export const QuestionQuestion = createToken({ name: 'QuestionQuestion', pattern: /\?\?/ });
 export const QuestionDot = createToken({ name: 'QuestionDot', pattern: /\?\./ });
 export const Question = createToken({ name: 'Question', pattern: /\?/ });
-/** `&&`, `||` and `!` from other languages: lexed as `and`/`or`/`not` and reported, so parsing goes on. */
+/** `&&`, `||` and `!` are aliases of `and`, `or` and `not`. */
 export const AmpAmp = createToken({ name: 'AmpAmp', pattern: /&&/, categories: [Kw.and] });
 export const PipePipe = createToken({ name: 'PipePipe', pattern: /\|\|/, categories: [Kw.or] });
 export const Bang = createToken({ name: 'Bang', pattern: /!/, categories: [Kw.not] });
@@ -181,6 +186,7 @@ export const allTokens: TokenType[] = [
   DoubleQuotedString,
   UnterminatedString,
   SingleQuotedString,
+  UnterminatedSingleQuotedString,
   Duration,
   NumberLiteral,
   Arrow,

@@ -21,7 +21,7 @@ function localImports(file: string): string[] {
   return found.map((m) => relative(root, resolve(root, dirname(file), m[1] ?? m[2]!)));
 }
 
-const tooling = ['src/cli/', 'src/lsp/', 'src/host/'];
+const tooling = ['src/cli/', 'src/lsp/', 'src/host/', 'src/daemon/'];
 const isTooling = (f: string) => tooling.some((t) => f.startsWith(t));
 
 /** What each layer may import, as path prefixes. */

@@ -16,7 +16,7 @@ import type {
 import { textToAst } from '../syntax/parse.ts';
 import { LineIndex } from '../syntax/line-index.ts';
 import { quoteString } from '../syntax/strings.ts';
-import { printExpr, printField, printFieldTail, printName, printType } from './print-expr.ts';
+import { logicalChain, printExpr, printField, printFieldTail, printName, printType } from './print-expr.ts';
 
 const WIDTH = 100;
 /** A select with more computed items than this goes one item per line (plain names are short). */
@@ -97,6 +97,7 @@ class Formatter {
     if (!this.opened && this.lines.length > 0 && this.lines.at(-1) !== '') this.lines.push('');
   }
 
+  /** Pushes a line; `text` may hold line breaks, whose continuation lines carry their own indentation. */
   private push(indent: number, text: string): number {
     this.lines.push((INDENT.repeat(indent) + text).trimEnd());
     this.opened = text.endsWith('{');
@@ -245,8 +246,13 @@ class Formatter {
   private operator(op: Operator, limit: number): void {
     const simple = (text: string) => this.line(1, `| ${text}`, start(op), end(op), limit);
     switch (op.kind) {
-      case 'where':
-        return void simple(`where ${printExpr(op.condition)}`);
+      case 'where': {
+        // A long condition breaks before each top-level `and` (or `or`), the parts lined up under `where`'s operand.
+        const parts = logicalChain(op.condition);
+        const oneLine = `where ${printExpr(op.condition)}`;
+        if (fits(1, `| ${oneLine}`) || parts.length === 1) return void simple(oneLine);
+        return void simple(`where ${parts.join(`\n${INDENT.repeat(3)}`)}`);
+      }
       case 'key-by':
         return void simple(`key by ${printExpr(op.key)}`);
       case 'flat-map':

@@ -136,6 +136,26 @@ export function printExpr(e: Expr): string {
   }
 }
 
+/**
+ * The operands of a top-level chain of `and` (or of `or`), each printed as
+ * it must stand in the chain, with the operator that joins it to the one
+ * before: `a and b and c` → ['a', 'and b', 'and c']. A lone expression is
+ * one part.
+ */
+export function logicalChain(e: Expr): string[] {
+  if (e.kind !== 'binary' || (e.op !== 'and' && e.op !== 'or')) return [printExpr(e)];
+  const op = e.op;
+  const operands: Expr[] = [];
+  let current: Expr = e;
+  while (current.kind === 'binary' && current.op === op) {
+    operands.unshift(current.right);
+    current = current.left;
+  }
+  operands.unshift(current);
+  const own = binaryLevels[op]!;
+  return operands.map((o, i) => (i === 0 ? operand(o, own) : `${op} ${operand(o, own + 1)}`));
+}
+
 /** A type on one line; nested records inline (`record R { a: int, b: string }`). */
 export function printType(t: TypeExpr): string {
   switch (t.kind) {

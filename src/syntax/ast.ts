@@ -185,7 +185,7 @@ export type Expr =
   | CaseExpr
   | ErrorExpr;
 
-/** `42`, `42L`, `1.5`, `1.5f`, `12.50d`: `suffix` picks the Avro type. */
+/** `42`, `42L`, `1.5`, `1.5f`, `12.50d`: `suffix` picks the Avro type; `text` is the digits without it (`12.50`). */
 export interface NumberLiteral extends Node {
   kind: 'number';
   text: string;

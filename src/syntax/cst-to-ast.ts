@@ -36,8 +36,6 @@ export interface ConvertedFile {
 }
 
 export class CstToAst {
-  private readonly ranges = new WeakMap<CstNode, Range | null>();
-
   constructor(
     private readonly index: LineIndex,
     /** Reports problems the grammar cannot express (e.g. a fractional `fixed` size). */
@@ -66,22 +64,12 @@ export class CstToAst {
   private range(e: CstElement | undefined): Range | undefined {
     if (!e) return undefined;
     if (isToken(e)) return isReal(e) ? [e.startOffset, e.startOffset + e.image.length] : undefined;
-    const cached = this.ranges.get(e);
-    if (cached !== undefined) return cached ?? undefined;
-    let start = Infinity;
-    let end = -Infinity;
-    for (const children of Object.values(e.children)) {
-      for (const child of children) {
-        const r = this.range(child);
-        if (r) {
-          start = Math.min(start, r[0]);
-          end = Math.max(end, r[1]);
-        }
-      }
+    // The parser tracks each node's offsets (end inclusive); they are NaN only for a node made of inserted tokens.
+    const location = e.location;
+    if (location && Number.isFinite(location.startOffset) && Number.isFinite(location.endOffset)) {
+      return [location.startOffset, location.endOffset! + 1];
     }
-    const result: Range | null = start <= end ? [start, end] : null;
-    this.ranges.set(e, result);
-    return result ?? undefined;
+    return undefined;
   }
 
   private rangeOf(...elements: (CstElement | undefined)[]): Range | undefined {

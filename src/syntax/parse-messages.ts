@@ -167,6 +167,7 @@ export const parseMessageProvider: IParserErrorMessageProvider = {
     const message = `expected ${wanted}${after ? ` after ${after}` : ''}, found ${describeFound(actual)}`;
     const typo = keywordHint(actual, [expected]);
     const hints = [...typo.hints, ...foundHints(actual, ruleName, expected === T.Name || expected === T.AnyName)];
+    if (expected === T.LParen && previous && tokenMatcher(previous, T.Kw.in)) hints.push('the values of `in` go in parentheses: `x in (1, 2)`');
     if (expected === T.Duration && tokenMatcher(actual, T.NumberLiteral)) hints.push(`add a unit: \`${actual.image}s\`, \`${actual.image}m\`, ...`);
     return encode({ message, ...typo, hints, ...(close ? { expectedClose: close } : {}) });
   },

@@ -58,7 +58,6 @@ function binaryOffset(text: string): number | undefined {
 const lexHints: Record<string, { message: string; hints: string[] }> = {
   ';': { message: 'unexpected `;`', hints: ['declarations and operators need no separator; remove the `;`'] },
   '&': { message: 'unexpected `&`', hints: ['use `and` to combine conditions'] },
-  '\'': { message: 'unexpected `\'`', hints: ['strings use double quotes: "text"'] },
 };
 
 function lexErrorDiagnostic(index: LineIndex, e: ILexingError): Diagnostic {
@@ -93,24 +92,15 @@ function lex(file: string, text: string): Lexed {
   for (const t of result.tokens) {
     const previous = tokens.at(-1);
     switch (t.tokenType) {
-      case T.SingleQuotedString:
-        diagnostics.push(diagnostic('lex-error', span(t), 'strings use double quotes', { hints: [`write "${t.image.slice(1, -1)}"`] }));
-        break;
       case T.UnterminatedString:
-        diagnostics.push(diagnostic('lex-error', span(t), 'unterminated string', { hints: ['add a closing `"` before the end of the line'] }));
+      case T.UnterminatedSingleQuotedString:
+        diagnostics.push(diagnostic('lex-error', span(t), 'unterminated string', {
+          hints: [`add a closing \`${t.image[0]}\` before the end of the line`],
+        }));
         break;
       case T.UnterminatedQuotedIdentifier:
         diagnostics.push(diagnostic('lex-error', span(t), 'unterminated quoted name', { hints: ['add a closing backtick before the end of the line'] }));
         break;
-      case T.AmpAmp:
-      case T.PipePipe:
-      case T.Bang: {
-        const word = t.tokenType === T.AmpAmp ? 'and' : t.tokenType === T.PipePipe ? 'or' : 'not';
-        diagnostics.push(diagnostic('lex-error', span(t), `\`${t.image}\` is not an operator here; use \`${word}\``, {
-          fixes: [{ title: `replace with \`${word}\``, span: span(t), replacement: word }],
-        }));
-        break;
-      }
     }
     if (tokenMatcher(t, T.StringLiteral)) {
       for (const bad of badEscapes(t.image)) {

@@ -128,6 +128,14 @@ test('short blocks stay inline, long or busy ones go one entry per line', (t) =>
   t.is(format(long), `source s: S from kafka {\n  topic: "${'t'.repeat(60)}",\n  brokers: "localhost:9092"\n}\n`);
 });
 
+test('a long where condition breaks before each top-level and/or', (t) => {
+  const conditions = ['status == "PAID"', 'amount > 100', 'country in ("DE", "FR", "NL", "BE")', '(x or y)', 'customer_id != null'];
+  t.is(
+    format(`stream a = b | where ${conditions.join(' and ')} // why`),
+    `stream a = b\n  | where ${conditions.join('\n      and ')} // why\n`,
+  );
+});
+
 test('parentheses only where precedence needs them', (t) => {
   const where = (text: string) => format(`stream a = b | where ${text}`).split('| where ')[1]!.trimEnd();
   t.is(where('(a + b) * c'), '(a + b) * c');

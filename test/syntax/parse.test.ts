@@ -302,6 +302,16 @@ test('comparisons: like, matches, in, between and their negations', (t) => {
   t.is(show('not x in (1)'), '(not (in x 1))');
 });
 
+test('`&&`, `||` and `!` are aliases of `and`, `or` and `not`; strings may use single quotes', (t) => {
+  t.is(show("!a && b || c == 'it\\'s'"), '(or (and (not a) b) (== c "it\'s"))');
+  t.deepEqual(textToAst('t.sensei', "stream s = i | where a && !b || c == 'x'").diagnostics, []);
+});
+
+test('casts by type name are calls', (t) => {
+  t.is(show('decimal(x, 12, 2) == string(y)'), '(== (decimal(x 12 2)) (string(y)))');
+  t.is(show('timestamp("2024-05-01T00:00:00Z")'), '(timestamp("2024-05-01T00:00:00Z"))');
+});
+
 test('if and case', (t) => {
   t.is(show('if a then 1 else 2'), '(if a 1 2)');
   t.is(show('if a then 1 else b ?? 2'), '(if a 1 (?? b 2))');
