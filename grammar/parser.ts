@@ -8,7 +8,7 @@
  * comparisons (`== != < <= > >= like matches in between`), `+ -`, `* / %`,
  * unary `-`, postfix (`.` `?.` `[]` call).
  */
-import { CstParser, type IParserErrorMessageProvider, type TokenType, tokenMatcher } from 'chevrotain';
+import { CstParser, type IParserErrorMessageProvider, type TokenType, tokenMatcher } from './chevrotain.ts';
 import * as T from './tokens.ts';
 
 const { Kw } = T;

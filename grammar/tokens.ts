@@ -8,7 +8,7 @@
  * `where key == 1` and `stream select = ...` work too. Backtick-quoted names
  * (`` `order id` ``) are always names.
  */
-import { createToken, Lexer, type TokenType } from 'chevrotain';
+import { createToken, Lexer, type TokenType } from './chevrotain.ts';
 
 /** Any word usable as a name after `.`, before `:` and in declarations' name slots. */
 export const AnyName = createToken({ name: 'AnyName', pattern: Lexer.NA });

@@ -3,7 +3,7 @@
  * parentheses that re-parse to the same tree, and backticks only where a
  * name would otherwise read as a keyword.
  */
-import { tokenMatcher } from 'chevrotain';
+import { tokenMatcher } from '../../grammar/chevrotain.ts';
 import * as T from '../../grammar/tokens.ts';
 import type { Expr, FieldDecl, Identifier, TypeExpr } from '../syntax/ast.ts';
 import { quoteString } from '../syntax/strings.ts';

@@ -5,7 +5,7 @@
  * missing a required part is dropped (the parser already reported why).
  * Spans come from the offsets of the real tokens under each CST node.
  */
-import { tokenMatcher, type CstElement, type CstNode, type IToken } from 'chevrotain';
+import { tokenMatcher, type CstElement, type CstNode, type IToken } from '../../grammar/chevrotain.ts';
 import * as T from '../../grammar/tokens.ts';
 import type * as A from './ast.ts';
 import type { LineIndex } from './line-index.ts';

@@ -5,7 +5,7 @@
  * keywords. The provider encodes message and hints as JSON in the
  * exception's message; `parse.ts` decodes it into a diagnostic.
  */
-import { EOF, tokenMatcher, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+import { EOF, tokenMatcher, type IParserErrorMessageProvider, type IToken, type TokenType } from '../../grammar/chevrotain.ts';
 import * as T from '../../grammar/tokens.ts';
 import { closestMatch } from './suggest.ts';
 

@@ -3,7 +3,7 @@
  * errors become `lex-error` / `parse-error` diagnostics, the parser recovers
  * and goes on, so one run reports every error in the file.
  */
-import { EOF, tokenMatcher, type CstNode, type ILexingError, type IRecognitionException, type IToken, type TokenType } from 'chevrotain';
+import { EOF, tokenMatcher, type CstNode, type ILexingError, type IRecognitionException, type IToken, type TokenType } from '../../grammar/chevrotain.ts';
 import { SenseiParser } from '../../grammar/parser.ts';
 import * as T from '../../grammar/tokens.ts';
 import type { Diagnostic, Span } from '../diagnostics/diagnostic.ts';
