@@ -20,21 +20,24 @@
  * - `route`: the last operator; each target is a stream of its own with the
  *   record type at the route.
  * - `key by e`: the key becomes e (type of e); sources have no key (`null`).
+ * - `lookup name: T from c { key: e, … }`: e is a scalar; the output adds
+ *   field `name` of record type T, nullable unless `on_missing` drops or
+ *   dead-letters records without a result.
  * - Every operator's output record is named after the stream (PascalCase).
  */
-import type { Diagnostic } from '../diagnostics/diagnostic.ts';
+import type { Diagnostic, Span } from '../diagnostics/diagnostic.ts';
 import { diagnostic, type Code } from '../diagnostics/codes.ts';
 import { hasErrors } from '../diagnostics/diagnostic.ts';
 import type { ConnectorSpecs } from '../../connectors/spec.ts';
 import type { AvroType, RecordField, RecordType } from '../types/avro-type.ts';
-import type { Expr, Identifier, Operator, SelectItem, StreamDecl } from '../syntax/ast.ts';
+import type { Expr, Identifier, LookupOp, Operator, SelectItem, StreamDecl } from '../syntax/ast.ts';
 import { closestMatch } from '../syntax/suggest.ts';
 import { nonNull, nullableIf, isNullable, pascalCase, recordUnion, T, typesEqual, typeToString } from '../types/type-utils.ts';
 import type { ResolvedProgram, ResolvedStream } from '../resolve/resolve.ts';
 import { validAvroName } from '../resolve/schemas.ts';
 import { ExprChecker, nonNullWhen, pathOf } from './expr.ts';
 import { checkConnector } from './options.ts';
-import type { ErrorPolicy, TypedOperator, TypedProgram, TypedSink, TypedSource, TypedStream, TypedExpr } from './typed.ts';
+import type { ErrorPolicy, LookupMissing, TypedOperator, TypedProgram, TypedSink, TypedSource, TypedStream, TypedExpr } from './typed.ts';
 
 export interface CheckResult {
   /** Present when the program (and its resolution) has no errors. */
@@ -68,6 +71,8 @@ class ProgramChecker {
   /** Route targets, filled when their stream's `route` is checked. */
   private readonly routed = new Map<string, Flow>();
   private readonly operatorScopes = new Map<Operator, RecordType>();
+  /** Result types of the lookups of the stream being checked (resolved). */
+  private lookupTypes: Map<LookupOp, AvroType> | undefined;
 
   constructor(
     private readonly resolved: ResolvedProgram,
@@ -136,6 +141,7 @@ class ProgramChecker {
 
   private stream(s: Extract<ResolvedStream, { kind: 'declared' }>): TypedStream | undefined {
     const decl = s.decl;
+    this.lookupTypes = s.lookups;
     const input = this.flows.get(decl.input.name);
     if (!input) return undefined; // its input failed, and said so
     const errorPolicy = this.errorPolicy(decl);
@@ -278,9 +284,33 @@ class ProgramChecker {
         if (op.within.millis <= 0) return this.report('invalid-literal', op.within.span, '`within` needs a positive duration');
         return { op: { ...base, kind: 'dedupe', key, withinMillis: op.within.millis, output: record }, keyType };
       }
+      case 'lookup':
+        return this.lookup(op, base, record, keyType, exprs);
       case 'on-error':
         return undefined; // handled by errorPolicy()
     }
+  }
+
+  private lookup(op: LookupOp, base: { id: string; span: Span }, record: RecordType, keyType: AvroType, exprs: ExprChecker): { op: TypedOperator; keyType: AvroType } | undefined {
+    const schema = this.lookupTypes?.get(op);
+    const keyEntry = op.options.find((o) => o.name.name === 'key');
+    const c = checkConnector(op.connector, op.options, 'lookup', this.connectors, this.diagnostics, ['key']);
+    if (!keyEntry) {
+      return this.report('missing-option', op.connector.span, `\`lookup\` needs the option \`key\`: an expression giving the key to look up, e.g. \`key: customer_id\``);
+    }
+    const key = exprs.check(keyEntry.value, new Set());
+    if (!schema || schema.kind !== 'record' || !key || !c || !validAvroName(op.name, this.diagnostics)) return undefined;
+    const k = nonNull(key.type).kind;
+    if (!['string', 'uuid', 'int', 'long', 'boolean', 'enum'].includes(k)) {
+      return this.report('type-mismatch', keyEntry.value.span, `a lookup key must be a string, uuid, int, long, boolean or enum, not ${typeToString(key.type)}`);
+    }
+    if (record.fields.some((f) => f.name === op.name.name)) {
+      return this.report('duplicate-field', op.name.span, `the record already has a field \`${op.name.name}\``, { hints: ['give the lookup another name'] });
+    }
+    const onMissing = (c.options.on_missing ?? 'null') as LookupMissing;
+    const field: RecordField = { name: op.name.name, type: nullableIf(schema, onMissing === 'null') };
+    const output: RecordType = { ...record, fields: [...record.fields, field] };
+    return { op: { ...base, kind: 'lookup', name: op.name.name, schema, connector: c.connector, options: c.options, key, onMissing, output }, keyType };
   }
 
   private select(items: SelectItem[], record: RecordType, exprs: ExprChecker): { field: RecordField; value: TypedExpr }[] | undefined {

@@ -93,6 +93,15 @@ function buildProgram(run: (command: (io: Io) => Promise<number>) => Promise<voi
     .argument('[files...]', '.sensei or .test.yaml files, or directories (default: the current directory)')
     .action((files: string[]) => run(async (io) => (await import('./test-command.ts')).testCommand(files, io)));
 
+  program
+    .command('lsp')
+    .description('start the language server (for editors; speaks LSP over stdio)')
+    .option('--stdio', 'talk over standard input and output (the default)')
+    .allowUnknownOption() // editors may add --node-ipc or --socket=N, which the server reads itself
+    .action(async () => {
+      (await import('../lsp/server.ts')).startLanguageServer();
+    });
+
   return program;
 }
 

@@ -1,0 +1,90 @@
+/**
+ * The Sensei extension: starts the bundled language server (dist/server.mjs,
+ * which contains the whole compiler) over IPC and adds the `Sensei: Show
+ * Pipeline Graph` command, which renders the pipeline's dataflow graph as SVG
+ * in a webview.
+ */
+import * as vscode from 'vscode';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { GRAPH_REQUEST, type GraphParams, type GraphResult, type ServerSettings } from '../../../src/lsp/protocol.ts';
+
+let client: LanguageClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const module = context.asAbsolutePath('dist/server.mjs');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ language: 'sensei' }],
+    synchronize: {
+      configurationSection: 'sensei',
+      // Imports and .avsc schemas read from disk: a change there can change any open pipeline's diagnostics.
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{sensei,avsc}'),
+    },
+    initializationOptions: settings(context),
+  };
+  client = new LanguageClient('sensei', 'Sensei', serverOptions, clientOptions);
+  context.subscriptions.push(
+    vscode.commands.registerCommand('sensei.showGraph', () => showGraph(context)),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('sensei')) void client?.sendNotification('workspace/didChangeConfiguration', { settings: { sensei: settings(context) } });
+    }),
+  );
+  await client.start();
+}
+
+export function deactivate(): Thenable<void> | undefined {
+  return client?.stop();
+}
+
+function settings(context: vscode.ExtensionContext): ServerSettings {
+  const config = vscode.workspace.getConfiguration('sensei');
+  const docsUrl = config.get<string>('docsUrl') || vscode.Uri.joinPath(context.extensionUri, 'docs', 'diagnostics.md').toString();
+  return { diagnosticsDelay: config.get<number>('diagnosticsDelay', 200), docsUrl };
+}
+
+let panel: vscode.WebviewPanel | undefined;
+let shown: vscode.Uri | undefined;
+
+async function showGraph(context: vscode.ExtensionContext): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.document.languageId !== 'sensei') {
+    void vscode.window.showInformationMessage('Open a .sensei file to see its pipeline graph.');
+    return;
+  }
+  shown = editor.document.uri;
+  if (!panel) {
+    panel = vscode.window.createWebviewPanel('senseiGraph', 'Pipeline graph', vscode.ViewColumn.Beside, { enableScripts: false });
+    panel.onDidDispose(() => (panel = undefined), undefined, context.subscriptions);
+    // Follow the pipeline as it is saved.
+    context.subscriptions.push(vscode.workspace.onDidSaveTextDocument((doc) => {
+      if (panel && shown && doc.uri.toString() === shown.toString()) void render(doc.uri);
+    }));
+  } else {
+    panel.reveal(vscode.ViewColumn.Beside, true);
+  }
+  await render(shown);
+}
+
+async function render(uri: vscode.Uri): Promise<void> {
+  if (!panel || !client) return;
+  panel.title = `Graph: ${uri.path.split('/').pop()}`;
+  const params: GraphParams = { textDocument: { uri: uri.toString() } };
+  const result = await client.sendRequest<GraphResult>(GRAPH_REQUEST, params);
+  const body = result.svg ?? `<p class="error">${escapeHtml(result.error ?? 'no graph')}</p>`;
+  panel.webview.html = `<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:;">
+<style>
+  body { background: var(--vscode-editor-background); color: var(--vscode-editor-foreground); }
+  svg { max-width: 100%; height: auto; background: white; border-radius: 4px; }
+  .error { color: var(--vscode-errorForeground); }
+</style></head>
+<body>${body}</body></html>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,23 @@
+/**
+ * Requests the Sensei server adds to the language server protocol, shared
+ * by the server and the editor extension (this file imports nothing, so the
+ * extension's bundle stays small).
+ */
+
+/** The dataflow graph of the pipeline in a document, as SVG (the `sensei.showGraph` command). */
+export const GRAPH_REQUEST = 'sensei/graph';
+export interface GraphParams {
+  textDocument: { uri: string };
+}
+export interface GraphResult {
+  svg?: string;
+  error?: string;
+}
+
+/** Settings a client may pass as `initializationOptions` or as the `sensei` configuration section. */
+export interface ServerSettings {
+  /** Quiet time after an edit before diagnostics are computed (ms). */
+  diagnosticsDelay?: number;
+  /** URL of docs/diagnostics.md; each diagnostic code links to its section. */
+  docsUrl?: string;
+}

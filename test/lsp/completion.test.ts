@@ -1,0 +1,113 @@
+import test from 'ava';
+import type { CompletionItem } from 'vscode-languageserver-protocol';
+import { docUri, mark, sharedServer } from './client.ts';
+
+const client = sharedServer(test);
+
+const HEAD = `pipeline p
+schema Order {
+  id: string
+  amount: double
+  address: record Address { city: string, zip: string? }
+  lines: array<record Line { sku: string, qty: int }>
+}
+source orders: Order from datagen { count: 10 }
+`;
+
+let n = 0;
+async function complete(source: string): Promise<CompletionItem[]> {
+  const m = mark(source);
+  const uri = docUri(`complete-${n++}.sensei`);
+  client.open(uri, m.text);
+  const items = await client.completion(uri, m.cursor);
+  client.close(uri);
+  return items;
+}
+const labels = (items: CompletionItem[]) => items.map((i) => i.label);
+
+test('fields of the record in scope, with their types', async (t) => {
+  const items = await complete(`${HEAD}stream s = orders | where ‸\n`);
+  t.deepEqual(labels(items).slice(0, 4), ['id', 'amount', 'address', 'lines']);
+  t.is(items.find((i) => i.label === 'amount')?.detail, 'double');
+});
+
+test('fields after a select are the select\'s outputs', async (t) => {
+  const items = await complete(`${HEAD}stream s = orders\n  | select { id, total: amount * 2 }\n  | where to‸\n`);
+  t.deepEqual(labels(items).filter((l) => ['id', 'total', 'amount'].includes(l)), ['id', 'total']);
+});
+
+test('fields of a stream read from another stream', async (t) => {
+  const items = await complete(`${HEAD}stream a = orders | select { key: id }\nstream b = a | key by ‸\n`);
+  t.true(labels(items).includes('key'));
+  t.false(labels(items).includes('amount'));
+});
+
+test('members of a nested record after `.`', async (t) => {
+  t.deepEqual(labels(await complete(`${HEAD}stream s = orders | where address.‸\n`)), ['city', 'zip']);
+  t.deepEqual(labels(await complete(`${HEAD}stream s = orders | select { c: address.ci‸ }\n`)), ['city', 'zip']);
+});
+
+test('members of an element after `flat map … as`', async (t) => {
+  const items = await complete(`${HEAD}stream s = orders | flat map lines as line | select { line.‸ }\n`);
+  t.deepEqual(labels(items), ['sku', 'qty']);
+});
+
+test('functions come with their signatures', async (t) => {
+  const items = await complete(`${HEAD}stream s = orders | select { x: up‸ }\n`);
+  const upper = items.find((i) => i.label === 'upper');
+  t.truthy(upper);
+  t.regex(upper!.detail!, /upper\(s: string\): string/);
+});
+
+test('operators after `|`', async (t) => {
+  const items = await complete(`${HEAD}stream s = orders\n  | ‸\n`);
+  t.deepEqual(labels(items), ['where', 'select', 'key by', 'flat map', 'union', 'route', 'on error', 'dedupe by', 'lookup']);
+});
+
+test('declaration keywords at the start of a line', async (t) => {
+  const items = labels(await complete(`${HEAD}\n‸\n`));
+  for (const k of ['pipeline', 'import', 'schema', 'source', 'stream', 'sink', 'dead letter']) t.true(items.includes(k), k);
+});
+
+test('connector names after `from` and `to`, by role', async (t) => {
+  const sources = labels(await complete(`${HEAD}source more: Order from ‸\n`));
+  t.true(sources.includes('datagen'));
+  t.false(sources.includes('stdout'));
+  const sinks = labels(await complete(`${HEAD}sink orders to ‸\n`));
+  t.true(sinks.includes('stdout'));
+  t.false(sinks.includes('datagen'));
+});
+
+test('connector options inside `{ }`, without those already set, and their allowed values', async (t) => {
+  const options = labels(await complete(`${HEAD}source more: Order from datagen { count: 1, ‸ }\n`));
+  t.true(options.includes('partitions'));
+  t.true(options.includes('seed'));
+  t.false(options.includes('count'));
+  const values = labels(await complete(`${HEAD}sink orders to stdout { format: ‸ }\n`));
+  t.true(values.includes('json'));
+});
+
+test('stream and source names where a stream is read', async (t) => {
+  const text = `${HEAD}stream a = orders | where amount > 0\nstream b = ‸\n`;
+  const items = labels(await complete(text));
+  t.true(items.includes('orders'));
+  t.true(items.includes('a'));
+  t.false(items.includes('b'));
+  t.true(labels(await complete(`${HEAD}stream a = orders\nsink ‸\n`)).includes('a'));
+});
+
+test('schema and type names where a type is written', async (t) => {
+  const items = labels(await complete(`${HEAD}source more: ‸ from datagen {}\n`));
+  t.true(items.includes('Order'));
+  t.true(items.includes('Address'));
+  t.true(items.includes('timestamp_millis'));
+});
+
+test('error policies after `on error`', async (t) => {
+  t.deepEqual(labels(await complete(`${HEAD}stream s = orders | on error ‸\n`)), ['dead_letter', 'skip', 'fail']);
+});
+
+test('nothing inside comments and strings', async (t) => {
+  t.deepEqual(await complete(`${HEAD}// a comment ‸\n`), []);
+  t.deepEqual(await complete(`${HEAD}stream s = orders | where id == "ab‸c"\n`), []);
+});
