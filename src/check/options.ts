@@ -22,12 +22,14 @@ export function durationMillis(text: string): number | undefined {
   return m ? Number(m[1]) * DURATION_UNITS[m[2]!]! : undefined;
 }
 
+/** `expressions`: options whose values are expressions the caller checks (a lookup's `key`); they are skipped here. */
 export function checkConnector(
   connector: Identifier,
   entries: OptionEntry[],
   role: ConnectorRole,
   specs: ConnectorSpecs,
   diagnostics: Diagnostic[],
+  expressions: readonly string[] = [],
 ): { connector: string; options: Record<string, Constant> } | undefined {
   const report = (code: Code, span: Span, message: string, extra?: Parameters<typeof diagnostic>[3]) => {
     diagnostics.push(diagnostic(code, span, message, extra));
@@ -51,8 +53,10 @@ export function checkConnector(
   }
   const options: Record<string, Constant> = {};
   let ok = true;
+  const applies = (o: OptionSpec) => !o.roles || o.roles.includes(role);
   for (const entry of entries) {
     const name = entry.name.name;
+    if (expressions.includes(name)) continue;
     const option = spec.options.find((o) => o.name === name);
     if (!option) {
       const guess = closestMatch(name, spec.options.map((o) => o.name));
@@ -60,6 +64,13 @@ export function checkConnector(
         hints: guess ? [`did you mean \`${guess}\`?`] : [`its options: ${spec.options.map((o) => o.name).join(', ') || 'none'}`],
         data: { connector: spec.name, name },
         ...(guess ? { fixes: [{ title: `Change to ${guess}`, span: entry.name.span, replacement: guess }] } : {}),
+      });
+      ok = false;
+      continue;
+    }
+    if (!applies(option)) {
+      report('unknown-option', entry.name.span, `option \`${name}\` of \`${spec.name}\` applies to ${option.roles!.map((r) => ROLE_TEXT[r]).join(' or ')}, not to ${ROLE_TEXT[role]}`, {
+        data: { connector: spec.name, name },
       });
       ok = false;
       continue;
@@ -74,7 +85,7 @@ export function checkConnector(
     else options[name] = value;
   }
   for (const option of spec.options) {
-    if (option.name in options) continue;
+    if (option.name in options || expressions.includes(option.name) || !applies(option)) continue;
     if (option.required) {
       report('missing-option', connector.span, `connector \`${spec.name}\` needs the option \`${option.name}\` (${option.doc})`, {
         data: { connector: spec.name, name: option.name },

@@ -1,0 +1,110 @@
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { configJsonSchema } from '../../src/daemon/config-schema.ts';
+import { ConfigError, loadConfig } from '../../src/daemon/config.ts';
+import { loadSecrets, Scrubber } from '../../src/daemon/secrets.ts';
+import { leafSettings } from '../../src/daemon/settings.ts';
+import { ROOT, tempDir } from './daemon-process.ts';
+
+async function configFile(text: string, name = 'sensei.yaml'): Promise<string> {
+  const dir = await tempDir({ [name]: text });
+  return join(dir, name);
+}
+
+async function problems(text: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const error = await loadConfig({ file: await configFile(text), env }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof ConfigError)) throw new Error('expected a ConfigError');
+  return error.message;
+}
+
+test('defaults without a file: admin on 127.0.0.1, 2..128 workers, durations in milliseconds', async (t) => {
+  const c = await loadConfig({ env: {}, cwd: '/srv' });
+  t.is(c.admin.host, '127.0.0.1');
+  t.is(c.admin.port, 9464);
+  t.deepEqual(c.workers, { min: 2, max: 128, cpuBudget: undefined });
+  t.is(c.shutdown.deadline, 30_000);
+  t.is(c.autoscaler.scaleDownCooldown, 300_000);
+  t.deepEqual(c.pipelines, []);
+});
+
+test('a YAML file is read, paths are relative to it, and environment variables override it', async (t) => {
+  const file = await configFile('pipelines: [pipes]\nkafka:\n  brokers: [a:9092]\nworkers: { min: 1, max: 4 }\nadmin:\n  port: 8080\nshutdown: { deadline: 5s }\n');
+  const c = await loadConfig({ file, env: { SENSEI_WORKERS_MAX: '8', SENSEI_KAFKA_BROKERS: 'b:9092, c:9092', SENSEI_ADMIN_PORT: '' } });
+  t.deepEqual(c.pipelines, [join(file, '..', 'pipes')]);
+  t.deepEqual(c.kafka.brokers, ['b:9092', 'c:9092']);
+  t.deepEqual(c.workers, { min: 1, max: 8, cpuBudget: undefined });
+  t.is(c.admin.port, 8080, 'an empty variable does not override');
+  t.is(c.shutdown.deadline, 5000);
+});
+
+test('JSON config files work too', async (t) => {
+  const file = await configFile('{ "admin": { "host": "0.0.0.0" }, "log": { "level": "debug" } }', 'sensei.json');
+  const c = await loadConfig({ file, env: {} });
+  t.is(c.admin.host, '0.0.0.0');
+  t.is(c.log.level, 'debug');
+});
+
+test('an unknown key is an error naming it, where it is, and what was meant', async (t) => {
+  const message = await problems('admin:\n  host: 127.0.0.1\n  prot: 9000\n');
+  t.regex(message, /sensei\.yaml:3:3: admin\.prot: unknown setting; did you mean `admin\.port`\?/);
+});
+
+test('a key at the wrong level points to where it belongs', async (t) => {
+  t.regex(await problems('port: 9000\n'), /:1:1: port: unknown setting; did you mean `admin\.port`\?/);
+});
+
+test('wrong types and values name the key and the value', async (t) => {
+  const message = await problems('workers:\n  min: two\nlog: { level: verbose }\nshutdown: { deadline: soon }\n');
+  t.regex(message, /:2:3: workers\.min: expected an integer, got "two"/);
+  t.regex(message, /log\.level: must be one of fatal, error, warn, info, debug, trace, not "verbose"/);
+  t.regex(message, /shutdown\.deadline: expected a duration like 500ms, 30s/);
+});
+
+test('a bad environment variable is an error naming the variable', async (t) => {
+  const error = await loadConfig({ env: { SENSEI_WORKERS_MIN: 'many' } }).catch((e: Error) => e);
+  t.true(error instanceof ConfigError);
+  t.regex((error as Error).message, /SENSEI_WORKERS_MIN: expected an integer, got "many" \(overrides workers\.min\)/);
+});
+
+test('workers.min above workers.max is rejected', async (t) => {
+  t.regex(await problems('workers: { min: 8, max: 4 }\n'), /workers\.min: is 8, more than workers\.max \(4\)/);
+});
+
+test('YAML syntax errors and duplicate keys are reported with their position', async (t) => {
+  t.regex(await problems('admin:\n  port: 1\n  port: 2\n'), /sensei\.yaml:3:3: .*not valid YAML or JSON: Map keys must be unique/);
+});
+
+test('a secret in the config file is rejected without echoing it, pointing to the environment', async (t) => {
+  const message = await problems('kafka:\n  brokers: [k:9092]\n  password: hunter2-very-secret\nschemaRegistry:\n  apiToken: tok-123456\n');
+  t.regex(message, /kafka\.password: secrets are not read from the config file; set the environment variable SENSEI_KAFKA_PASSWORD/);
+  t.regex(message, /schemaRegistry\.apiToken: secrets are not read from the config file/);
+  t.false(message.includes('hunter2'));
+  t.false(message.includes('tok-123456'));
+});
+
+test('secrets come from <VAR>_FILE and from secrets.dir, and are scrubbed from text', async (t) => {
+  const dir = await tempDir({ SENSEI_KAFKA_PASSWORD: 'from-the-dir\n', token: 's3cr3t-token\n' });
+  const env: NodeJS.ProcessEnv = { SENSEI_ADMIN_TOKEN_FILE: join(dir, 'token') };
+  const names = loadSecrets(env, dir);
+  t.deepEqual(names.sort(), ['SENSEI_ADMIN_TOKEN', 'SENSEI_KAFKA_PASSWORD']);
+  t.is(env.SENSEI_KAFKA_PASSWORD, 'from-the-dir');
+  t.is(env.SENSEI_ADMIN_TOKEN, 's3cr3t-token');
+  const scrubber = new Scrubber(env, names);
+  t.is(scrubber.scrub('pw=from-the-dir token s3cr3t-token'), 'pw=[redacted] token [redacted]');
+  t.throws(() => loadSecrets({ SENSEI_KAFKA_USERNAME_FILE: join(dir, 'missing') }, undefined), { message: /SENSEI_KAFKA_USERNAME_FILE: cannot read the secret SENSEI_KAFKA_USERNAME/ });
+});
+
+test('docs/sensei-run.schema.json is the schema generated from the settings', async (t) => {
+  const checkedIn = JSON.parse(await readFile(join(ROOT, 'docs/sensei-run.schema.json'), 'utf8')) as unknown;
+  t.deepEqual(checkedIn, configJsonSchema(), 'regenerate with: node bin/sensei-run.js --print-config-schema > docs/sensei-run.schema.json');
+});
+
+test('every setting and environment variable is documented in docs/sensei-run.md', async (t) => {
+  const doc = await readFile(join(ROOT, 'docs/sensei-run.md'), 'utf8');
+  const missing = leafSettings().flatMap(({ path, setting }) => [path, ...(setting.env ? [setting.env] : [])]).filter((name) => !doc.includes(`\`${name}\``));
+  t.deepEqual(missing, []);
+});
