@@ -18,6 +18,8 @@ export interface OptionSpec {
   values?: string[];
   min?: number;
   max?: number;
+  /** The roles the option applies to (default: all of the connector's); `required` holds only there. */
+  roles?: ConnectorRole[];
 }
 
 export type ConnectorRole = 'source' | 'sink' | 'dead-letter' | 'lookup';

@@ -260,6 +260,7 @@ export class SenseiParser extends CstParser {
       { ALT: () => this.SUBRULE(this.routeOp) },
       { ALT: () => this.SUBRULE(this.onErrorOp) },
       { ALT: () => this.SUBRULE(this.dedupeOp) },
+      { ALT: () => this.SUBRULE(this.lookupOp) },
     ]));
   });
 
@@ -366,6 +367,17 @@ export class SenseiParser extends CstParser {
     this.SUBRULE(this.expression, { LABEL: 'key' });
     this.CONSUME(Kw.within);
     this.CONSUME(T.Duration, { LABEL: 'within' });
+  });
+
+  /** `lookup customer: Customer from postgres { query: "…", key: customer_id }` */
+  lookupOp = this.RULE('lookupOp', () => {
+    this.CONSUME(Kw.lookup);
+    this.CONSUME(T.Name, { LABEL: 'name' });
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.typeExpr, { LABEL: 'schema' });
+    this.CONSUME(Kw.from);
+    this.CONSUME2(T.Name, { LABEL: 'connector' });
+    this.OPTION(() => this.SUBRULE(this.optionsBlock));
   });
 
   // ---------------------------------------------------------------- expressions

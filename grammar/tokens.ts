@@ -72,7 +72,7 @@ const keywordCategories = {
   // operators
   where: [SoftKeyword], select: [SoftKeyword], key: [SoftKeyword], by: [SoftKeyword], flat: [SoftKeyword],
   as: [SoftKeyword], union: [SoftKeyword], route: [SoftKeyword], on: [SoftKeyword], error: [SoftKeyword],
-  dedupe: [SoftKeyword], within: [SoftKeyword],
+  dedupe: [SoftKeyword], within: [SoftKeyword], lookup: [SoftKeyword],
   // types
   record: [SoftKeyword], enum: [SoftKeyword], array: [SoftKeyword], map: [SoftKeyword], fixed: [SoftKeyword],
   decimal: [SoftKeyword],

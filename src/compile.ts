@@ -7,7 +7,7 @@
  */
 import type { ConnectorSpecs } from '../connectors/spec.ts';
 import type { TypedProgram } from './check/typed.ts';
-import { checkProgram } from './check/check.ts';
+import { checkProgram, type CheckScopes } from './check/check.ts';
 import type { Diagnostic } from './diagnostics/diagnostic.ts';
 import { hasErrors } from './diagnostics/diagnostic.ts';
 import { diagnostic } from './diagnostics/codes.ts';
@@ -31,6 +31,8 @@ export interface CompileRequest {
   files: ReadonlyMap<string, string>;
   connectors: ConnectorSpecs;
   cache?: ParseCache;
+  /** False stops after type checking (no plan, no schemas): an editor needs only diagnostics and scopes. */
+  lower?: boolean;
 }
 
 export interface CompileResult {
@@ -41,6 +43,8 @@ export interface CompileResult {
   resolved?: ResolvedProgram;
   typed?: TypedProgram;
   plan?: Plan;
+  /** The record each operator reads, when checking ran (for editors). */
+  scopes?: CheckScopes;
   /** Inferred Avro schema per stream name and per sink id. */
   schemas: Record<string, unknown>;
 }
@@ -88,12 +92,12 @@ export function compile(req: CompileRequest): CompileResult {
 
   const checked = checkProgram(resolved, req.connectors);
   diagnostics.push(...checked.diagnostics);
-  const { typed } = checked;
-  if (!typed || hasErrors(diagnostics)) return { ...base, ...(typed ? { typed } : {}), schemas: {} };
+  const { typed, scopes } = checked;
+  if (!typed || hasErrors(diagnostics) || req.lower === false) return { ...base, scopes, ...(typed ? { typed } : {}), schemas: {} };
 
   const plan = typedToPlan(typed);
   const schemas: Record<string, unknown> = {};
   for (const stream of typed.streams) schemas[stream.name] = typeToAvsc(stream.output);
   for (const sink of plan.sinks) schemas[sink.id] = sink.schema;
-  return { ...base, typed, plan, schemas };
+  return { ...base, scopes, typed, plan, schemas };
 }

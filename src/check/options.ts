@@ -106,8 +106,8 @@ function optionValue(option: OptionSpec, e: Expr, connector: string, diagnostics
   };
   if (option.type === 'enum') {
     const values = option.values ?? [];
-    // A bare word (`format: json`) names an enum value as well as a string does.
-    const word = e.kind === 'field' ? e.name.name : e.kind === 'string' ? e.value : undefined;
+    // A bare word (`format: json`, `on_missing: null`) names an enum value as well as a string does.
+    const word = e.kind === 'field' ? e.name.name : e.kind === 'string' ? e.value : e.kind === 'null' ? 'null' : undefined;
     if (word === undefined) return invalid(`must be one of ${values.join(', ')}`);
     if (values.includes(word)) return word;
     const guess = closestMatch(word, values);

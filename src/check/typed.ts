@@ -83,7 +83,16 @@ export type TypedOperator =
   | (OperatorBase & { kind: 'flat-map'; array: TypedExpr; as: string; dropField?: string })
   | (OperatorBase & { kind: 'union'; streams: string[] })
   | (OperatorBase & { kind: 'route'; branches: { condition: TypedExpr; target: string }[]; otherwise?: string })
-  | (OperatorBase & { kind: 'dedupe'; key: TypedExpr; withinMillis: number });
+  | (OperatorBase & { kind: 'dedupe'; key: TypedExpr; withinMillis: number })
+  /**
+   * Enriches each record with the record `connector` finds for `key`, in
+   * field `name` (appended at the end). `options` are the connector's
+   * constant options, `key` excepted; a key without a result gives a null
+   * field (`onMissing: 'null'`), drops the record or dead-letters it.
+   */
+  | (OperatorBase & { kind: 'lookup'; name: string; schema: RecordType; connector: string; options: Record<string, Constant>; key: TypedExpr; onMissing: LookupMissing });
+
+export type LookupMissing = 'null' | 'drop' | 'dead_letter';
 
 export type TypedExpr = { type: AvroType; span: Span } & (
   /** Values as at run time, except bytes and fixed as hex text; timestamps and times in the unit of `type`, durations as a long. */

@@ -6,13 +6,16 @@ import { EXIT_FAILURE, EXIT_OK, report, uniqueDiagnostics } from './io.ts';
 import type { OutputFormat } from './choices.ts';
 import type { Io } from './io.ts';
 import { compilePath } from './pipeline.ts';
+import { checkAgainstRegistry } from '../host/registry-check.ts';
 
-export async function checkCommand(paths: string[], opts: { format: OutputFormat }, io: Io): Promise<number> {
+export async function checkCommand(paths: string[], opts: { format: OutputFormat; registry?: string }, io: Io): Promise<number> {
   const diagnostics: Diagnostic[] = [];
   const files = new Map<string, string>();
   for (const path of paths) {
     const result = await compilePath(path);
     diagnostics.push(...result.diagnostics);
+    // Sink schemas against the registry's subjects, before anything is deployed.
+    if (opts.registry) diagnostics.push(...(await checkAgainstRegistry(result, opts.registry)));
     for (const [name, text] of result.files) files.set(name, text);
   }
   const unique = uniqueDiagnostics(diagnostics);

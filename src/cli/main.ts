@@ -34,7 +34,8 @@ function buildProgram(run: (command: (io: Io) => Promise<number>) => Promise<voi
     .description('type-check pipeline files and report diagnostics')
     .argument('<files...>', '.sensei files to check')
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
-    .action((files: string[], opts: { format: OutputFormat }) =>
+    .option('--registry <url>', 'also check each Kafka sink schema against its Schema Registry subject (compatibility)')
+    .action((files: string[], opts: { format: OutputFormat; registry?: string }) =>
       run(async (io) => (await import('./check.ts')).checkCommand(files, opts, io)),
     );
 

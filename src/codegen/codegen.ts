@@ -11,11 +11,17 @@
  * dispatches), so the error policy of a stream never catches the errors of
  * the streams it feeds. `where` and `dedupe` leave the block (or go on with
  * the next element inside a `flat map`).
+ *
+ * A `lookup` ends the loop's path there: the record waits in the lookup's
+ * buffer (`ctx.lookups[i]`), and the rest of the stream is generated again
+ * as continuation `c<i>`, a loop of its own over the waiting records and
+ * their results, which the runtime calls once it has fetched them.
  */
-import type { PlanChain } from '../plan/plan.ts';
+import type { PlanChain, PlanLookup } from '../plan/plan.ts';
 import type { ErrorPolicy, TypedExpr, TypedOperator, TypedProgram, TypedStream } from '../check/typed.ts';
-import { isNullable, nonNull } from '../types/type-utils.ts';
-import { ChainScope, compileExpr, literalKey, paren, prop, storeValue } from './expr.ts';
+import { isNullable } from '../types/type-utils.ts';
+import { typeToAvsc } from '../types/to-avsc.ts';
+import { ChainScope, compileExpr, literalKey, paren, primitiveEquality, prop } from './expr.ts';
 
 /** Everything from `source` to its sinks, as the body of `(lib) => ChainFunction`. */
 export function generateChain(typed: TypedProgram, source: string): Omit<PlanChain, 'source'> {
@@ -40,6 +46,8 @@ class ChainWriter {
   private readonly sinks: string[] = [];
   private readonly state = new Map<string, { stateVar: string; hiVar: string; within: number }>();
   private readonly opIds: string[] = [];
+  /** Lookups met so far, by index; each continues the rest of its stream. */
+  private readonly lookups: { op: Extract<TypedOperator, { kind: 'lookup' }>; stream: TypedStream; index: number; policy: ErrorPolicy }[] = [];
   private labels = 0;
   private vars = 0;
 
@@ -49,34 +57,82 @@ class ChainWriter {
 
   write(source: string): Omit<PlanChain, 'source'> {
     const body = this.outputs(source, 'r0', 'k0');
-    const temps = Array.from({ length: this.scope.temps }, (_, i) => `, t${i}`).join('');
-    const lines = [
-      '"use strict";',
-      `const ops = ${JSON.stringify(this.opIds)};`,
-      this.scope.prelude(),
-      'return function chain(batch, out, rejected, ctx) {',
+    // Continuations may meet further lookups, which get continuations in turn.
+    const continuations: string[][] = [];
+    for (let i = 0; i < this.lookups.length; i++) continuations.push(this.continuation(i));
+    const main = this.fn('chain', 'batch, out, rejected, ctx', [
       '  const keys = batch.keys, values = batch.values, offsets = batch.offsets, timestamps = batch.timestamps;',
+    ], [
+      '  for (let i = 0, n = values.length; i < n; i++) {',
+      '    const r0 = values[i], k0 = keys[i], off = offsets[i], ts = timestamps[i];',
+      ...indent(body, 4),
+      '  }',
+    ]);
+    const lines = ['"use strict";', `const ops = ${JSON.stringify(this.opIds)};`, this.scope.prelude()];
+    if (this.lookups.length === 0) {
+      lines.push(`return ${main[0]}`, ...main.slice(1, -1), '};');
+    } else {
+      lines.push(...main, ...continuations.flatMap((c, i) => this.fn(`c${i}`, 'p, results, out, rejected, ctx', [], c)));
+      lines.push(`chain.continuations = [${continuations.map((_, i) => `c${i}`).join(', ')}];`, 'return chain;');
+    }
+    return {
+      sinks: this.sinks,
+      state: [...this.state.keys()].map((operator) => ({ operator, kind: 'dedupe' })),
+      code: lines.join('\n') + '\n',
+      ...(this.lookups.length > 0 ? { lookups: this.lookups.map(({ op }) => this.planLookup(op)) } : {}),
+    };
+  }
+
+  /** A function of the chain: its locals (sinks, dedupe state, temporaries), then `loop`. */
+  private fn(name: string, params: string, head: string[], loop: string[]): string[] {
+    const temps = Array.from({ length: this.scope.temps }, (_, i) => `, t${i}`).join('');
+    return [
+      `function ${name}(${params}) {`,
+      ...head,
       ...this.sinks.map((_, i) => `  const o${i} = out[${i}], o${i}k = o${i}.keys, o${i}v = o${i}.values, o${i}o = o${i}.offsets;`),
+      ...(this.lookups.length > 0 ? ['  const lkp = ctx.lookups;'] : []),
       ...[...this.state].flatMap(([id, s]) => [
         `  let ${s.stateVar} = ctx.state[${JSON.stringify(id)}];`,
         `  if (${s.stateVar} === undefined) ctx.state[${JSON.stringify(id)}] = ${s.stateVar} = new Map();`,
         `  let ${s.hiVar} = -Infinity;`,
       ]),
       `  let at = 0${temps};`,
-      '  for (let i = 0, n = values.length; i < n; i++) {',
-      '    const r0 = values[i], k0 = keys[i], off = offsets[i], ts = timestamps[i];',
-      ...indent(body, 4),
-      '  }',
-      // Map keeps insertion order and every sighting is re-inserted, so the oldest entries come first.
+      ...loop,
+      // A Map iterates in insertion order and each record let through is re-inserted, so the oldest entries come first.
       ...[...this.state.values()].map((s) =>
         `  if (${s.hiVar} !== -Infinity) for (const [key, seen] of ${s.stateVar}) { if (seen > ${s.hiVar} - ${s.within}) break; ${s.stateVar}.delete(key); }`),
-      '};',
+      '}',
     ];
-    return {
-      sinks: this.sinks,
-      state: [...this.state.keys()].map((operator) => ({ operator, kind: 'dedupe' })),
-      code: lines.join('\n') + '\n',
-    };
+  }
+
+  /** The loop of continuation `i`: each waiting record gets its result field, then the rest of its stream runs. */
+  private continuation(i: number): string[] {
+    const { op, stream, index, policy } = this.lookups[i]!;
+    const n = ++this.labels;
+    const label = `s${n}`;
+    const rec = `r${n}`;
+    const key = `k${n}`;
+    const fields = op.output.fields.map((f) => `${literalKey(f.name)}: ${f.name === op.name ? 'res' : `input${prop(f.name)}`}`);
+    const missing = op.onMissing === 'drop'
+      ? [`if (res == null) break ${label};`]
+      : op.onMissing === 'dead_letter'
+        ? [`if (res == null) { ${this.scope.helper('reject')}(rejected, "dead_letter", ${JSON.stringify(op.id)}, "lookup ${op.name}: nothing found for key " + String(p.keys[i]), off, k0, r0); break ${label}; }`]
+        : [];
+    const body = this.operators(stream, index + 1, rec, key, { skip: `break ${label}`, policy });
+    return [
+      '  for (let i = 0, n = p.records.length; i < n; i++) {',
+      '    const r0 = p.sourceValues[i], k0 = p.sourceKeys[i], off = p.offsets[i], ts = p.timestamps[i], input = p.records[i], res = results[i];',
+      `    ${label}: {`,
+      ...indent(missing, 6),
+      `      let ${rec} = { ${fields.join(', ')} }, ${key} = p.recordKeys[i];`,
+      ...indent(body, 6),
+      '    }',
+      '  }',
+    ];
+  }
+
+  private planLookup(op: Extract<TypedOperator, { kind: 'lookup' }>): PlanLookup {
+    return { id: op.id, name: op.name, connector: op.connector, options: op.options, schema: typeToAvsc(op.schema), keySchema: typeToAvsc(op.key.type) };
   }
 
   /** The code for a record (in `rec`, `key`) leaving stream or source `name`: its sinks, then the streams reading it. */
@@ -143,11 +199,9 @@ class ChainWriter {
           code.push(`if (!${this.condition(op.condition, rec)}) ${flow.skip};`);
           break;
         case 'select': {
+          // Fields in the order of the output schema, so every record of the stream has one shape.
           const values = new Map(op.fields.map((f) => [f.name, f.value]));
-          const fields = op.output.fields.map((f) => {
-            const value = values.get(f.name)!;
-            return `${literalKey(f.name)}: ${storeValue(compileExpr(value, rec, this.scope), value.type, f.type, this.scope)}`;
-          });
+          const fields = op.output.fields.map((f) => `${literalKey(f.name)}: ${compileExpr(values.get(f.name)!, rec, this.scope)}`);
           code.push(`${rec} = { ${fields.join(', ')} };`);
           break;
         }
@@ -162,6 +216,15 @@ class ChainWriter {
           code.push(`${array} = ${compileExpr(op.array, rec, this.scope)};`);
           lines.push(`let ${array};`, ...close());
           lines.push(...this.flatMap(op, stream, i, array, rec, key, flow));
+          return lines;
+        }
+        case 'lookup': {
+          // The key is computed under the stream's error policy; the record then waits for the lookup.
+          const j = this.lookups.push({ op, stream, index: i, policy: flow.policy }) - 1;
+          const lk = `lk${++this.vars}`;
+          code.push(`${lk} = ${compileExpr(op.key, rec, this.scope)};`);
+          lines.push(`let ${lk};`, ...close());
+          lines.push(`{ const p = lkp[${j}]; p.keys.push(${lk}); p.records.push(${rec}); p.recordKeys.push(${key}); p.offsets.push(off); p.timestamps.push(ts); p.sourceValues.push(r0); p.sourceKeys.push(k0); }`);
           return lines;
         }
         case 'route': {
@@ -203,10 +266,9 @@ class ChainWriter {
   private dedupe(op: Extract<TypedOperator, { kind: 'dedupe' }>, rec: string, flow: Flow): string[] {
     let s = this.state.get(op.id);
     if (!s) this.state.set(op.id, (s = { stateVar: `st${this.state.size}`, hiVar: `hi${this.state.size}`, within: op.withinMillis }));
-    const structured = !['null', 'boolean', 'int', 'long', 'float', 'double', 'string', 'uuid', 'enum', 'date', 'decimal',
-      'time-millis', 'time-micros', 'timestamp-millis', 'timestamp-micros'].includes(nonNull(op.key.type).kind);
     const value = compileExpr(op.key, rec, this.scope);
-    const dk = structured ? `${this.scope.helper('stateKey')}(${value})` : value;
+    // Map keys compare by identity: bytes, records, arrays and maps are keyed by their content.
+    const dk = primitiveEquality(op.key.type) ? value : `${this.scope.helper('stateKey')}(${value})`;
     return [
       '{',
       `  const dk = ${dk}, seen = ${s.stateVar}.get(dk);`,

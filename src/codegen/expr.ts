@@ -15,6 +15,11 @@
  * - `and`, `or`, `not` on nullable booleans follow SQL's three-valued logic;
  *   `where`, `if` and `case` treat null as false.
  * - `a.b` on a nullable record, `a[i]` out of range and a missing map key are null.
+ *
+ * Numbers: int arithmetic fails on 32-bit overflow and long arithmetic beyond
+ * 2^53 (the exact range of a JavaScript number); integral division truncates;
+ * integral and decimal division by zero fail. Decimal results are rounded to
+ * their type's scale at every step, so 19.99 * 100 is 1999.
  */
 import type { Constant, TypedExpr } from '../check/typed.ts';
 import type { AvroType } from '../types/avro-type.ts';
@@ -85,7 +90,7 @@ function grouped(code: string): boolean {
   for (let i = 0; i < code.length; i++) {
     const c = code[i];
     if (c === '"') {
-      for (i++; code[i] !== '"'; i++) if (code[i] === '\\') i++;
+      for (i++; i < code.length && code[i] !== '"'; i++) if (code[i] === '\\') i++;
     } else if (c === '(') depth++;
     else if (c === ')' && --depth === 0) return i === code.length - 1;
   }
@@ -103,18 +108,6 @@ export function compileExpr(e: TypedExpr, rec: string, scope: ChainScope): strin
   const code = compiler.expr(e);
   scope.temps = Math.max(scope.temps, compiler.temps);
   return code;
-}
-
-/**
- * The code that stores a value of type `from` where type `to` is declared:
- * decimals are rounded to their scale (and checked against their precision).
- */
-export function storeValue(code: string, from: AvroType, to: AvroType, scope: ChainScope): string {
-  const target = nonNull(to);
-  const source = nonNull(from);
-  if (target.kind !== 'decimal' || source.kind === 'int' || source.kind === 'long') return code;
-  const fits = source.kind === 'decimal' && source.scale <= target.scale && source.precision - source.scale <= target.precision - target.scale;
-  return fits ? code : decimalCode(code, target, scope);
 }
 
 /** Rounds half away from zero to the scale; more digits than the precision is an error. */
@@ -320,7 +313,7 @@ class ExprCompiler {
 }
 
 /** Values of these types compare with `===`. */
-function primitiveEquality(t: AvroType): boolean {
+export function primitiveEquality(t: AvroType): boolean {
   const k = nonNull(t).kind;
   return !['bytes', 'fixed', 'record', 'array', 'map', 'union'].includes(k);
 }
@@ -395,7 +388,7 @@ function cast(fn: string, x: string, from: AvroType, to: AvroType, scope: ChainS
         case 'enum':
           return x;
         case 'decimal':
-          return `${x}.toFixed(${from.kind === 'decimal' ? from.scale : 0})`;
+          return `(${x}).toFixed(${from.kind === 'decimal' ? from.scale : 0})`;
         case 'timestamp-millis':
           return `new Date(${x}).toISOString()`;
         case 'timestamp-micros':

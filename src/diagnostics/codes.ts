@@ -53,6 +53,7 @@ export const CODES = {
   'wrong-direction': { severity: 'error', summary: 'A connector used as a source that is only a sink, or the reverse.' },
   // registry
   'incompatible-schema': { severity: 'error', summary: 'A sink schema that the registry subject would reject.' },
+  'registry-unavailable': { severity: 'error', summary: 'The schema registry could not be asked about a sink schema.' },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 
 export type Code = keyof typeof CODES;

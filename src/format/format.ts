@@ -263,6 +263,19 @@ class Formatter {
         return void simple(`on error ${printName(op.policy, 'name')}`);
       case 'dedupe':
         return void simple(`dedupe by ${printExpr(op.key)} within ${op.within.text}`);
+      case 'lookup': {
+        const head = `| lookup ${printName(op.name, 'name')}: ${printType(op.schema)} from ${printName(op.connector, 'name')}`;
+        const option = (o: OptionEntry) => `${optionName(o.name)}: ${printExpr(o.value)}`;
+        const inline = op.options.length === 0 ? head : `${head} { ${op.options.map(option).join(', ')} }`;
+        if (op.options.length === 0 || (fits(1, inline) && !this.hasCommentsIn(start(op.options[0]!), end(op)))) {
+          return void this.line(1, inline, start(op), end(op), limit);
+        }
+        return void this.block(
+          1, head, op, op.options, end(op) - 1, limit,
+          (o, indent, l, separator) => this.line(indent, `${option(o)}${separator}`, start(o), end(o), l),
+          { inOperator: true, commas: true },
+        );
+      }
       case 'select': {
         const inline = `| select { ${op.items.map(selectItem).join(', ')} }`;
         const computed = op.items.filter((i) => i.kind === 'compute').length;

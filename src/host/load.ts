@@ -14,14 +14,15 @@ export async function compileFile(
   path: string,
   connectors: ConnectorSpecs,
   overlay?: ReadonlyMap<string, string>,
-  /** Parse results kept across calls (the language server passes one, so unchanged imports are not parsed again). */
-  cache: ParseCache = new Map(),
+  /** `cache`: parse results kept across calls, so unchanged files are not parsed again; `lower`: see CompileRequest. */
+  options: { cache?: ParseCache; lower?: boolean } = {},
 ): Promise<CompileResult & { files: Map<string, string> }> {
   const files = new Map<string, string>();
+  const cache: ParseCache = options.cache ?? new Map();
   const read = async (p: string) => overlay?.get(p) ?? (await readFile(p, 'utf8').catch(() => MISSING_FILE));
   files.set(path, await read(path));
   for (;;) {
-    const result = compile({ entry: path, files, connectors, cache });
+    const result = compile({ entry: path, files, connectors, cache, lower: options.lower });
     const fresh = result.needs.filter((n) => !files.has(n));
     if (fresh.length === 0) {
       // The texts that exist, for rendering diagnostics.

@@ -110,6 +110,8 @@ function operatorLabel(op: TypedOperator): string {
       return `route to ${[...op.branches.map((b) => b.target), ...(op.otherwise === undefined ? [] : [op.otherwise])].join(', ')}`;
     case 'dedupe':
       return `dedupe by ${exprText(op.key)} within ${durationText(op.withinMillis)}`;
+    case 'lookup':
+      return `lookup ${op.name} from ${op.connector} by ${exprText(op.key)}`;
   }
 }
 

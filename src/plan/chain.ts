@@ -46,9 +46,42 @@ export type PartitionState = Record<string, unknown>;
 
 export interface ChainContext {
   state: PartitionState;
+  /** One buffer per `lookup` of the chain (plan `lookups`), empty before each call; the runtime fills them in. */
+  lookups?: LookupPending[];
 }
 
-export type ChainFunction = (batch: ChainBatch, out: ChainOutput[], rejected: Rejection[], ctx: ChainContext) => void;
+/**
+ * Records waiting at a `lookup`, as parallel arrays: the chain (or a
+ * continuation) stops there and appends them. The runtime fetches the
+ * results of all `keys` at once and calls the lookup's continuation.
+ */
+export interface LookupPending {
+  keys: unknown[];
+  records: unknown[];
+  recordKeys: unknown[];
+  offsets: number[];
+  timestamps: number[];
+  /** The source record and key each derives from (what a rejection reports). */
+  sourceValues: unknown[];
+  sourceKeys: unknown[];
+}
+
+export function emptyLookupPending(): LookupPending {
+  return { keys: [], records: [], recordKeys: [], offsets: [], timestamps: [], sourceValues: [], sourceKeys: [] };
+}
+
+/**
+ * The rest of the chain after lookup i, for the records waiting there;
+ * `results[j]` is the result record for `pending.keys[j]` (null when none).
+ * It only appends to the buffers of later lookups (index > i), so the
+ * runtime resolves lookups in index order, each once per batch.
+ */
+export type ContinuationFunction = (pending: LookupPending, results: unknown[], out: ChainOutput[], rejected: Rejection[], ctx: ChainContext) => void;
+
+/** A chain with lookups carries their continuations, by lookup index. */
+export type ChainFunction = ((batch: ChainBatch, out: ChainOutput[], rejected: Rejection[], ctx: ChainContext) => void) & {
+  continuations?: ContinuationFunction[];
+};
 
 /** Thrown by a chain under `on error fail`: the pipeline stops with this error. */
 export class ChainFailure extends Error {

@@ -51,6 +51,23 @@ export interface PlanChain {
   state: { operator: string; kind: string }[];
   /** Body of `(lib) => ChainFunction` (see chain.ts). */
   code: string;
+  /** The chain's `lookup` operators, by index (`ChainContext.lookups[i]`); absent when it has none. */
+  lookups?: PlanLookup[];
+}
+
+/** A `lookup` operator: what the worker asks `connector` for, and what it gets back. */
+export interface PlanLookup {
+  /** The operator id. */
+  id: string;
+  /** The field the result goes into. */
+  name: string;
+  connector: string;
+  /** Constant options, with the spec's defaults (the `key` expression is in the chain's code). */
+  options: Record<string, Constant>;
+  /** Avro schema of the result record. */
+  schema: AvroSchemaJson;
+  /** Avro schema of the key values. */
+  keySchema: AvroSchemaJson;
 }
 
 export interface PlanGraph {

@@ -81,7 +81,7 @@ const planShape = record({
     sinks: array(string),
     state: array(record({ operator: string, kind: string })),
     code: string,
-  })),
+  }, { lookups: array(record({ id: string, name: string, ...connectorPart, schema, keySchema: schema })) })),
   graph: record({
     nodes: array(record({
       id: string,

@@ -16,7 +16,7 @@ import type { Diagnostic, Span } from '../diagnostics/diagnostic.ts';
 import { diagnostic, type Code } from '../diagnostics/codes.ts';
 import { hasErrors } from '../diagnostics/diagnostic.ts';
 import type { AvroType } from '../types/avro-type.ts';
-import type { DeadLetterDecl, Identifier, SchemaDecl, SinkDecl, SourceDecl, SourceFile, StreamDecl, TypeExpr } from '../syntax/ast.ts';
+import type { DeadLetterDecl, Identifier, LookupOp, SchemaDecl, SinkDecl, SourceDecl, SourceFile, StreamDecl, TypeExpr } from '../syntax/ast.ts';
 import { avscToType, namedTypesOf } from '../types/from-avsc.ts';
 import { typesEqual, typeToString, type NamedType } from '../types/type-utils.ts';
 import { recordType, typeExprToType, type TypeContext } from './schemas.ts';
@@ -78,7 +78,8 @@ export type ResolvedStream = {
   inputs: string[];
   span: Span;
 } & (
-  | { kind: 'declared'; decl: StreamDecl }
+  /** `lookups`: the declared result type of each `lookup` of the stream. */
+  | { kind: 'declared'; decl: StreamDecl; lookups?: Map<LookupOp, AvroType> }
   /** A target of a `route` branch (`branch` = branches.length for `else`). */
   | { kind: 'routed'; from: string; branch: number; target: Identifier }
 );
@@ -227,7 +228,7 @@ class Resolution {
     const sources = new Map<string, ResolvedSource>();
     for (const d of this.data.values()) {
       if (d.kind !== 'source') continue;
-      const schema = this.sourceSchema(d.decl.schema, d.symbol.file);
+      const schema = this.recordSchema(d.decl.schema, d.symbol.file, 'a source');
       if (!schema) continue;
       d.symbol.type = schema;
       sources.set(d.symbol.name, { name: d.symbol.name, file: d.symbol.file, decl: d.decl, schema });
@@ -428,10 +429,10 @@ class Resolution {
     return out;
   }
 
-  private sourceSchema(te: TypeExpr, file: string): AvroType | undefined {
+  private recordSchema(te: TypeExpr, file: string, what: string): AvroType | undefined {
     const type = typeExprToType(te, this.typeContext(file));
     if (type && type.kind !== 'record') {
-      this.report('type-mismatch', te.span, `a source's schema must be a record, not ${typeToString(type)}`);
+      this.report('type-mismatch', te.span, `${what}'s schema must be a record, not ${typeToString(type)}`);
       return undefined;
     }
     return type;
@@ -460,8 +461,14 @@ class Resolution {
       if (d.kind === 'stream') {
         const inputs = [d.decl.input, ...d.decl.operators.flatMap((op) => (op.kind === 'union' ? op.streams : []))];
         const known = inputs.map((i) => this.reference(i));
+        const lookups = new Map<LookupOp, AvroType>();
+        for (const op of d.decl.operators) {
+          if (op.kind !== 'lookup') continue;
+          const type = this.recordSchema(op.schema, d.symbol.file, 'a lookup');
+          if (type) lookups.set(op, type);
+        }
         resolved.set(d.symbol.name, known.every(Boolean)
-          ? { kind: 'declared', name: d.symbol.name, file: d.symbol.file, decl: d.decl, inputs: inputs.map((i) => i.name), span: d.decl.span }
+          ? { kind: 'declared', name: d.symbol.name, file: d.symbol.file, decl: d.decl, inputs: inputs.map((i) => i.name), span: d.decl.span, ...(lookups.size > 0 ? { lookups } : {}) }
           : undefined);
       } else if (d.kind === 'route-target') {
         resolved.set(d.symbol.name, {

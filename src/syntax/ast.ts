@@ -130,7 +130,8 @@ export type Operator =
   | UnionOp
   | RouteOp
   | OnErrorOp
-  | DedupeOp;
+  | DedupeOp
+  | LookupOp;
 
 export interface WhereOp extends Node { kind: 'where'; condition: Expr }
 
@@ -163,6 +164,13 @@ export interface OnErrorOp extends Node { kind: 'on-error'; policy: Identifier }
 
 /** `dedupe by order_id within 10m`: drops repeats of a key seen within the duration (per partition). */
 export interface DedupeOp extends Node { kind: 'dedupe'; key: Expr; within: DurationLiteral }
+
+/**
+ * `lookup customer: Customer from postgres { query: "…", key: customer_id }`:
+ * adds field `customer` holding the record found for the key (null when none).
+ * The `key` option is an expression over the record; the others are constants.
+ */
+export interface LookupOp extends Node { kind: 'lookup'; name: Identifier; schema: TypeExpr; connector: Identifier; options: OptionEntry[] }
 
 export type Expr =
   | NumberLiteral

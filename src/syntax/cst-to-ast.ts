@@ -326,6 +326,13 @@ export class CstToAst {
         const within = this.duration(this.token(n, 'within'));
         return within && { kind: 'dedupe', key: this.expression(this.node(n, 'key'), end), within, span };
       }
+      case 'lookupOp': {
+        const name = this.identifier(this.token(n, 'name'));
+        const schema = this.typeExpr(this.node(n, 'schema'));
+        const connector = this.identifier(this.token(n, 'connector'));
+        if (!name || !schema || !connector) return undefined;
+        return { kind: 'lookup', name, schema, connector, options: this.options(n), span };
+      }
       default:
         return undefined;
     }

@@ -65,7 +65,7 @@ export function describeFound(token: IToken): string {
 }
 
 const declarationKeywords = ['pipeline', 'import', 'schema', 'source', 'stream', 'sink', 'dead letter'];
-const operatorKeywords = ['where', 'select', 'key by', 'flat map', 'union', 'route', 'on error', 'dedupe by'];
+const operatorKeywords = ['where', 'select', 'key by', 'flat map', 'union', 'route', 'on error', 'dedupe by', 'lookup'];
 const listOf = (words: string[]) => `${words.slice(0, -1).map((w) => `\`${w}\``).join(', ')} or \`${words.at(-1)}\``;
 
 /** What a rule stands for, when none of its alternatives matched. */

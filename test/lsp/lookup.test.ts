@@ -31,7 +31,7 @@ async function at(source: string) {
 
 test('after `from` in a lookup, only lookup connectors', async (t) => {
   const { analysis, offset } = await at(`${HEAD}stream s = orders | lookup c: Customer from ‸\n`);
-  t.deepEqual(completionsAt(analysis, offset, connectors).map((i) => i.label), ['kv']);
+  t.deepEqual(completionsAt(analysis, offset, connectors).map((i) => i.label).sort(), ['kv', 'postgres', 'redis']);
 });
 
 test('the options of a lookup connector, and hover on them', async (t) => {

@@ -1,0 +1,15 @@
+import type { ConnectorSpec } from '../spec.ts';
+
+export const fileSpec: ConnectorSpec = {
+  name: 'file',
+  doc: 'Reads records from a JSON-lines or Avro container file, or appends records as JSON lines (also as a dead-letter target).',
+  roles: ['source', 'sink', 'dead-letter'],
+  options: [
+    { name: 'path', type: 'string', doc: 'File path, relative to the working directory.', required: true },
+    { name: 'format', type: 'enum', values: ['auto', 'json', 'avro'], doc: 'Source format: JSON lines or an Avro container file; `auto` goes by the extension (.avro). Sinks write JSON lines.', default: 'auto' },
+    { name: 'partitions', type: 'int', doc: 'Source: number of partitions the records are spread over.', default: 1, min: 1, max: 4096 },
+    { name: 'key', type: 'string', doc: 'Source: field whose value is the record key and decides the partition (murmur2 hash, as Kafka).' },
+    { name: 'append', type: 'boolean', doc: 'Sink: append to an existing file instead of replacing it.', default: false },
+    { name: 'fsync', type: 'boolean', doc: 'Sink: flush every write to disk before acknowledging it.', default: false },
+  ],
+};

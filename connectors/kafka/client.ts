@@ -1,0 +1,71 @@
+/**
+ * The kafkajs client of a source or sink: brokers, TLS and SASL from the
+ * options, secrets from environment variables the options name. Nothing
+ * here logs a secret; kafkajs's own log is off unless `SENSEI_KAFKA_LOG`
+ * asks for it (error, warn, info, debug), and then only its messages are
+ * printed, never the structured extras.
+ */
+import { readFileSync } from 'node:fs';
+import kafkajs from 'kafkajs';
+import type { Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
+import type { Options } from '../connector.ts';
+import { OptionReader } from '../options.ts';
+import { kafkaSpec } from './spec.ts';
+
+const { Kafka: KafkaClient, logLevel } = kafkajs;
+
+export function kafkaOptions(options: Options): OptionReader {
+  return new OptionReader(kafkaSpec, options);
+}
+
+export function brokersOf(options: Options): string[] {
+  const given = options.brokers;
+  const list = Array.isArray(given) ? given.map(String) : typeof given === 'string' ? [given] : (process.env.SENSEI_KAFKA_BROKERS ?? 'localhost:9092').split(',');
+  return list.map((b) => b.trim()).filter((b) => b !== '');
+}
+
+function secret(envName: string, what: string): string {
+  const value = process.env[envName];
+  if (value === undefined || value === '') throw new Error(`kafka: ${what} is not set: set the environment variable ${envName}`);
+  return value;
+}
+
+/** The connection part of the kafkajs config (also used by tests to check what TLS/SASL options become). */
+export function connectionConfig(options: Options): Pick<KafkaConfig, 'brokers' | 'clientId' | 'ssl' | 'sasl'> {
+  const o = kafkaOptions(options);
+  const protocol = o.oneOf('security_protocol', ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'] as const);
+  const config: Pick<KafkaConfig, 'brokers' | 'clientId' | 'ssl' | 'sasl'> = { brokers: brokersOf(options), clientId: o.string('client_id') };
+  if (protocol === 'ssl' || protocol === 'sasl_ssl') {
+    const ca = o.optionalString('ssl_ca_file');
+    const cert = o.optionalString('ssl_cert_file');
+    const key = o.optionalString('ssl_key_file');
+    const passphraseEnv = o.string('ssl_key_password_env');
+    config.ssl = {
+      rejectUnauthorized: o.boolean('ssl_verify'),
+      ...(ca !== undefined ? { ca: [readFileSync(ca, 'utf8')] } : {}),
+      ...(cert !== undefined ? { cert: readFileSync(cert, 'utf8') } : {}),
+      ...(key !== undefined ? { key: readFileSync(key, 'utf8') } : {}),
+      ...(key !== undefined && process.env[passphraseEnv] ? { passphrase: process.env[passphraseEnv] } : {}),
+    };
+  }
+  if (protocol === 'sasl_plaintext' || protocol === 'sasl_ssl') {
+    const mechanism = o.oneOf('sasl_mechanism', ['plain', 'scram-sha-256', 'scram-sha-512'] as const);
+    const username = secret(o.string('sasl_username_env'), 'the SASL user name');
+    const password = secret(o.string('sasl_password_env'), 'the SASL password');
+    config.sasl = { mechanism, username, password } as SASLOptions;
+  }
+  return config;
+}
+
+const LOG_LEVELS: Record<string, number> = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG };
+
+export function kafkaClient(options: Options): Kafka {
+  const level = LOG_LEVELS[(process.env.SENSEI_KAFKA_LOG ?? 'nothing').toLowerCase()] ?? logLevel.NOTHING;
+  return new KafkaClient({
+    ...connectionConfig(options),
+    logLevel: level,
+    logCreator: () => ({ namespace, label, log }) => {
+      process.stderr.write(`kafka ${label.toLowerCase()} ${namespace}: ${log.message}\n`);
+    },
+  });
+}

@@ -1,0 +1,15 @@
+/**
+ * The Kafka connector. The spec is loaded with the registry (the compiler
+ * and the editor need it); the client code (kafkajs, the registry client)
+ * is imported only when a pipeline opens a Kafka source or sink.
+ */
+import type { Connector } from '../connector.ts';
+import { kafkaSpec } from './spec.ts';
+
+export const kafkaConnector: Connector = {
+  spec: kafkaSpec,
+  runtime: {
+    openSource: async (ctx) => (await import('./source.ts')).openKafkaSource(ctx),
+    openSink: async (ctx) => (await import('./sink.ts')).openKafkaSink(ctx),
+  },
+};

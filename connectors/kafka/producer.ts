@@ -1,0 +1,167 @@
+/**
+ * One kafkajs producer per run and cluster, shared by the run's Kafka sinks
+ * and its Kafka dead-letter target. Writes are queued and sent one request
+ * at a time: everything queued while a request is in flight goes out in the
+ * next one (batching without a linger delay), in queue order, so records of
+ * one partition keep their order and the idempotent producer's sequence
+ * numbers never race (kafkajs only updates them when a request completes).
+ *
+ * Exactly-once: the producer is transactional; sends join the open
+ * transaction, and `commit` adds the consumed offsets to it and commits
+ * (see run.ts for when).
+ */
+import kafkajs from 'kafkajs';
+import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
+
+const { CompressionTypes, Partitioners } = kafkajs;
+
+export type Compression = 'none' | 'gzip';
+
+const CODECS: Record<Compression, number> = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP };
+
+interface Pending {
+  topic: string;
+  messages: Message[];
+  compression: Compression;
+  bytes: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export interface GroupOffsets {
+  groupId: string;
+  topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+}
+
+export interface ProducerSettings {
+  /** Exactly-once: the transactional id, stable across restarts of this process. */
+  transactionalId?: string;
+  transactionTimeoutMs?: number;
+  /** Largest request, bytes (keys and values counted). */
+  maxRequestBytes: number;
+}
+
+export class ProducerChannel {
+  private readonly producer: Producer;
+  private readonly queue: Pending[] = [];
+  private flying: Promise<void> | undefined;
+  private txn: Transaction | undefined;
+  private failed: Error | undefined;
+  private readonly idleWaiters: (() => void)[] = [];
+  readonly transactional: boolean;
+  /** Records written (acknowledged by the broker). */
+  records = 0;
+
+  constructor(
+    kafka: Kafka,
+    private readonly settings: ProducerSettings,
+  ) {
+    this.transactional = settings.transactionalId !== undefined;
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Every message names its partition (Java-compatible, see sink.ts); this only silences kafkajs's partitioner notice.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      ...(settings.transactionalId !== undefined ? { transactionalId: settings.transactionalId, transactionTimeout: settings.transactionTimeoutMs } : {}),
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  /** Resolves once the broker has the records (in exactly-once mode: in the open transaction). */
+  send(topic: string, messages: Message[], compression: Compression): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (messages.length === 0) return Promise.resolve();
+    let bytes = 0;
+    for (const m of messages) bytes += ((m.value as Buffer | null)?.length ?? 0) + ((m.key as Buffer | null)?.length ?? 0) + 20;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ topic, messages, compression, bytes, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.flying || this.queue.length === 0) {
+      if (!this.flying && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+      return;
+    }
+    const compression = this.queue[0]!.compression;
+    const taken: Pending[] = [];
+    let bytes = 0;
+    while (this.queue.length > 0 && this.queue[0]!.compression === compression && (taken.length === 0 || bytes + this.queue[0]!.bytes <= this.settings.maxRequestBytes)) {
+      const p = this.queue.shift()!;
+      bytes += p.bytes;
+      taken.push(p);
+    }
+    const byTopic = new Map<string, Message[]>();
+    for (const p of taken) {
+      const list = byTopic.get(p.topic);
+      if (list) for (const m of p.messages) list.push(m);
+      else byTopic.set(p.topic, [...p.messages]);
+    }
+    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    this.flying = (async () => {
+      const target = this.transactional ? await this.transaction() : this.producer;
+      await target.sendBatch({ topicMessages, acks: -1, compression: CODECS[compression] });
+    })().then(
+      () => {
+        for (const p of taken) {
+          this.records += p.messages.length;
+          p.resolve();
+        }
+      },
+      (e: Error) => {
+        this.fail(e);
+        for (const p of taken) p.reject(e);
+      },
+    ).finally(() => {
+      this.flying = undefined;
+      this.pump();
+    });
+  }
+
+  private async transaction(): Promise<Transaction> {
+    this.txn ??= await this.producer.transaction();
+    return this.txn;
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (!this.flying && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Exactly-once: adds the offsets to the open transaction and commits it (everything sent so far becomes visible). */
+  async commit(offsets: GroupOffsets[]): Promise<void> {
+    await this.idle();
+    if (this.failed) throw this.failed;
+    const changed = offsets.filter((g) => g.topics.some((t) => t.partitions.length > 0));
+    if (!this.txn && changed.length === 0) return;
+    const txn = await this.transaction();
+    for (const g of changed) await txn.sendOffsets({ consumerGroupId: g.groupId, topics: g.topics });
+    await txn.commit();
+    this.txn = undefined;
+  }
+
+  /** Exactly-once: drops everything sent since the last commit. */
+  async abort(): Promise<void> {
+    await this.idle();
+    const txn = this.txn;
+    this.txn = undefined;
+    if (txn?.isActive()) await txn.abort();
+  }
+
+  private fail(e: Error): void {
+    if (this.failed) return;
+    this.failed = e;
+    for (const p of this.queue.splice(0)) p.reject(e);
+  }
+
+  async close(): Promise<void> {
+    await this.idle();
+    await this.producer.disconnect();
+  }
+}

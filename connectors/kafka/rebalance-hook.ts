@@ -1,0 +1,40 @@
+/**
+ * kafkajs has no "partitions revoked" callback: when the group rebalances it
+ * sends JoinGroup straight away, and the partitions a member gives up go to
+ * their new owner from the last committed offset while the old owner may
+ * still be writing output for them (duplicates, and per-key order broken
+ * across the two). The Java client calls `onPartitionsRevoked` before it
+ * rejoins, which is where a stream processor drains and commits.
+ *
+ * This gives kafkajs 2.2 the same point: `ConsumerGroup#joinAndSync` (every
+ * join and rejoin goes through it) first awaits the `BEFORE_JOIN` hook of
+ * the consumer's assigners. The broker waits for a member up to its
+ * rebalance timeout, so a drain of the in-flight batches fits easily.
+ * kafkajs is pinned to 2.2.x (its last line); test/kafka/rebalance.test.ts
+ * fails if the hook stops being called.
+ */
+import { createRequire } from 'node:module';
+import { BEFORE_JOIN } from './assignor.ts';
+
+interface ConsumerGroupLike {
+  assigners: Record<symbol, ((lost: boolean) => Promise<void>) | undefined>[];
+  memberId: string | null;
+  joinAndSync(): Promise<void>;
+}
+
+let installed = false;
+
+export function installRebalanceHook(): void {
+  if (installed) return;
+  const require = createRequire(import.meta.url);
+  const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as { prototype: ConsumerGroupLike };
+  const joinAndSync = ConsumerGroup.prototype.joinAndSync;
+  if (typeof joinAndSync !== 'function') throw new Error('kafkajs: ConsumerGroup#joinAndSync not found; this kafkajs version is not supported');
+  ConsumerGroup.prototype.joinAndSync = async function (this: ConsumerGroupLike) {
+    // kafkajs clears memberId when the coordinator forgot the member: its partitions are already gone.
+    const lost = this.memberId === null;
+    for (const assigner of this.assigners) await assigner[BEFORE_JOIN]?.(lost);
+    return joinAndSync.call(this);
+  };
+  installed = true;
+}

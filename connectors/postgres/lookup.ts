@@ -1,0 +1,117 @@
+/**
+ * The PostgreSQL lookup: the user's query for one key (`$1`) runs for all
+ * keys a batch misses in the cache, in one statement:
+ *
+ *   SELECT k.sensei_i, q.* FROM unnest($1::text[]) WITH ORDINALITY AS k(sensei_key, sensei_i)
+ *   CROSS JOIN LATERAL (SELECT * FROM (<query, $1 → k.sensei_key>) s LIMIT 1) q
+ *
+ * At open the query's columns are read (a `LIMIT 0` run) and every field of
+ * the declared record must be one of them, so a typo fails the start, not
+ * the first batch. Values become runtime values through their JSON form
+ * (json-codec.ts): numbers from int8/numeric text, timestamps and dates
+ * from PostgreSQL's text form, records and maps from json/jsonb.
+ * A pool per worker (`pool_size`), unnamed statements unless
+ * `prepared_statements`, an optional read replica.
+ */
+import pg from 'pg';
+import { fromJson } from '../../runtime/json-codec.ts';
+import { recordNode, schemaNode, type SchemaNode } from '../../runtime/schema.ts';
+import type { LookupClient, LookupContext } from '../connector.ts';
+import { OptionReader } from '../options.ts';
+import { LookupCache, type LookupKey } from './cache.ts';
+import { Backoff, durationOption, retryPolicy } from './retry.ts';
+import { classify, pgMessage } from './sink.ts';
+import { postgresSpec } from './spec.ts';
+import { unwrapNullable } from './types.ts';
+
+/** Text parsers for the types whose JS form pg would guess (dates in local time, int8 as text anyway). */
+const RAW = new Set([20, 1700, 1082, 1083, 1114, 1184, 1266]);
+const types = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') => (RAW.has(oid) ? (v: string) => v : pg.types.getTypeParser(oid, format ?? 'text')),
+};
+
+const OID = { int8: 20, timestamp: 1114, timestamptz: 1184, bytea: 17 } as const;
+
+function keyType(node: SchemaNode): string {
+  switch (unwrapNullable(node).node.kind) {
+    case 'int': return 'integer';
+    case 'long': return 'bigint';
+    case 'boolean': return 'boolean';
+    case 'uuid': return 'uuid';
+    default: return 'text';
+  }
+}
+
+/** The user's `$1` (not `$10`) replaced by the key column of the lateral join. */
+export function lateralQuery(query: string, keySql: string): string {
+  if (!/\$1(?!\d)/.test(query)) throw new Error('postgres lookup: the query must use $1 for the key');
+  if (/\$(?:[2-9]|1\d)/.test(query)) throw new Error('postgres lookup: the query may use only $1 (the key)');
+  const inner = query.trim().replace(/;\s*$/, '').replace(/\$1(?!\d)/g, 'k.sensei_key');
+  return `SELECT k.sensei_i, q.* FROM unnest($1::${keySql}[]) WITH ORDINALITY AS k(sensei_key, sensei_i) CROSS JOIN LATERAL (SELECT * FROM (${inner}) s LIMIT 1) q`;
+}
+
+/** A column value (pg's text parsers above) in the JSON form fromJson reads. */
+function jsonForm(v: unknown, oid: number): unknown {
+  if (v === null) return null;
+  switch (oid) {
+    case OID.int8: return Number(v);
+    case OID.timestamp: case OID.timestamptz: {
+      // `2024-05-01 10:00:00.25+00` → ISO-8601; without a zone it is UTC.
+      const m = /^(\S+) (\S+?)([+-]\d{2})(:?\d{2})?$/.exec(v as string);
+      if (m) return `${m[1]}T${m[2]}${m[3]}:${(m[4] ?? '00').replace(':', '')}`;
+      return (v as string).replace(' ', 'T') + 'Z';
+    }
+    case OID.bytea: return (v as Buffer).toString('hex');
+    default: return v;
+  }
+}
+
+export async function openPostgresLookup(ctx: LookupContext): Promise<LookupClient> {
+  const options = new OptionReader(postgresSpec, ctx.options);
+  const url = options.optionalString('replica_url') ?? options.optionalString('url') ?? process.env.SENSEI_PG_URL;
+  const schema = recordNode(ctx.schema);
+  const text = lateralQuery(options.string('query'), keyType(schemaNode(ctx.keySchema)));
+  const pool = new pg.Pool({ connectionString: url, max: options.number('pool_size'), application_name: 'sensei-lookup', types } as pg.PoolConfig);
+  // An idle client the server drops reports here; the pool replaces it.
+  pool.on('error', () => {});
+  const name = options.boolean('prepared_statements') ? `sensei_lookup_${ctx.id.replace(/\W/g, '_')}` : undefined;
+  const backoff = new Backoff(retryPolicy(ctx.options), new AbortController().signal, `postgres lookup ${ctx.id}`);
+
+  const run = async (keys: unknown[]): Promise<pg.QueryResult> => {
+    for (;;) {
+      try {
+        const r = await pool.query({ text, values: [keys], ...(name ? { name } : {}) });
+        backoff.reset();
+        return r;
+      } catch (e) {
+        if (classify(e) !== 'transient') throw new Error(`postgres lookup ${ctx.id}: ${pgMessage(e)}`);
+        await backoff.wait(e as Error);
+      }
+    }
+  };
+
+  // The query's columns, once: every declared field must be one of them.
+  const described = await run([]);
+  const columns = new Map(described.fields.map((f) => [f.name, f.dataTypeID]));
+  const missing = schema.fields.find((f) => !columns.has(f.name));
+  if (missing) {
+    await pool.end();
+    throw new Error(`postgres lookup ${ctx.id}: the query returns no column "${missing.name}" for field ${missing.name} (it returns ${[...columns.keys()].filter((c) => c !== 'sensei_i').join(', ')})`);
+  }
+
+  const cache = new LookupCache(options.number('cache_size'), durationOption(ctx.options, 'cache_ttl', '1m'), async (keys: LookupKey[]) => {
+    const { rows } = await run(keys);
+    const out = new Array<unknown>(keys.length).fill(null);
+    for (const row of rows as Record<string, unknown>[]) {
+      const json: Record<string, unknown> = {};
+      for (const f of schema.fields) json[f.name] = jsonForm(row[f.name], columns.get(f.name)!);
+      try {
+        out[Number(row.sensei_i) - 1] = fromJson(schema, json, { strict: false });
+      } catch (e) {
+        throw new Error(`postgres lookup ${ctx.id}: the row for key ${JSON.stringify(keys[Number(row.sensei_i) - 1])} does not fit ${schema.name}: ${(e as Error).message}`);
+      }
+    }
+    return out;
+  });
+  return { lookup: (keys) => cache.lookup(keys), close: () => pool.end() };
+}

@@ -1,0 +1,68 @@
+/**
+ * The Redis lookup: the keys a batch misses in the cache are read in one
+ * pipeline, `GET` (the value is the record as JSON, as the sink's `set`
+ * writes it) or `HGETALL` (a hash field per record field, as `hset` writes
+ * it; an empty hash is a missing key). Values become runtime values of the
+ * declared record through their JSON form; fields the record does not
+ * declare are ignored.
+ */
+import { recordNode, type SchemaNode } from '../../runtime/schema.ts';
+import { fromJson } from '../../runtime/json-codec.ts';
+import type { LookupClient, LookupContext } from '../connector.ts';
+import { OptionReader } from '../options.ts';
+import { LookupCache, type LookupKey } from '../postgres/cache.ts';
+import { durationOption } from '../postgres/retry.ts';
+import { unwrapNullable } from '../postgres/types.ts';
+import { newRedis, redisUrl } from './sink.ts';
+import { redisSpec } from './spec.ts';
+
+/** A hash field (always text) in the JSON form of its declared type. */
+function hashValue(node: SchemaNode, text: string): unknown {
+  const inner = unwrapNullable(node).node;
+  switch (inner.kind) {
+    case 'int': case 'long': case 'float': case 'double': case 'decimal':
+      return Number(text);
+    case 'boolean':
+      return text === 'true' || text === '1';
+    case 'timestamp-millis': case 'timestamp-micros': case 'date': case 'time-millis': case 'time-micros':
+      return /^-?\d+$/.test(text) ? Number(text) : text;
+    case 'array': case 'map': case 'record': case 'union':
+      return JSON.parse(text);
+    default:
+      return text;
+  }
+}
+
+export async function openRedisLookup(ctx: LookupContext): Promise<LookupClient> {
+  const options = new OptionReader(redisSpec, ctx.options);
+  const schema = recordNode(ctx.schema);
+  const read = options.oneOf('read', ['get', 'hgetall'] as const);
+  const redis = newRedis(redisUrl(options), ctx);
+  await redis.connect().catch(() => {});
+  const toRecord = (raw: unknown): unknown => {
+    if (read === 'get') return raw === null ? null : fromJson(schema, JSON.parse(raw as string), { strict: false });
+    const hash = raw as Record<string, string>;
+    if (Object.keys(hash).length === 0) return null;
+    const json: Record<string, unknown> = {};
+    for (const f of schema.fields) if (f.name in hash) json[f.name] = hashValue(f.type, hash[f.name]!);
+    return fromJson(schema, json, { strict: false });
+  };
+  const cache = new LookupCache(options.number('cache_size'), durationOption(ctx.options, 'cache_ttl', '1m'), async (keys: LookupKey[]) => {
+    const pipeline = redis.pipeline();
+    for (const k of keys) pipeline[read](String(k));
+    const results = (await pipeline.exec()) ?? [];
+    return keys.map((k, i) => {
+      const [error, raw] = results[i] ?? [new Error('no reply'), null];
+      if (error) throw new Error(`redis lookup ${ctx.id}: ${read.toUpperCase()} ${String(k)}: ${error.message}`);
+      try {
+        return toRecord(raw);
+      } catch (e) {
+        throw new Error(`redis lookup ${ctx.id}: the value of ${String(k)} does not fit ${schema.name}: ${(e as Error).message}`);
+      }
+    });
+  });
+  return {
+    lookup: (keys) => cache.lookup(keys),
+    close: async () => void (await redis.quit().catch(() => redis.disconnect())),
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * One batch through a chain: decode, run the generated chain, encode each
+ * output for its sink, collect dead letters. The worker threads run it on
+ * the batches they are sent; `sensei test` (testing.ts) runs the very same
+ * code in process, so a pipeline test sees what a real run would write.
+ *
+ * A batch is processed in chunks small enough to stay in the CPU cache
+ * (decode a chunk, run the chain on it, encode its output, next chunk): a
+ * thousand decoded 1 KB records would not fit, and every pass over them
+ * would go to memory. Chains do not depend on batch boundaries.
+ */
+import type { ChainContext, ChainFunction, ChainOutput, Rejection } from '../src/plan/chain.ts';
+import type { DeadLetter } from '../connectors/connector.ts';
+import { avroType, isNullSchema, RecordEncoder, type AvroType } from './avro-codec.ts';
+import { genericJson, jsonLineEncoder, textLineEncoder } from './json-codec.ts';
+import { recordNode, schemaNode } from './schema.ts';
+import { CopyEncoder } from '../connectors/postgres/copy-binary.ts';
+import type { ColumnCodec } from '../connectors/postgres/types.ts';
+import { packOutput, type EncodedOutput, type InitMessage } from './wire.ts';
+
+export interface Chain {
+  source: string;
+  run: ChainFunction;
+  /** Sink indices, in the order of the chain's outputs. */
+  sinks: number[];
+  stateful: boolean;
+  valueType: AvroType;
+  keyType: AvroType | undefined;
+}
+
+/** A batch's records, decoded a range at a time. */
+export interface BatchInput {
+  count: number;
+  /** Records [from, to) as runtime values. */
+  values(from: number, to: number): unknown[];
+  keys(from: number, to: number): unknown[];
+  offsets: ArrayLike<number>;
+  timestamps: ArrayLike<number>;
+  /** Records per chain call. */
+  chunk: number;
+}
+
+export interface BatchResult {
+  outputs: (EncodedOutput | null)[];
+  /** JSON lines of DeadLetter objects. */
+  deadLetters: EncodedOutput | null;
+  skipped: number;
+}
+
+export type ChainSetup = Pick<InitMessage, 'pipeline' | 'chains' | 'sinks'>;
+
+/** Decoded bytes per chunk: a chunk's records, decoded, stay well inside a 1 MB L2 cache. */
+const CHUNK_BYTES = 48 * 1024;
+
+/** Records per chunk for records of this average encoded size. */
+export function chunkFor(count: number, bytes: number): number {
+  return Math.max(16, Math.min(count, Math.floor(CHUNK_BYTES / Math.max(1, bytes / Math.max(1, count)))));
+}
+
+/** One sink's output of a batch, encoded chunk by chunk. */
+class SinkEncoder {
+  private readonly values = new RecordEncoder();
+  private readonly keys = new RecordEncoder();
+  private offsets: number[] = [];
+  private readonly withKeys: boolean;
+  /** For `pg-binary`: COPY tuples instead of `values`. */
+  private copy: CopyEncoder | undefined;
+  private readonly add: (values: unknown[], keys: unknown[], offsets: number[], reject: (i: number, e: Error) => void) => void;
+
+  constructor(
+    readonly id: string,
+    sink: InitMessage['sinks'][number],
+  ) {
+    if (sink.format === 'avro') {
+      const type = avroType(sink.schema);
+      const keyType = sink.withKeys ? avroType(sink.keySchema) : undefined;
+      this.add = (values, keys, offsets, reject) => {
+        let failed: Set<number> | undefined;
+        this.values.append(type, values, (i, e) => ((failed ??= new Set()).add(i), reject(i, e)));
+        for (let i = 0; i < offsets.length; i++) if (!failed?.has(i)) this.offsets.push(offsets[i]!);
+        if (keyType) this.keys.append(keyType, failed ? keys.filter((_, i) => !failed!.has(i)) : keys);
+      };
+      this.withKeys = keyType !== undefined;
+    } else if (sink.format === 'pg-binary') {
+      this.withKeys = false;
+      const copy = new CopyEncoder(recordNode(sink.schema), sink.formatOptions as ColumnCodec[]);
+      this.copy = copy;
+      this.add = (values, _keys, offsets, reject) => {
+        let failed: Set<number> | undefined;
+        copy.append(values, (i, e) => ((failed ??= new Set()).add(i), reject(i, e)));
+        for (let i = 0; i < offsets.length; i++) if (!failed?.has(i)) this.offsets.push(offsets[i]!);
+      };
+    } else {
+      this.withKeys = false;
+      const line = sink.format === 'json' ? jsonLineEncoder(schemaNode(sink.schema)) : textLineEncoder(schemaNode(sink.schema));
+      this.add = (values, _keys, offsets, reject) => {
+        const lines: string[] = [];
+        for (let i = 0; i < values.length; i++) {
+          try {
+            lines.push(line(values[i]));
+            this.offsets.push(offsets[i]!);
+          } catch (e) {
+            reject(i, e as Error);
+          }
+        }
+        this.values.appendLines(lines);
+      };
+    }
+  }
+
+  begin(): void {
+    this.copy?.reset();
+    this.values.reset();
+    this.keys.reset();
+    this.offsets = [];
+  }
+
+  append(o: ChainOutput, reject: (i: number, e: Error) => void): void {
+    if (o.values.length > 0) this.add(o.values, o.keys, o.offsets, reject);
+  }
+
+  finish(): EncodedOutput | null {
+    if (this.copy) {
+      const ends = this.copy.ends();
+      return ends.length === 0 ? null : packOutput(this.copy.bytes(this.copy.pos), ends, this.offsets);
+    }
+    const r = this.values.result;
+    if (r.count === 0) return null;
+    const keys = this.withKeys ? { data: this.keys.bytes(), ends: this.keys.result.ends } : undefined;
+    return packOutput(this.values.bytes(), r.ends, this.offsets, keys);
+  }
+}
+
+export class BatchRunner {
+  readonly chains: Chain[];
+  private readonly sinks: SinkEncoder[];
+  private readonly letterEncoder = new RecordEncoder();
+
+  constructor(
+    private readonly setup: ChainSetup,
+    lib: unknown,
+  ) {
+    this.chains = setup.chains.map((c) => ({
+      source: c.source,
+      run: new Function('lib', c.code)(lib) as ChainFunction,
+      sinks: c.sinks,
+      stateful: c.stateful,
+      valueType: avroType(c.schema),
+      keyType: isNullSchema(c.keySchema) ? undefined : avroType(c.keySchema),
+    }));
+    this.sinks = setup.sinks.map((s) => new SinkEncoder(s.id, s));
+  }
+
+  /** Runs the chain over the batch; a throw (a `ChainFailure` under `on error fail`, or a bug) propagates. */
+  run(chain: Chain, partition: number, ctx: ChainContext, input: BatchInput): BatchResult {
+    const sinks = chain.sinks.map((i) => this.sinks[i]!);
+    for (const s of sinks) s.begin();
+    const letters: DeadLetter[] = [];
+    let skipped = 0;
+    const time = new Date().toISOString();
+    const letter = (operator: string, reason: string, offset: number, key: unknown, value: unknown) =>
+      letters.push({ pipeline: this.setup.pipeline, source: chain.source, partition, offset, operator, reason, key: genericJson(key), value: genericJson(value), time });
+
+    for (let from = 0; from < input.count; from += input.chunk) {
+      const to = Math.min(input.count, from + input.chunk);
+      const out: ChainOutput[] = sinks.map(() => ({ keys: [], values: [], offsets: [] }));
+      const rejected: Rejection[] = [];
+      chain.run({
+        partition,
+        keys: input.keys(from, to),
+        values: input.values(from, to),
+        offsets: Array.prototype.slice.call(input.offsets, from, to) as number[],
+        timestamps: Array.prototype.slice.call(input.timestamps, from, to) as number[],
+      }, out, rejected, ctx);
+      for (const r of rejected) {
+        if (r.action === 'skip') skipped++;
+        else letter(r.operator, r.reason, r.offset, r.key, r.value);
+      }
+      out.forEach((o, i) => sinks[i]!.append(o, (j, e) => letter(`sink:${sinks[i]!.id}`, `cannot encode for the sink: ${e.message}`, o.offsets[j]!, o.keys[j], o.values[j])));
+    }
+
+    let deadLetters: EncodedOutput | null = null;
+    if (letters.length > 0) {
+      const r = this.letterEncoder.encodeLines(letters.map((l) => JSON.stringify(l)));
+      deadLetters = packOutput(this.letterEncoder.bytes(r.bytes), r.ends, letters.map((l) => l.offset));
+    }
+    return { outputs: sinks.map((s) => s.finish()), deadLetters, skipped };
+  }
+}

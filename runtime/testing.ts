@@ -1,0 +1,346 @@
+/**
+ * Pipeline unit tests (`sensei test`): a `NAME.test.yaml` file beside
+ * `NAME.sensei` lists cases, each with input records per source and the
+ * records expected per sink (and, optionally, the dead letters or the
+ * failure expected). Cases run in process, deterministically, through the
+ * same batch code as the worker threads (batch.ts); records make the same
+ * Avro round trip they make in a real run.
+ *
+ * ```yaml
+ * cases:
+ *   - name: only paid orders pass
+ *     input:
+ *       orders:                      # source name → records (JSON form), or { file: path }
+ *         - { id: o1, status: PAID, amount: 12.5, created_at: "2024-05-01T10:00:00Z" }
+ *     expect:
+ *       paid:                        # stream name or sink id → records, in order
+ *         - { order_id: o1, amount_cents: 1250 }
+ *     dead_letters:                  # optional; fields given must match (reason: substring)
+ *       - { operator: "paid/0:where", reason: "division" }
+ *     unordered: true                # optional: compare records as multisets
+ *     error: "division by zero"      # optional: the run must fail with this message
+ * ```
+ * Input records are grouped into batches of consecutive records of one
+ * partition (by the source's `key` and `partitions` options), so output
+ * order follows input order.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { PartitionState } from '../src/plan/chain.ts';
+import type { Plan, PlanSource } from '../src/plan/plan.ts';
+import { partitionOf } from '../connectors/partitioner.ts';
+import { avroType, decodeRecords, isNullSchema, RecordEncoder } from './avro-codec.ts';
+import { BatchRunner } from './batch.ts';
+import { unsupportedLookups } from './pipeline.ts';
+import { fromJson, toJson } from './json-codec.ts';
+import { recordNode, schemaNode } from './schema.ts';
+import { stdlib } from './stdlib.ts';
+import type { EncodedOutput } from './wire.ts';
+
+export interface PipelineTestFile {
+  /** Where the file is: messages name it, input files are relative to it. */
+  path: string;
+  cases: TestCase[];
+}
+
+export interface TestCase {
+  name: string;
+  input: Record<string, unknown[] | { file: string }>;
+  expect: Record<string, unknown[]>;
+  deadLetters?: Record<string, unknown>[];
+  unordered: boolean;
+  error?: string;
+}
+
+export interface CaseResult {
+  name: string;
+  passed: boolean;
+  /** Readable explanations, one per mismatch (a diff of records). */
+  failures: string[];
+  /** What each sink got, by sink id, in JSON form. */
+  outputs: Record<string, unknown[]>;
+  deadLetters: Record<string, unknown>[];
+}
+
+export interface TestFileResult {
+  path: string;
+  pipeline: string;
+  passed: boolean;
+  cases: CaseResult[];
+}
+
+export interface RunTestsOptions {
+  /** The `lib` handed to chains (default: runtime/stdlib.ts). */
+  lib?: unknown;
+}
+
+/** A test file that does not have the expected shape. */
+export class TestFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TestFileError';
+  }
+}
+
+export function parseTestFile(text: string, path: string): PipelineTestFile {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new TestFileError(`${path}: ${(e as Error).message}`);
+  }
+  const fail = (where: string, what: string): never => {
+    throw new TestFileError(`${path}: ${where} ${what}`);
+  };
+  if (!isObject(doc) || !Array.isArray(doc.cases)) return fail('the file', 'must have a `cases:` list');
+  const cases = doc.cases.map((c, i): TestCase => {
+    const at = `cases[${i}]`;
+    if (!isObject(c)) return fail(at, 'must be a mapping');
+    const name = typeof c.name === 'string' ? c.name : `case ${i + 1}`;
+    const input = c.input ?? {};
+    if (!isObject(input)) return fail(`${at}.input`, 'must map source names to lists of records');
+    for (const [source, records] of Object.entries(input)) {
+      if (!Array.isArray(records) && !(isObject(records) && typeof records.file === 'string')) {
+        fail(`${at}.input.${source}`, 'must be a list of records or { file: path }');
+      }
+    }
+    const expect = c.expect ?? {};
+    if (!isObject(expect)) return fail(`${at}.expect`, 'must map stream names (or sink ids) to lists of records');
+    for (const [sink, records] of Object.entries(expect)) {
+      if (!Array.isArray(records)) fail(`${at}.expect.${sink}`, 'must be a list of records');
+    }
+    const dl = c.dead_letters;
+    if (dl !== undefined && (!Array.isArray(dl) || !dl.every(isObject))) fail(`${at}.dead_letters`, 'must be a list of mappings');
+    if (c.error !== undefined && typeof c.error !== 'string') fail(`${at}.error`, 'must be a string');
+    return {
+      name,
+      input: input as TestCase['input'],
+      expect: expect as TestCase['expect'],
+      ...(dl !== undefined ? { deadLetters: dl as Record<string, unknown>[] } : {}),
+      unordered: c.unordered === true,
+      ...(typeof c.error === 'string' ? { error: c.error } : {}),
+    };
+  });
+  return { path, cases };
+}
+
+/** Runs every case of a test file (a path, or one already parsed) against a plan. */
+export async function runTests(plan: Plan, test: string | PipelineTestFile, options: RunTestsOptions = {}): Promise<TestFileResult> {
+  unsupportedLookups(plan);
+  const file = typeof test === 'string' ? parseTestFile(await readFile(test, 'utf8'), test) : test;
+  const cases: CaseResult[] = [];
+  for (const c of file.cases) cases.push(await runCase(plan, file, c, options.lib ?? stdlib));
+  return { path: file.path, pipeline: plan.pipeline, passed: cases.every((c) => c.passed), cases };
+}
+
+interface InputRecord {
+  key: unknown;
+  value: unknown;
+}
+
+async function runCase(plan: Plan, file: PipelineTestFile, c: TestCase, lib: unknown): Promise<CaseResult> {
+  const result: CaseResult = { name: c.name, passed: false, failures: [], outputs: {}, deadLetters: [] };
+  const sinkIndex = new Map(plan.sinks.map((s, i) => [s.id, i]));
+  const runner = new BatchRunner({
+    pipeline: plan.pipeline,
+    chains: plan.chains.map((ch) => {
+      const src = sourceOf(plan, ch.source);
+      return { source: src.name, code: ch.code, sinks: ch.sinks.map((id) => sinkIndex.get(id)!), stateful: ch.state.length > 0, schema: src.schema, keySchema: src.keySchema };
+    }),
+    // Every sink gets JSON, the form expectations are written in.
+    sinks: plan.sinks.map((s) => ({ id: s.id, format: 'json', schema: s.schema, keySchema: s.keySchema, withKeys: false })),
+  }, lib);
+  for (const s of plan.sinks) result.outputs[s.id] = [];
+
+  for (const name of Object.keys(c.input)) {
+    if (!plan.sources.some((s) => s.name === name)) result.failures.push(`input for unknown source ${name} (sources: ${plan.sources.map((s) => s.name).join(', ')})`);
+  }
+  let error: string | undefined;
+  try {
+    for (let ci = 0; ci < plan.chains.length && result.failures.length === 0; ci++) {
+      const src = sourceOf(plan, plan.chains[ci]!.source);
+      const records = await inputRecords(src, c.input[src.name], file, result.failures);
+      if (!records) continue;
+      runSource(runner, ci, src, records, (sink, out) => result.outputs[plan.sinks[sink]!.id]!.push(...jsonLines(out)), (dl) => result.deadLetters.push(...(jsonLines(dl) as Record<string, unknown>[])));
+    }
+  } catch (e) {
+    error = (e as Error).message;
+  }
+
+  if (c.error !== undefined) {
+    if (error === undefined) result.failures.push(`expected the run to fail with "${c.error}", but it did not fail`);
+    else if (!error.includes(c.error)) result.failures.push(`expected the run to fail with "${c.error}", but it failed with "${error}"`);
+  } else if (error !== undefined) {
+    result.failures.push(`the run failed: ${error}`);
+  }
+  if (result.failures.length === 0 && error === undefined) {
+    checkOutputs(plan, c, result);
+    if (c.deadLetters) checkDeadLetters(c.deadLetters, result);
+  }
+  result.passed = result.failures.length === 0;
+  return result;
+}
+
+function sourceOf(plan: Plan, name: string): PlanSource {
+  return plan.sources.find((s) => s.name === name || s.id === name)!;
+}
+
+async function inputRecords(src: PlanSource, given: TestCase['input'][string] | undefined, file: PipelineTestFile, failures: string[]): Promise<InputRecord[] | undefined> {
+  if (given === undefined) return undefined;
+  let rows: unknown[];
+  if (Array.isArray(given)) {
+    rows = given;
+  } else {
+    const path = resolve(dirname(file.path), given.file);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      failures.push(`input ${src.name}: cannot read ${given.file}: ${(e as Error).message}`);
+      return undefined;
+    }
+    rows = /\.(ya?ml|json)$/.test(path) ? (parseYaml(text) as unknown[]) : text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  }
+  const node = recordNode(src.schema);
+  const keyField = typeof src.options.key === 'string' ? src.options.key : undefined;
+  const out: InputRecord[] = [];
+  rows.forEach((row, i) => {
+    try {
+      const value = fromJson(node, row);
+      out.push({ key: keyField === undefined ? null : (value as Record<string, unknown>)[keyField], value });
+    } catch (e) {
+      failures.push(`input ${src.name}[${i}] does not fit the source schema: ${(e as Error).message}`);
+    }
+  });
+  return failures.length > 0 ? undefined : out;
+}
+
+const BASE_TIME = Date.UTC(2024, 4, 1);
+
+/** Feeds one source's records through its chain, batch by batch (runs of one partition). */
+function runSource(
+  runner: BatchRunner,
+  chainIndex: number,
+  src: PlanSource,
+  records: InputRecord[],
+  onOutput: (sink: number, out: EncodedOutput) => void,
+  onDeadLetters: (dl: EncodedOutput) => void,
+): void {
+  const chain = runner.chains[chainIndex]!;
+  const partitions = typeof src.options.partitions === 'number' ? src.options.partitions : 1;
+  const keyField = typeof src.options.key === 'string' ? src.options.key : undefined;
+  const keyNode = keyField === undefined ? undefined : recordNode(src.schema).fields.find((f) => f.name === keyField)?.type;
+  const valueType = avroType(src.schema);
+  const keyType = isNullSchema(src.keySchema) ? undefined : avroType(src.keySchema);
+  const encoder = new RecordEncoder();
+  const states = new Map<number, PartitionState>();
+  const offsets = new Map<number, number>();
+  const parts = records.map((r, i) => (keyNode ? partitionOf(r.key, keyNode, partitions) : i % partitions));
+  for (let start = 0; start < records.length; ) {
+    const p = parts[start]!;
+    let end = start;
+    while (end < records.length && parts[end] === p) end++;
+    const slice = records.slice(start, end);
+    // The Avro round trip a real run makes: values arrive as a worker decodes them.
+    const encoded = encoder.encode(valueType, slice.map((r) => r.value));
+    const values = decodeRecords(valueType, encoder.bytes(encoded.bytes), encoded.ends);
+    const first = offsets.get(p) ?? 0;
+    offsets.set(p, first + slice.length);
+    let ctx = states.get(p);
+    if (!ctx) states.set(p, (ctx = {}));
+    const keys = slice.map((r) => (keyType ? r.key : null));
+    const result = runner.run(chain, p, { state: ctx }, {
+      count: slice.length,
+      keys: (from, to) => keys.slice(from, to),
+      values: (from, to) => values.slice(from, to),
+      offsets: slice.map((_, i) => first + i),
+      timestamps: slice.map((_, i) => BASE_TIME + (start + i) * 1000),
+      chunk: slice.length,
+    });
+    result.outputs.forEach((out, i) => out && onOutput(chain.sinks[i]!, out));
+    if (result.deadLetters) onDeadLetters(result.deadLetters);
+    start = end;
+  }
+}
+
+function jsonLines(out: EncodedOutput): unknown[] {
+  return Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+function checkOutputs(plan: Plan, c: TestCase, result: CaseResult): void {
+  for (const [name, expected] of Object.entries(c.expect)) {
+    const sinks = plan.sinks.filter((s) => s.id === name || s.stream === name);
+    if (sinks.length === 0) {
+      result.failures.push(`expect.${name}: no sink writes a stream or has an id of that name (sinks: ${plan.sinks.map((s) => `${s.stream} (${s.id})`).join(', ')})`);
+      continue;
+    }
+    for (const sink of sinks) {
+      const node = schemaNode(sink.schema);
+      const want: string[] = [];
+      expected.forEach((e, i) => {
+        try {
+          want.push(JSON.stringify(toJson(node, fromJson(node, e))));
+        } catch (err) {
+          result.failures.push(`expect.${name}[${i}] does not fit the sink schema: ${(err as Error).message}`);
+        }
+      });
+      const got = result.outputs[sink.id]!.map((r) => JSON.stringify(r));
+      const [a, b] = c.unordered ? [[...want].sort(), [...got].sort()] : [want, got];
+      if (a.length !== b.length || a.some((x, i) => x !== b[i])) {
+        result.failures.push(`sink ${sink.stream} (${sink.id}): ${want.length} record${want.length === 1 ? '' : 's'} expected, ${got.length} written${c.unordered ? ' (unordered)' : ''}\n${diff(a, b)}`);
+      }
+    }
+  }
+}
+
+function checkDeadLetters(expected: Record<string, unknown>[], result: CaseResult): void {
+  const got = result.deadLetters;
+  const matches = (e: Record<string, unknown>, g: Record<string, unknown>) =>
+    Object.entries(e).every(([k, v]) => (k === 'reason' && typeof v === 'string' ? String(g.reason).includes(v) : JSON.stringify(g[k]) === JSON.stringify(v)));
+  const ok = expected.length === got.length && expected.every((e, i) => matches(e, got[i]!));
+  if (!ok) {
+    const show = (l: Record<string, unknown>) => JSON.stringify({ operator: l.operator, reason: l.reason, partition: l.partition, offset: l.offset, value: l.value });
+    result.failures.push(`dead letters: ${expected.length} expected, ${got.length} written\n${diff(expected.map((e) => JSON.stringify(e)), got.map(show))}`);
+  }
+}
+
+/** A line diff (longest common subsequence): `-` expected only, `+` written only, two spaces both. */
+function diff(expected: string[], actual: string[]): string {
+  const n = expected.length;
+  const m = actual.length;
+  const lcs = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) lcs[i]![j] = expected[i] === actual[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  }
+  const lines: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && expected[i] === actual[j]) {
+      lines.push(`    ${expected[i++]}`);
+      j++;
+    } else if (i < n && (j === m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
+      lines.push(`  - ${expected[i++]}`);
+    } else {
+      lines.push(`  + ${actual[j++]}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** A readable report of a test file's results, as `sensei test` prints it. */
+export function formatTestResult(result: TestFileResult): string {
+  const lines = [`${result.path} (pipeline ${result.pipeline})`];
+  for (const c of result.cases) {
+    lines.push(`  ${c.passed ? '✔' : '✘'} ${c.name}`);
+    for (const f of c.failures) lines.push(...f.split('\n').map((l) => `      ${l}`));
+  }
+  const failed = result.cases.filter((c) => !c.passed).length;
+  lines.push(`  ${result.cases.length - failed} passed, ${failed} failed`);
+  return lines.join('\n');
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,153 @@
+/**
+ * A worker thread: owns the tasks (source partitions) the coordinator
+ * assigns it, runs each batch through the source's fused chain and sends
+ * back the output already encoded for each sink.
+ *
+ * Batches wait in a queue per task and run one per event-loop turn, so
+ * messages keep arriving between batches. A `release` is answered once the
+ * task's own queue is empty (that drains a moving partition), and a task
+ * being released goes first: its move waits for its own few batches, not
+ * for everything queued on the worker.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { ChainContext } from '../src/plan/chain.ts';
+import { decodeRecords } from './avro-codec.ts';
+import { BatchRunner, chunkFor, type Chain } from './batch.ts';
+import { transferList, type BatchMessage, type FromWorker, type InitMessage, type ToWorker } from './wire.ts';
+
+const port = parentPort!;
+/** The lib, when the worker bundle has it built in (see worker-bundle.ts). */
+let builtinLib: unknown;
+
+interface Task {
+  id: number;
+  chain: Chain;
+  partition: number;
+  ctx: ChainContext;
+  lastCheckpoint: number;
+  failed: boolean;
+  queue: BatchMessage[];
+  releasing: boolean;
+}
+
+let init: InitMessage;
+let runner: BatchRunner;
+const tasks = new Map<number, Task>();
+/** Tasks with queued batches, in the order they get a turn. */
+const ready: Task[] = [];
+let scheduled = false;
+/** Messages that arrive while the lib module loads. */
+let pending: ToWorker[] | undefined = [];
+
+function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+}
+
+/** Starts handling the coordinator's messages; `lib` is given when it is bundled with the worker. */
+export function startWorker(lib?: unknown): void {
+  builtinLib = lib;
+  port.on('message', (msg: ToWorker) => {
+    if (msg.type === 'init') {
+      start(msg).catch((e: Error) => post({ type: 'failed', message: `worker setup: ${e.message}`, stack: e.stack }));
+    } else if (pending) {
+      pending.push(msg);
+    } else {
+      handle(msg);
+    }
+  });
+}
+
+async function start(msg: InitMessage): Promise<void> {
+  init = msg;
+  const lib = builtinLib ?? ((await import(msg.libModule)) as { stdlib: unknown }).stdlib;
+  runner = new BatchRunner(msg, lib);
+  post({ type: 'ready', workerId: msg.workerId });
+  const queued = pending!;
+  pending = undefined;
+  for (const m of queued) handle(m);
+}
+
+function handle(msg: ToWorker): void {
+  switch (msg.type) {
+    case 'assign':
+      tasks.set(msg.task, {
+        id: msg.task, chain: runner.chains[msg.chain]!, partition: msg.partition, ctx: { state: msg.state ?? {} },
+        lastCheckpoint: performance.now(), failed: false, queue: [], releasing: false,
+      });
+      break;
+    case 'release': {
+      const task = tasks.get(msg.task);
+      if (!task || task.queue.length === 0) release(msg.task);
+      else {
+        task.releasing = true;
+        // Its remaining batches go before every other task's.
+        ready.splice(ready.indexOf(task), 1);
+        ready.unshift(task);
+      }
+      break;
+    }
+    case 'batch': {
+      const task = tasks.get(msg.task);
+      if (!task) break;
+      if (task.queue.push(msg) === 1) ready.push(task);
+      schedule();
+      break;
+    }
+  }
+}
+
+function release(id: number): void {
+  const task = tasks.get(id);
+  tasks.delete(id);
+  post({ type: 'released', task: id, state: task?.ctx.state ?? {} });
+}
+
+function schedule(): void {
+  if (scheduled || ready.length === 0) return;
+  scheduled = true;
+  setImmediate(turn);
+}
+
+/** One batch of the task whose turn it is; tasks take turns so none starves. */
+function turn(): void {
+  scheduled = false;
+  const task = ready.shift();
+  if (!task) return;
+  runBatch(task, task.queue.shift()!);
+  if (task.queue.length > 0) ready.push(task);
+  else if (task.releasing) release(task.id);
+  schedule();
+}
+
+function runBatch(task: Task, msg: BatchMessage): void {
+  if (task.failed) return;
+  const started = performance.now();
+  const { chain } = task;
+  let result;
+  try {
+    const { valueType, keyType } = chain;
+    const keys = keyType && msg.keys && msg.keyEnds ? msg : undefined;
+    result = runner.run(chain, task.partition, task.ctx, {
+      count: msg.count,
+      values: (from, to) => decodeRecords(valueType, msg.values, msg.valueEnds, to, from),
+      keys: (from, to) => (keys ? decodeRecords(keyType!, keys.keys!, keys.keyEnds!, to, from) : new Array<unknown>(to - from).fill(null)),
+      offsets: msg.offsets,
+      timestamps: msg.timestamps,
+      chunk: chunkFor(msg.count, msg.values.byteLength),
+    });
+  } catch (e) {
+    task.failed = true;
+    const err = e as Error & { operator?: string; offset?: number };
+    post({ type: 'failed', task: msg.task, operator: err.operator, offset: err.offset, message: err.message, stack: err.stack });
+    return;
+  }
+  const now = performance.now();
+  const reply: FromWorker = { type: 'result', task: msg.task, seq: msg.seq, busyMs: now - started, ...result };
+  if (chain.stateful && now - task.lastCheckpoint >= init.checkpointMs) {
+    reply.state = task.ctx.state;
+    task.lastCheckpoint = now;
+  }
+  // Decoding copied every string and byte array out of the batch buffer, so it can go back.
+  reply.recycle = msg.offsets.buffer as ArrayBuffer;
+  post(reply, [...transferList([...result.outputs, result.deadLetters]), reply.recycle]);
+}

@@ -1,0 +1,134 @@
+/**
+ * Test support for the Kafka connector, against the real broker of
+ * `scripts/services start kafka`: unique topics, producing Avro in the
+ * Confluent wire format, reading a whole topic back (read_committed or
+ * not), and compiling pipeline text.
+ */
+import { randomUUID } from 'node:crypto';
+import kafkajs from 'kafkajs';
+import type { IHeaders, Kafka, Message } from 'kafkajs';
+import { builtinConnectorSpecs } from '../../connectors/registry.ts';
+import { avroType } from '../../runtime/avro-codec.ts';
+import { frameHeader } from '../../connectors/kafka/wire-format.ts';
+import type { RegistryClient } from '../../connectors/kafka/registry-client.ts';
+import { compile } from '../../src/compile.ts';
+import type { Plan } from '../../src/plan/plan.ts';
+import { kafkaBrokers } from '../support/services.ts';
+
+const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
+
+export function kafka(): Kafka {
+  return new KafkaClient({ clientId: 'sensei-test', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+}
+
+export function unique(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export async function createTopics(...topics: [string, number][]): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: topics.map(([topic, numPartitions]) => ({ topic, numPartitions })), waitForLeaders: false });
+    // Wait until every partition has a leader (kafkajs's own wait gives up too early on a busy broker).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { topics: meta } = await admin.fetchTopicMetadata({ topics: topics.map(([t]) => t) });
+        if (meta.every((m) => m.partitions.length > 0 && m.partitions.every((p) => p.leader >= 0))) return;
+      } catch (e) {
+        if (attempt > 100) throw e;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function deleteTopics(...topics: string[]): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics }).catch(() => undefined);
+  await admin.disconnect();
+}
+
+/** Produces with Kafka's default (murmur2) partitioner, in batches, idempotently. */
+export async function produce(topic: string, messages: Message[]): Promise<void> {
+  const producer = kafka().producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += 2000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 2000) });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Avro values framed with the id `schema` has under `subject`. */
+export async function avroValues(registry: RegistryClient, subject: string, schema: unknown, values: unknown[]): Promise<Buffer[]> {
+  const header = frameHeader(await registry.register(subject, schema));
+  const type = avroType(schema);
+  return values.map((v) => Buffer.concat([header, type.toBuffer(v)]));
+}
+
+export interface ReadMessage {
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+  timestamp: string;
+}
+
+/**
+ * Every record of the topic, partition by partition in offset order: reads
+ * until each partition reaches the end offset it has when the call starts.
+ */
+export async function readTopic(topic: string, options: { readCommitted?: boolean; timeoutMs?: number } = {}): Promise<ReadMessage[]> {
+  const client = kafka();
+  const admin = client.admin();
+  await admin.connect();
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }]));
+  await admin.disconnect();
+  const pending = new Set([...ends].filter(([, e]) => e.high > e.low).map(([p]) => p));
+  const out: ReadMessage[] = [];
+  if (pending.size === 0) return out;
+  const consumer = client.consumer({ groupId: unique('reader'), readUncommitted: options.readCommitted === false, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`readTopic ${topic}: partitions ${[...pending].join(',')} did not reach their end in time`)), options.timeoutMs ?? 60_000);
+      const seen = (partition: number, lastOffset: number) => {
+        if (lastOffset >= ends.get(partition)!.high - 1) pending.delete(partition);
+        if (pending.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => seen(e.payload.partition, Number(e.payload.lastOffset)));
+      consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            for (const m of batch.messages) {
+              if (Number(m.offset) >= ends.get(batch.partition)!.high) continue;
+              out.push({ partition: batch.partition, offset: Number(m.offset), key: m.key, value: m.value, headers: m.headers ?? {}, timestamp: m.timestamp });
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+}
+
+/** Compiles pipeline text (no imports) with the built-in connectors; throws on errors. */
+export function compileText(text: string): Plan {
+  const result = compile({ entry: 'test.sensei', files: new Map([['test.sensei', text]]), connectors: builtinConnectorSpecs() });
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0 || !result.plan) throw new Error(`pipeline does not compile:\n${errors.map((d) => `${d.code} ${d.span.start.line}:${d.span.start.column} ${d.message}`).join('\n')}`);
+  return result.plan;
+}

@@ -1,0 +1,195 @@
+/**
+ * Test support for the runtime: plans with hand-written chains, an
+ * in-memory source and a collecting sink registered into an explicit
+ * environment, and a stalling sink for backpressure tests.
+ */
+import type { Plan, PlanSink, PlanSource } from '../../src/plan/plan.ts';
+import { ArraySource, type ArrayRecord } from '../../connectors/array-source.ts';
+import type { Connector, EncodedBatch, SinkWriter } from '../../connectors/connector.ts';
+import { builtinConnectors, createEnvironment } from '../../connectors/registry.ts';
+
+export const ORDER_SCHEMA = {
+  type: 'record',
+  name: 'Order',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'customer', type: 'string' },
+    { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 } },
+    { name: 'n', type: 'long' },
+  ],
+};
+
+export const OUT_SCHEMA = {
+  type: 'record',
+  name: 'Out',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'cents', type: 'long' },
+    { name: 'n', type: 'long' },
+  ],
+};
+
+/** select { id, cents: amount * 100, n } | where n % 7 != 3 — with `on error dead_letter` when amount < 0. */
+export const MAP_CHAIN = `
+return function chain(batch, out, rejected, ctx) {
+  const o = out[0];
+  for (let i = 0; i < batch.values.length; i++) {
+    const r = batch.values[i];
+    if (r.amount < 0) { rejected.push({ action: 'dead_letter', operator: 's/0:where', reason: 'negative amount', offset: batch.offsets[i], key: batch.keys[i], value: r }); continue; }
+    if (r.n % 7 === 3) continue;
+    o.keys.push(batch.keys[i]); o.values.push({ id: r.id, cents: Math.round(r.amount * 100), n: r.n }); o.offsets.push(batch.offsets[i]);
+  }
+};`;
+
+/** dedupe by id (no time bound): state is a Map in ctx.state. */
+export const DEDUPE_CHAIN = `
+return function chain(batch, out, rejected, ctx) {
+  let seen = ctx.state['s/0:dedupe'];
+  if (seen === undefined) ctx.state['s/0:dedupe'] = seen = new Map();
+  const o = out[0];
+  for (let i = 0; i < batch.values.length; i++) {
+    const r = batch.values[i];
+    if (seen.has(r.id)) continue;
+    seen.set(r.id, batch.offsets[i]);
+    o.keys.push(batch.keys[i]); o.values.push({ id: r.id, cents: Math.round(r.amount * 100), n: r.n }); o.offsets.push(batch.offsets[i]);
+  }
+};`;
+
+/** Burns about `spin` microseconds of CPU per record, so that load is measurable. */
+export function busyChain(spinMicros: number): string {
+  return `
+return function chain(batch, out, rejected, ctx) {
+  const o = out[0];
+  for (let i = 0; i < batch.values.length; i++) {
+    const r = batch.values[i];
+    const until = performance.now() + ${spinMicros / 1000};
+    while (performance.now() < until) {}
+    o.keys.push(batch.keys[i]); o.values.push({ id: r.id, cents: Math.round(r.amount * 100), n: r.n }); o.offsets.push(batch.offsets[i]);
+  }
+};`;
+}
+
+export function makePlan(opts: { code: string; source?: Partial<PlanSource>; sink?: Partial<PlanSink>; stateful?: boolean; deadLetter?: Plan['deadLetter'] }): Plan {
+  const source: PlanSource = { id: 'source:orders', name: 'orders', connector: 'memory', options: {}, schema: ORDER_SCHEMA, keySchema: 'string', ...opts.source };
+  const sink: PlanSink = { id: 'sink:out:0', stream: 'out', connector: 'collect', options: {}, schema: OUT_SCHEMA, keySchema: 'string', ...opts.sink };
+  return {
+    version: 1,
+    pipeline: 'test',
+    sources: [source],
+    sinks: [sink],
+    ...(opts.deadLetter ? { deadLetter: opts.deadLetter } : { deadLetter: { connector: 'collect', options: {} } }),
+    chains: [{ source: source.name, sinks: [sink.id], state: opts.stateful ? [{ operator: 's/0:dedupe', kind: 'dedupe' }] : [], code: opts.code }],
+    graph: { nodes: [], edges: [] },
+  };
+}
+
+export interface Collected {
+  source: string;
+  partition: number;
+  offset: number;
+  line: any;
+}
+
+/** Records of `count` orders spread by customer over `partitions` partitions (round robin by customer index). */
+export function orders(count: number, partitions: number, opts: { negativeEvery?: number; duplicateEvery?: number } = {}): ArrayRecord[][] {
+  const parts: ArrayRecord[][] = Array.from({ length: partitions }, () => []);
+  for (let n = 0; n < count; n++) {
+    const customer = `c${n % (partitions * 3)}`;
+    const dup = opts.duplicateEvery && n % opts.duplicateEvery === opts.duplicateEvery - 1;
+    const id = dup ? `o${n - partitions * 3}` : `o${n}`;
+    const amount = opts.negativeEvery && n % opts.negativeEvery === 0 ? -1 : (n % 1000) / 4;
+    parts[n % partitions]!.push({ key: customer, value: { id, customer, amount, n }, timestamp: n });
+  }
+  return parts;
+}
+
+export interface TestEnv {
+  env: ReturnType<typeof createEnvironment>;
+  out: Collected[];
+  dead: Collected[];
+  /** Offsets committed per partition, in commit order. */
+  commits: Map<number, number[]>;
+  /** Records handed out by the source so far. */
+  read(): number;
+}
+
+/**
+ * An environment with the built-ins plus `memory` (the given partitions),
+ * `collect` (records into `out`, dead letters into `dead`) and `stall`
+ * (a sink whose writes wait until `release()`).
+ */
+export function testEnv(records: ArrayRecord[][] | (() => import('../../connectors/connector.ts').SourceReader), sinkDelay?: () => Promise<void>): TestEnv {
+  const out: Collected[] = [];
+  const dead: Collected[] = [];
+  const commits = new Map<number, number[]>();
+  let readCount = 0;
+  const memory: Connector = {
+    spec: { name: 'memory', doc: 'test source', roles: ['source'], options: [] },
+    runtime: {
+      async openSource() {
+        const inner = typeof records === 'function' ? records() : new ArraySource(records);
+        return {
+          partitions: inner.partitions,
+          async read(p, max) {
+            const b = await inner.read(p, max);
+            if (b) readCount += b.offsets.length;
+            return b;
+          },
+          commit(p, offset) {
+            const list = commits.get(p) ?? [];
+            list.push(offset);
+            commits.set(p, list);
+          },
+          backlog: (p) => inner.backlog?.(p) ?? 0,
+          close: () => inner.close(),
+        };
+      },
+    },
+  };
+  const collect: Connector = {
+    spec: { name: 'collect', doc: 'test sink', roles: ['sink', 'dead-letter'], options: [] },
+    runtime: {
+      async openSink(ctx): Promise<SinkWriter> {
+        const target = ctx.role === 'dead-letter' ? dead : out;
+        return {
+          format: 'json',
+          async write(batch: EncodedBatch) {
+            if (sinkDelay) await sinkDelay();
+            const text = Buffer.from(batch.data.buffer, batch.data.byteOffset, batch.data.byteLength).toString('utf8');
+            text.split('\n').filter(Boolean).forEach((l, i) => target.push({ source: batch.source, partition: batch.partition, offset: batch.offsets[i]!, line: JSON.parse(l) }));
+          },
+          async close() {},
+        };
+      },
+    },
+  };
+  const env = createEnvironment([...builtinConnectors(), memory, collect]);
+  return { env, out, dead, commits, read: () => readCount };
+}
+
+/** The lib handed to hand-written chains: the real one. */
+export const LIB = new URL('../../runtime/stdlib.ts', import.meta.url).href;
+
+/** Output records grouped by partition (partitions in ascending order), records in arrival order. */
+export function byPartition(records: Collected[]): Map<number, Collected[]> {
+  const m = new Map<number, Collected[]>();
+  for (const r of [...records].sort((a, b) => a.partition - b.partition)) {
+    const list = m.get(r.partition) ?? [];
+    list.push(r);
+    m.set(r.partition, list);
+  }
+  return m;
+}
+
+/** What MAP_CHAIN must output for `parts`, per partition, in order. */
+export function expectedMap(parts: ArrayRecord[][]): Map<number, { id: string; cents: number; n: number }[]> {
+  const m = new Map<number, { id: string; cents: number; n: number }[]>();
+  parts.forEach((list, p) => {
+    const rows = list
+      .map((r) => r.value as { id: string; amount: number; n: number })
+      .filter((v) => v.amount >= 0 && v.n % 7 !== 3)
+      .map((v) => ({ id: v.id, cents: Math.round(v.amount * 100), n: v.n }));
+    if (rows.length) m.set(p, rows);
+  });
+  return m;
+}
