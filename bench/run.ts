@@ -10,6 +10,9 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { avroType } from '../runtime/avro-codec.ts';
 import { startPipeline, type MoveReport, type PipelineEvent } from '../runtime/pipeline.ts';
 import { measureTransfers, type TransferResult } from './transfer.ts';
+import { benchKafka, kafkaTable } from './kafka.ts';
+import { benchLsp } from './lsp.ts';
+import { benchPostgres } from './postgres.ts';
 import { benchEnvironment, benchPlan, generateRows, handMap, type RowSize } from './workload.ts';
 
 const quick = process.argv.includes('--quick');
@@ -200,9 +203,21 @@ async function main(): Promise<void> {
   console.log(`| non-moving: longest gap between results during a rebalance | ${p.nonMovingGap.p50.toFixed(1)} ms | ${p.nonMovingGap.p99.toFixed(1)} ms | ${p.nonMovingGap.max.toFixed(1)} ms |`);
   console.log(`(average interval between two results of one partition over the run: ${p.resultIntervalMs.toFixed(1)} ms)`);
 
+  const lsp = await benchLsp();
+  console.log(`\nLanguage server: re-check after an edit of a ${lsp.lines}-line file (${lsp.edits} edits)`);
+  console.log('| median | p90 | median CPU | target | hover median | completion median |');
+  console.log('|---:|---:|---:|---:|---:|---:|');
+  console.log(`| ${lsp.recheckMedianMs.toFixed(1)} ms | ${lsp.recheckP90Ms.toFixed(1)} ms | ${lsp.recheckCpuMedianMs.toFixed(1)} ms | < ${lsp.targetMs} ms | ${lsp.hoverMedianMs.toFixed(1)} ms | ${lsp.completionMedianMs.toFixed(1)} ms |`);
+
+  // Kafka and PostgreSQL run against the local services that `scripts/bench` starts.
+  const kafka = await benchKafka({ quick });
+  console.log(`\n${kafkaTable(kafka)}`);
+  console.log('\nPostgreSQL delivery');
+  const postgres = await benchPostgres({ quick });
+
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const file = new URL(`./results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
-  writeFileSync(file, JSON.stringify({ machine, quick, transfers, throughput: results, pauses: p }, null, 2));
+  writeFileSync(file, JSON.stringify({ machine, quick, transfers, throughput: results, pauses: p, lsp, kafka, postgres }, null, 2));
   console.log(`\nwritten ${file.pathname}`);
 }
 

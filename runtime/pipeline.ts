@@ -187,7 +187,7 @@ interface Task {
 /** Records waiting at a `lookup` would never be continued: refuse such plans until the runtime fetches lookups. */
 export function unsupportedLookups(plan: Plan): void {
   const lookup = plan.chains.flatMap((c) => c.lookups ?? [])[0];
-  if (lookup) throw new Error(`lookup ${lookup.id} (connector ${lookup.connector}): lookups are not supported by the runtime yet`);
+  if (lookup) throw new Error(`operator ${lookup.id}: \`lookup\` compiles, but this runtime does not run lookups yet`);
 }
 
 export function runPipeline(plan: Plan, options: RunOptions = {}): Promise<PipelineSummary> {
@@ -285,8 +285,6 @@ class Coordinator {
   private async start(): Promise<void> {
     const plan = this.plan;
     if (plan.version !== PLAN_VERSION) throw new Error(`plan version ${plan.version} is not supported (expected ${PLAN_VERSION})`);
-    const lookup = plan.chains.find((c) => c.lookups?.length)?.lookups![0];
-    if (lookup) throw new Error(`operator ${lookup.id}: \`lookup\` compiles, but this runtime does not run lookups yet`);
     unsupportedLookups(plan);
     const signal = this.stopCtl.signal;
     const dl = plan.deadLetter ?? { connector: 'stderr', options: {} };

@@ -15,7 +15,7 @@ import type { Plan, PlanGraph } from '../plan/plan.ts';
 import type { Assignments } from './assignments.ts';
 import type { Logger } from './log.ts';
 import type { DaemonMetrics } from './metrics.ts';
-import { compilePipeline, findPipelineFiles, inputsChanged, type CompiledPipeline, type PipelineFile } from './pipelines.ts';
+import { changedInputs, compilePipeline, findPipelineFiles, type CompiledPipeline, type PipelineFile } from './pipelines.ts';
 import type { DaemonConfig } from './settings.ts';
 
 export type ManagedState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed' | 'done';
@@ -61,6 +61,8 @@ export class PipelineManager {
   private files: PipelineFile[] = [];
   /** Text of files that run no pipeline (libraries, versions that did not compile), to notice when they change. */
   private readonly idle = new Map<string, string>();
+  /** Changed inputs seen at the last poll, by pipeline file: a change is applied once it has held still. */
+  private readonly settling = new Map<string, string>();
   private shuttingDown = false;
   private polling = false;
 
@@ -189,7 +191,11 @@ export class PipelineManager {
       for (const file of files) {
         const m = byPath.get(file.path);
         if (m) {
-          if (await inputsChanged(m.compiled)) tasks.push(this.reload(file, m));
+          // A file can be caught half-written; a change counts once it is the same at two polls in a row.
+          const changed = await changedInputs(m.compiled);
+          if (changed !== undefined && this.settling.get(file.path) === changed) tasks.push(this.reload(file, m));
+          if (changed === undefined || this.settling.get(file.path) === changed) this.settling.delete(file.path);
+          else this.settling.set(file.path, changed);
           continue;
         }
         const text = await readFile(file.path, 'utf8').catch(() => undefined);

@@ -64,11 +64,12 @@ export async function compilePipeline(file: PipelineFile, specs: ConnectorSpecs,
   return { ok: true, pipeline: { name: result.plan.pipeline, path: file.path, plan: result.plan, inputs: result.files }, warnings: rendered };
 }
 
-/** Whether any input of a compiled pipeline changed on disk (or disappeared). */
-export async function inputsChanged(p: CompiledPipeline): Promise<boolean> {
-  for (const [path, text] of p.inputs) {
-    const now = await readFile(path, 'utf8').catch(() => undefined);
-    if (now !== text) return true;
-  }
-  return false;
+/**
+ * The current texts of a compiled pipeline's inputs, joined, when any of them
+ * changed on disk (or disappeared); undefined when none did.
+ */
+export async function changedInputs(p: CompiledPipeline): Promise<string | undefined> {
+  const was = [...p.inputs.values()];
+  const now = await Promise.all([...p.inputs.keys()].map((path) => readFile(path, 'utf8').catch(() => '\u0000missing')));
+  return now.some((text, i) => text !== was[i]) ? now.join('\u0000') : undefined;
 }
