@@ -154,8 +154,8 @@ export class RecordEncoder {
       try {
         next = type.encode(values[i], this.scratch, pos);
         if (next < 0) {
-          // avsc returns minus the missing byte count.
-          this.grow(this.scratch.length - next);
+          // avsc returns minus the missing byte count; what this call encoded so far must survive the move.
+          this.grow(this.scratch.length - next, pos);
           next = type.encode(values[i], this.scratch, pos);
         }
       } catch (e) {
@@ -174,7 +174,7 @@ export class RecordEncoder {
     this.room(lines.length);
     let pos = this.pos;
     for (const line of lines) {
-      if (this.scratch.length - pos < line.length * 3 + 1) this.grow(pos + line.length * 3 + 1);
+      if (this.scratch.length - pos < line.length * 3 + 1) this.grow(pos + line.length * 3 + 1, pos);
       pos += this.scratch.write(line, pos, 'utf8');
       this.scratch[pos++] = 10;
       this.endsBuf[this.n++] = pos;
@@ -206,9 +206,10 @@ export class RecordEncoder {
     this.endsBuf = next;
   }
 
-  private grow(min: number): void {
+  /** A larger scratch buffer keeping the first `used` bytes. */
+  private grow(min: number, used: number): void {
     const next = Buffer.allocUnsafe(Math.max(min, this.scratch.length * 2));
-    this.scratch.copy(next, 0, 0, this.pos);
+    this.scratch.copy(next, 0, 0, used);
     this.scratch = next;
   }
 }

@@ -79,3 +79,12 @@ test('text lines: name=value pairs, strings quoted only when needed', (t) => {
   const node = schemaNode({ type: 'record', name: 'T', fields: [{ name: 'a', type: 'string' }, { name: 'b', type: 'string' }, { name: 'c', type: ['null', 'double'] }] });
   t.is(textLineEncoder(node)({ a: 'DE', b: 'two words', c: null }), 'a=DE b="two words" c=null');
 });
+
+test('a batch larger than the scratch buffer keeps every record intact when the buffer grows', (t) => {
+  const type = avroType({ type: 'record', name: 'Row', fields: [{ name: 'id', type: 'long' }, { name: 'text', type: 'string' }] });
+  const values = Array.from({ length: 5000 }, (_, i) => ({ id: i, text: `row ${i} `.repeat(8) }));
+  const enc = new RecordEncoder();
+  const r = enc.encode(type, values);
+  t.true(r.bytes > 64 * 1024, 'the batch outgrows the initial scratch buffer');
+  t.deepEqual(decodeRecords(type, enc.bytes(r.bytes), r.ends).map((row) => ({ ...(row as object) })), values);
+});
