@@ -1,15 +1,11 @@
 // Chains compiled from pipeline text through the whole compiler, then run on records.
 import test from 'ava';
-import { builtinConnectorSpecs } from '../../connectors/registry.ts';
-import { compile } from '../../src/compile.ts';
+import { compilePlan } from '../support/compile.ts';
 import type { ChainOutput, PartitionState, Rejection } from '../../src/plan/chain.ts';
 import { instantiate, type Input } from './build.ts';
 
 function runText(text: string, source: string, inputs: Input[], state: PartitionState = {}) {
-  const result = compile({ entry: 'test.sensei', files: new Map([['test.sensei', text]]), connectors: builtinConnectorSpecs() });
-  const errors = result.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0 || !result.plan) throw new Error(errors.map((d) => `${d.span.start.line}:${d.span.start.column} ${d.message}`).join('\n'));
-  const chain = result.plan.chains.find((c) => c.source === `source:${source}`)!;
+  const chain = compilePlan(text).chains.find((c) => c.source === `source:${source}`)!;
   const out: ChainOutput[] = chain.sinks.map(() => ({ keys: [], values: [], offsets: [] }));
   const rejected: Rejection[] = [];
   instantiate(chain.code)({

@@ -7,7 +7,8 @@ import { avroType } from '../../runtime/avro-codec.ts';
 import { runPipeline } from '../../runtime/pipeline.ts';
 import { kafkaBrokers } from '../support/services.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
-import { compileText, createTopics, deleteTopics, produce, readTopic, unique } from './helpers.ts';
+import { createTopics, deleteTopics, produce, readTopic, unique } from './helpers.ts';
+import { compilePlan } from '../support/compile.ts';
 
 const brokers = () => kafkaBrokers().join(',');
 
@@ -28,7 +29,7 @@ test('records written with an older or a newer writer schema are resolved to the
       { key: 'b', value: await frame(v2, { id: 'same', amount: 2 ** 40, country: 'DE' }) },
       { key: 'c', value: await frame(v3, { id: 'new', amount: 9, country: null, channel: 'app' }) },
     ]);
-    const plan = compileText(`
+    const plan = compilePlan(`
 pipeline evolve
 schema Order { id: string, amount: long, country: string? = null }
 source orders: Order from kafka { topic: "${input}", brokers: "${brokers()}", registry: "${registry.url}", group: "${unique('g')}", bounded: true }
@@ -71,7 +72,7 @@ test('poison records and expression errors go to the dead-letter topic with head
       if (p) messages.push({ key: p[0], value: p[1] });
     }
     await produce(input, messages);
-    const plan = compileText(`
+    const plan = compilePlan(`
 pipeline poison
 schema Order { id: string, divisor: int }
 source orders: Order from kafka { topic: "${input}", brokers: "${brokers()}", registry: "${registry.url}", group: "${unique('g')}", bounded: true }

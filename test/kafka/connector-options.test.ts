@@ -7,7 +7,8 @@ import { avroType } from '../../runtime/avro-codec.ts';
 import { runPipeline } from '../../runtime/pipeline.ts';
 import { kafkaBrokers } from '../support/services.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
-import { compileText, createTopics, deleteTopics, kafka, produce, readTopic, unique } from './helpers.ts';
+import { createTopics, deleteTopics, kafka, produce, readTopic, unique } from './helpers.ts';
+import { compilePlan } from '../support/compile.ts';
 
 const brokers = () => kafkaBrokers().join(',');
 
@@ -16,7 +17,7 @@ test('sink: record and topic-record subjects, Avro keys placed by the hash of th
   const client = new RegistryClient(registry.url);
   const [byRecord, byTopicRecord] = [unique('subjects-a'), unique('subjects-b')];
   try {
-    const plan = compileText(`
+    const plan = compilePlan(`
 pipeline subjects
 schema Order { id: string, customer: string, amount: long }
 source orders: Order from datagen { count: 300, seed: 5, partitions: 3 }
@@ -60,7 +61,7 @@ test('source: committed (with reset), earliest, latest and timestamp starts', as
       const output = unique('starts-out');
       outputs.push(output);
       await createTopics([output, 1]);
-      await runPipeline(compileText(`
+      await runPipeline(compilePlan(`
 pipeline starts
 schema E { n: long }
 source e: E from kafka { topic: "${input}", brokers: "${brokers()}", format: json, group: "${group}", bounded: true, start: "${start}"${extra} }
@@ -80,7 +81,7 @@ sink out to kafka { topic: "${output}", brokers: "${brokers()}", format: json }
     const output = unique('starts-out');
     outputs.push(output);
     await createTopics([output, 1]);
-    await runPipeline(compileText(`
+    await runPipeline(compilePlan(`
 pipeline starts
 schema E { n: long }
 source e: E from kafka { topic: "${input}", brokers: "${brokers()}", format: json, group: "${fresh}", bounded: true }

@@ -6,7 +6,8 @@ import { avroType } from '../../runtime/avro-codec.ts';
 import { runPipeline } from '../../runtime/pipeline.ts';
 import { kafkaBrokers } from '../support/services.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
-import { avroValues, compileText, createTopics, deleteTopics, produce, readTopic, unique } from './helpers.ts';
+import { avroValues, createTopics, deleteTopics, produce, readTopic, unique } from './helpers.ts';
+import { compilePlan } from '../support/compile.ts';
 
 const ORDER = {
   type: 'record',
@@ -55,7 +56,7 @@ test('12 partitions end to end: exactly the expected records, keys placed as Kaf
     const values = await avroValues(client, `${input}-value`, ORDER, all);
     await produce(input, all.map((o, i) => ({ key: o.customer, value: values[i]!, headers: { trace: o.id } })));
 
-    const summary = await runPipeline(compileText(pipeline(input, output, registry.url, unique('g'))), { workers: 2 });
+    const summary = await runPipeline(compilePlan(pipeline(input, output, registry.url, unique('g'))), { workers: 2 });
     t.is(summary.recordsIn, all.length);
 
     const got = await readTopic(output);

@@ -7,12 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { IHeaders, Kafka, Message } from 'kafkajs';
-import { builtinConnectorSpecs } from '../../connectors/registry.ts';
 import { avroType } from '../../runtime/avro-codec.ts';
 import { frameHeader } from '../../connectors/kafka/wire-format.ts';
 import type { RegistryClient } from '../../connectors/kafka/registry-client.ts';
-import { compile } from '../../src/compile.ts';
-import type { Plan } from '../../src/plan/plan.ts';
 import { kafkaBrokers } from '../support/services.ts';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
@@ -126,9 +123,3 @@ export async function readTopic(topic: string, options: { readCommitted?: boolea
 }
 
 /** Compiles pipeline text (no imports) with the built-in connectors; throws on errors. */
-export function compileText(text: string): Plan {
-  const result = compile({ entry: 'test.sensei', files: new Map([['test.sensei', text]]), connectors: builtinConnectorSpecs() });
-  const errors = result.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0 || !result.plan) throw new Error(`pipeline does not compile:\n${errors.map((d) => `${d.code} ${d.span.start.line}:${d.span.start.column} ${d.message}`).join('\n')}`);
-  return result.plan;
-}

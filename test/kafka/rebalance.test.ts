@@ -9,7 +9,8 @@ import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
 import { kafkaSourceEvents, type RebalanceReport } from '../../connectors/kafka/source.ts';
 import { startPipeline } from '../../runtime/pipeline.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
-import { compileText, createTopics, deleteTopics, kafka, readTopic, unique } from './helpers.ts';
+import { createTopics, deleteTopics, kafka, readTopic, unique } from './helpers.ts';
+import { compilePlan } from '../support/compile.ts';
 import { audit, decodeEvents, events, pipelineFile, produceEvents, startSensei, topicSize, waitFor } from './processes.ts';
 import { readFileSync } from 'node:fs';
 
@@ -23,7 +24,7 @@ test.serial('the worker pool grows and shrinks mid-run: nothing lost or duplicat
     await createTopics([input, 12], [output, 12]);
     const all = events(0, 30_000, KEYS);
     await produceEvents(client, input, all);
-    const plan = compileText(readFileSync(pipelineFile({ input, output, registry: registry.url, group, bounded: true }), 'utf8'));
+    const plan = compilePlan(readFileSync(pipelineFile({ input, output, registry: registry.url, group, bounded: true }), 'utf8'));
     const run = startPipeline(plan, { workers: 1, batchSize: 200 });
     const resized: number[] = [];
     for (const size of [2, 1, 2]) {
@@ -77,7 +78,7 @@ test.serial('a second process joins the group and leaves it: nothing lost or dup
     await feed(3000);
     // The first member runs in this process (its rebalances are observable); the second is a real `sensei run`.
     kafkaSourceEvents.on('rebalance', onRebalance);
-    const first = startPipeline(compileText(readFileSync(file, 'utf8')), { workers: 2 });
+    const first = startPipeline(compilePlan(readFileSync(file, 'utf8')), { workers: 2 });
     await waitFor('output of the first member', async () => (await topicSize(output)) >= 2000);
 
     const second = startSensei(file, ['--workers', '1'], { SENSEI_INSTANCE_ID: 'second' });

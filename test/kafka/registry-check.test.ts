@@ -1,20 +1,14 @@
 // `sensei check --registry`: each Kafka sink's inferred schema against its subject's latest version.
 import test from 'ava';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
-import { builtinConnectorSpecs } from '../../connectors/registry.ts';
-import { compile } from '../../src/compile.ts';
 import { checkAgainstRegistry } from '../../src/host/registry-check.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
+import { compileResult } from '../support/compile.ts';
 import { sensei } from '../cli/run-cli.ts';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-function compiled(text: string) {
-  const result = compile({ entry: 'p.sensei', files: new Map([['p.sensei', text]]), connectors: builtinConnectorSpecs() });
-  if (!result.plan) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
-  return result;
-}
 
 const pipeline = (select: string, sinkOptions = '') => `
 pipeline shop
@@ -32,7 +26,7 @@ test('an incompatible output schema is reported at the sink, naming the fields t
   try {
     await new RegistryClient(registry.url).register('orders-out-value', v1);
     const text = pipeline('id, amount: string(amount), customer');
-    const diagnostics = await checkAgainstRegistry(compiled(text), registry.url);
+    const diagnostics = await checkAgainstRegistry(compileResult(text), registry.url);
     t.is(diagnostics.length, 1);
     const d = diagnostics[0]!;
     t.is(d.code, 'incompatible-schema');
@@ -53,9 +47,9 @@ test('a compatible change, a new subject, and a non-Avro sink give nothing', asy
   try {
     await new RegistryClient(registry.url).register('orders-out-value', v1);
     // Dropping a field is BACKWARD compatible (new readers ignore it).
-    t.deepEqual(await checkAgainstRegistry(compiled(pipeline('id')), registry.url), []);
-    t.deepEqual(await checkAgainstRegistry(compiled(pipeline('id, customer', ', subject_strategy: topic_record')), registry.url), []);
-    t.deepEqual(await checkAgainstRegistry(compiled(pipeline('id: 1', ', format: json')), registry.url), []);
+    t.deepEqual(await checkAgainstRegistry(compileResult(pipeline('id')), registry.url), []);
+    t.deepEqual(await checkAgainstRegistry(compileResult(pipeline('id, customer', ', subject_strategy: topic_record')), registry.url), []);
+    t.deepEqual(await checkAgainstRegistry(compileResult(pipeline('id: 1', ', format: json')), registry.url), []);
   } finally {
     await registry.close();
   }
@@ -67,13 +61,13 @@ test('the subject follows the sink\'s naming strategy, and the subject\'s own co
   try {
     await client.register('Out', v1);
     await client.register('orders-out-Out', v1);
-    t.deepEqual(await checkAgainstRegistry(compiled(pipeline('id', ', subject_strategy: record')), registry.url), []);
+    t.deepEqual(await checkAgainstRegistry(compileResult(pipeline('id', ', subject_strategy: record')), registry.url), []);
     await fetch(`${registry.url}/config/Out`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ compatibility: 'FORWARD' }) });
     // Under FORWARD, old readers need `amount`, which the new output drops.
-    const [d] = await checkAgainstRegistry(compiled(pipeline('id', ', subject_strategy: record')), registry.url);
+    const [d] = await checkAgainstRegistry(compileResult(pipeline('id', ', subject_strategy: record')), registry.url);
     t.is(d?.code, 'incompatible-schema');
     t.regex(d!.message, /FORWARD compatible with version 1 of subject `Out`: `amount` breaks it/);
-    t.deepEqual(await checkAgainstRegistry(compiled(pipeline('id', ', subject_strategy: topic_record')), registry.url), []);
+    t.deepEqual(await checkAgainstRegistry(compileResult(pipeline('id', ', subject_strategy: topic_record')), registry.url), []);
   } finally {
     await registry.close();
   }
@@ -83,7 +77,7 @@ test('an unreachable registry is a diagnostic, not a crash', async (t) => {
   const registry = await startSchemaRegistry();
   const url = registry.url;
   await registry.close();
-  const [d] = await checkAgainstRegistry(compiled(pipeline('id')), url);
+  const [d] = await checkAgainstRegistry(compileResult(pipeline('id')), url);
   t.is(d?.code, 'registry-unavailable');
   t.regex(d!.message, /cannot check sink `out` against subject `orders-out-value`/);
 });

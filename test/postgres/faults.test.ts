@@ -2,7 +2,7 @@
 // with backoff), the sources stop on backpressure, and nothing is lost or written twice.
 import anyTest, { type TestFn } from 'ava';
 import { runPipeline } from '../../runtime/pipeline.ts';
-import { compileText } from '../kafka/helpers.ts';
+import { compilePlan } from '../support/compile.ts';
 import { openSink, sql, unique } from './helpers.ts';
 import { startOwnServer, type OwnServer } from './own-server.ts';
 
@@ -58,7 +58,7 @@ test.serial('a pipeline whose database restarts: sources wait on backpressure, t
   {
     const table = unique('pipeline_restart');
     const count = 12_000;
-    const plan = compileText(`
+    const plan = compilePlan(`
 pipeline ${unique('restart')}
 schema Order { id: string, amount: decimal(12, 2), created_at: timestamp_millis }
 source orders: Order from datagen { partitions: 4, count: ${count}, rate: 4000, seed: 3 }
