@@ -16,7 +16,7 @@ import { genericJson, jsonLineEncoder, textLineEncoder } from './json-codec.ts';
 import { recordNode, schemaNode } from './schema.ts';
 import { CopyEncoder } from '../connectors/postgres/copy-binary.ts';
 import type { ColumnCodec } from '../connectors/postgres/types.ts';
-import { packOutput, type EncodedOutput, type InitMessage } from './wire.ts';
+import { packOutput, type EncodedOutput, type InitMessage, type OperatorErrors } from './wire.ts';
 
 export interface Chain {
   source: string;
@@ -45,6 +45,8 @@ export interface BatchResult {
   /** JSON lines of DeadLetter objects. */
   deadLetters: EncodedOutput | null;
   skipped: number;
+  /** Records each operator rejected in this batch, by action (sink encoding failures count as `sink:<id>`). */
+  errors: OperatorErrors;
 }
 
 export type ChainSetup = Pick<InitMessage, 'pipeline' | 'chains' | 'sinks'>;
@@ -157,9 +159,18 @@ export class BatchRunner {
     for (const s of sinks) s.begin();
     const letters: DeadLetter[] = [];
     let skipped = 0;
+    const errors = new Map<string, OperatorErrors[number]>();
+    const count = (operator: string, action: 'dead_letter' | 'skip') => {
+      const key = `${action} ${operator}`;
+      const e = errors.get(key);
+      if (e) e.count++;
+      else errors.set(key, { operator, action, count: 1 });
+    };
     const time = new Date().toISOString();
-    const letter = (operator: string, reason: string, offset: number, key: unknown, value: unknown) =>
+    const letter = (operator: string, reason: string, offset: number, key: unknown, value: unknown) => {
+      count(operator, 'dead_letter');
       letters.push({ pipeline: this.setup.pipeline, source: chain.source, partition, offset, operator, reason, key: genericJson(key), value: genericJson(value), time });
+    };
 
     for (let from = 0; from < input.count; from += input.chunk) {
       const to = Math.min(input.count, from + input.chunk);
@@ -173,8 +184,10 @@ export class BatchRunner {
         timestamps: Array.prototype.slice.call(input.timestamps, from, to) as number[],
       }, out, rejected, ctx);
       for (const r of rejected) {
-        if (r.action === 'skip') skipped++;
-        else letter(r.operator, r.reason, r.offset, r.key, r.value);
+        if (r.action === 'skip') {
+          skipped++;
+          count(r.operator, 'skip');
+        } else letter(r.operator, r.reason, r.offset, r.key, r.value);
       }
       out.forEach((o, i) => sinks[i]!.append(o, (j, e) => letter(`sink:${sinks[i]!.id}`, `cannot encode for the sink: ${e.message}`, o.offsets[j]!, o.keys[j], o.values[j])));
     }
@@ -184,6 +197,6 @@ export class BatchRunner {
       const r = this.letterEncoder.encodeLines(letters.map((l) => JSON.stringify(l)));
       deadLetters = packOutput(this.letterEncoder.bytes(r.bytes), r.ends, letters.map((l) => l.offset));
     }
-    return { outputs: sinks.map((s) => s.finish()), deadLetters, skipped };
+    return { outputs: sinks.map((s) => s.finish()), deadLetters, skipped, errors: [...errors.values()] };
   }
 }

@@ -65,6 +65,8 @@ export interface RunHooks {
   batchAcknowledged?(b: { source: string; partition: number; records: number; latencyMs: number }): void;
   /** A sink durably accepted one batch's output in `latencyMs`. */
   sinkWritten?(w: { sink: string; records: number; latencyMs: number }): void;
+  /** Records an operator rejected in one batch (`on error dead_letter` or `skip`). */
+  operatorErrors?(e: { operator: string; action: 'dead_letter' | 'skip'; count: number }): void;
 }
 
 export interface PipelineStatus {
@@ -592,6 +594,7 @@ class Coordinator {
     task.busyMs += msg.busyMs;
     this.processed += batch.count;
     this.skipped += msg.skipped;
+    for (const e of msg.errors) this.options.hooks?.operatorErrors?.(e);
     const now = performance.now();
     if (this.rebalanceWindow?.has(task) && task.lastResultAt) task.maxGapMs = Math.max(task.maxGapMs, now - task.lastResultAt);
     task.lastResultAt = now;

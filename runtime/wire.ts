@@ -71,11 +71,15 @@ export interface ResultMessage {
   /** JSON lines of DeadLetter objects. */
   deadLetters: EncodedOutput | null;
   skipped: number;
+  errors: OperatorErrors;
   /** The task's state after this batch, sent every `checkpointMs`. */
   state?: PartitionState;
   /** The batch's buffer, decoded and no longer needed: back to the coordinator's pool. */
   recycle?: ArrayBuffer;
 }
+
+/** Records each operator rejected in a batch, by action. */
+export type OperatorErrors = { operator: string; action: 'dead_letter' | 'skip'; count: number }[];
 
 export type FromWorker =
   | { type: 'ready'; workerId: number }

@@ -268,6 +268,7 @@ export class PipelineManager {
       hooks: {
         batchAcknowledged: (b) => this.metrics.batchLatency.observe({ pipeline: name, source: b.source }, b.latencyMs / 1000),
         sinkWritten: (w) => this.metrics.sinkFlush.observe({ pipeline: name, sink: w.sink }, w.latencyMs / 1000),
+        operatorErrors: (e) => this.metrics.operatorErrors.inc({ pipeline: name, operator: e.operator, action: e.action }, e.count),
       },
       onStatus: (s) => {
         if (m.run) this.metrics.status(s, m.run, this.assignments.owned(name));

@@ -21,6 +21,7 @@ export class DaemonMetrics {
   readonly recordsOut: Counter<'pipeline' | 'operator'>;
   readonly deadLetters: Counter<'pipeline'>;
   readonly skipped: Counter<'pipeline'>;
+  readonly operatorErrors: Counter<'pipeline' | 'operator' | 'action'>;
   readonly lag: Gauge<'pipeline' | 'source' | 'partition'>;
   readonly backlog: Gauge<'pipeline'>;
   readonly batchLatency: Histogram<'pipeline' | 'source'>;
@@ -51,6 +52,12 @@ export class DaemonMetrics {
     this.recordsOut = new Counter({ name: 'sensei_records_out_total', help: 'Records accepted by a sink, by pipeline and sink operator.', labelNames: ['pipeline', 'operator'], registers: r });
     this.deadLetters = new Counter({ name: 'sensei_dead_letters_total', help: 'Records written to the dead-letter target.', labelNames: ['pipeline'], registers: r });
     this.skipped = new Counter({ name: 'sensei_records_skipped_total', help: 'Records dropped by `on error skip`.', labelNames: ['pipeline'], registers: r });
+    this.operatorErrors = new Counter({
+      name: 'sensei_operator_errors_total',
+      help: 'Records an operator rejected (an expression failed, or the sink could not encode it), by what became of them.',
+      labelNames: ['pipeline', 'operator', 'action'],
+      registers: r,
+    });
     this.lag = new Gauge({ name: 'sensei_consumer_lag', help: 'Records available in a source partition and not processed yet (consumer lag).', labelNames: ['pipeline', 'source', 'partition'], registers: r });
     this.backlog = new Gauge({ name: 'sensei_consumer_lag_total', help: 'Consumer lag over all partitions this process owns, plus records read and not processed.', labelNames: ['pipeline'], registers: r });
     this.batchLatency = new Histogram({

@@ -242,3 +242,28 @@ test('in a watched directory a new file starts a pipeline (once it compiles) and
   d.signal('SIGTERM');
   t.is((await d.exited).code, 0);
 });
+
+test('records an operator rejects are counted per operator and action', async (t) => {
+  const dir = await tempDir();
+  await writeFile(join(dir, 'bad.sensei'), `pipeline bad
+schema Order { id: string, customer_id: string, amount: long }
+source orders: Order from datagen { partitions: 2, rate: 400, seed: 3, key: "customer_id" }
+dead letter to file { path: ${JSON.stringify(join(dir, 'dead.jsonl'))} }
+stream broken = orders | select { id, ratio: amount / (amount - amount) }
+stream dropped = orders | on error skip | select { id, ratio: amount / (amount - amount) }
+sink broken to file { path: ${JSON.stringify(join(dir, 'broken.jsonl'))} }
+sink dropped to file { path: ${JSON.stringify(join(dir, 'dropped.jsonl'))} }
+`);
+  const d = daemon([join(dir, 'bad.sensei')], { env: { SENSEI_WORKERS_MIN: '1', SENSEI_WORKERS_MAX: '1' } });
+  await d.ready();
+  const samples = await eventually(async () => {
+    const { samples } = parsePrometheus((await d.request('/metrics')).text);
+    const dead = metricValue(samples, 'sensei_operator_errors_total', { pipeline: 'bad', operator: 'broken/0:select', action: 'dead_letter' });
+    const skipped = metricValue(samples, 'sensei_operator_errors_total', { pipeline: 'bad', operator: 'dropped/1:select', action: 'skip' });
+    return dead > 0 && skipped > 0 ? samples : undefined;
+  }, 60_000, 'operator errors');
+  t.false(samples.some((s) => s.name === 'sensei_operator_errors_total' && s.labels.operator === 'broken/0:select' && s.labels.action === 'skip'));
+  t.true((await lines(join(dir, 'dead.jsonl'))).every((l) => l.operator === 'broken/0:select'), 'the dead letters name the operator too');
+  d.signal('SIGTERM');
+  t.is((await d.exited).code, 0);
+});
