@@ -196,7 +196,7 @@ export class ExprChecker {
 
   field(name: Identifier, span: Span, known: NonNullPaths): TypedExpr | undefined {
     const f = this.record.fields.find((x) => x.name === name.name);
-    if (!f) return this.unknownField(name, this.record, `record ${this.record.name}`);
+    if (!f) return this.unknownField(name, this.record, 'the input record');
     return { k: 'field', name: f.name, type: known.has(f.name) ? nonNull(f.type) : f.type, span };
   }
 
