@@ -9,7 +9,8 @@
  * thousand decoded 1 KB records would not fit, and every pass over them
  * would go to memory. Chains do not depend on batch boundaries.
  */
-import type { ChainContext, ChainFunction, ChainOutput, Rejection } from '../src/plan/chain.ts';
+import { emptyLookupPending, type ChainBatch, type ChainContext, type ChainFunction, type ChainOutput, type Rejection } from '../src/plan/chain.ts';
+import type { PlanLookup } from '../src/plan/plan.ts';
 import type { DeadLetter } from '../connectors/connector.ts';
 import { avroType, isNullSchema, RecordEncoder, type AvroType } from './avro-codec.ts';
 import { genericJson, jsonLineEncoder, textLineEncoder } from './json-codec.ts';
@@ -26,7 +27,12 @@ export interface Chain {
   stateful: boolean;
   valueType: AvroType;
   keyType: AvroType | undefined;
+  /** The chain's `lookup` operators (plan `lookups`); such a chain runs through `runWithLookups`. */
+  lookups: PlanLookup[] | undefined;
 }
+
+/** Results for the keys waiting at lookup `index` of the chain, in key order (null where none). */
+export type LookupFetch = (index: number, keys: unknown[]) => Promise<unknown[]>;
 
 /** A batch's records, decoded a range at a time. */
 export interface BatchInput {
@@ -149,12 +155,54 @@ export class BatchRunner {
       stateful: c.stateful,
       valueType: avroType(c.schema),
       keyType: isNullSchema(c.keySchema) ? undefined : avroType(c.keySchema),
+      lookups: c.lookups && c.lookups.length > 0 ? c.lookups : undefined,
     }));
     this.sinks = setup.sinks.map((s) => new SinkEncoder(s.id, s));
   }
 
   /** Runs the chain over the batch; a throw (a `ChainFailure` under `on error fail`, or a bug) propagates. */
   run(chain: Chain, partition: number, ctx: ChainContext, input: BatchInput): BatchResult {
+    const batch = this.begin(chain, partition);
+    for (let from = 0; from < input.count; from += input.chunk) {
+      const to = Math.min(input.count, from + input.chunk);
+      const out = batch.outputs();
+      const rejected: Rejection[] = [];
+      chain.run(chunkOf(input, partition, from, to), out, rejected, ctx);
+      batch.collect(out, rejected);
+    }
+    return batch.finish();
+  }
+
+  /**
+   * Runs a chain with lookups over the batch: the chain parks records at its
+   * lookups, then each lookup in index order gets the results for all its
+   * waiting keys in one `fetch` and its continuation runs them on (a
+   * continuation only parks records at later lookups, so one pass ends the batch).
+   */
+  async runWithLookups(chain: Chain, partition: number, ctx: ChainContext, input: BatchInput, fetch: LookupFetch): Promise<BatchResult> {
+    const lookups = chain.lookups ?? [];
+    const continuations = chain.run.continuations ?? [];
+    const out: ChainOutput[] = chain.sinks.map(() => ({ keys: [], values: [], offsets: [] }));
+    const rejected: Rejection[] = [];
+    const pending = lookups.map(() => emptyLookupPending());
+    const lctx: ChainContext = { state: ctx.state, lookups: pending };
+    for (let from = 0; from < input.count; from += input.chunk) chain.run(chunkOf(input, partition, from, Math.min(input.count, from + input.chunk)), out, rejected, lctx);
+    for (let i = 0; i < lookups.length; i++) {
+      const p = pending[i]!;
+      if (p.keys.length === 0) continue;
+      const results = await fetch(i, p.keys);
+      if (results.length !== p.keys.length) throw new Error(`lookup ${lookups[i]!.id}: ${results.length} results for ${p.keys.length} keys`);
+      continuations[i]!(p, results, out, rejected, lctx);
+      pending[i] = emptyLookupPending();
+    }
+    // The sink encoders are shared by every task of the worker: they are used only after the last await.
+    const batch = this.begin(chain, partition);
+    batch.collect(out, rejected);
+    return batch.finish();
+  }
+
+  /** The sinks, counters and dead letters of one batch of a chain. */
+  private begin(chain: Chain, partition: number) {
     const sinks = chain.sinks.map((i) => this.sinks[i]!);
     for (const s of sinks) s.begin();
     const letters: DeadLetter[] = [];
@@ -171,27 +219,22 @@ export class BatchRunner {
       count(operator, 'dead_letter');
       letters.push({ pipeline: this.setup.pipeline, source: chain.source, partition, offset, operator, reason, key: genericJson(key), value: genericJson(value), time });
     };
+    return {
+      outputs: (): ChainOutput[] => sinks.map(() => ({ keys: [], values: [], offsets: [] })),
+      collect: (out: ChainOutput[], rejected: Rejection[]) => {
+        for (const r of rejected) {
+          if (r.action === 'skip') {
+            skipped++;
+            count(r.operator, 'skip');
+          } else letter(r.operator, r.reason, r.offset, r.key, r.value);
+        }
+        out.forEach((o, i) => sinks[i]!.append(o, (j, e) => letter(`sink:${sinks[i]!.id}`, `cannot encode for the sink: ${e.message}`, o.offsets[j]!, o.keys[j], o.values[j])));
+      },
+      finish: (): BatchResult => this.finish(sinks, letters, skipped, errors),
+    };
+  }
 
-    for (let from = 0; from < input.count; from += input.chunk) {
-      const to = Math.min(input.count, from + input.chunk);
-      const out: ChainOutput[] = sinks.map(() => ({ keys: [], values: [], offsets: [] }));
-      const rejected: Rejection[] = [];
-      chain.run({
-        partition,
-        keys: input.keys(from, to),
-        values: input.values(from, to),
-        offsets: Array.prototype.slice.call(input.offsets, from, to) as number[],
-        timestamps: Array.prototype.slice.call(input.timestamps, from, to) as number[],
-      }, out, rejected, ctx);
-      for (const r of rejected) {
-        if (r.action === 'skip') {
-          skipped++;
-          count(r.operator, 'skip');
-        } else letter(r.operator, r.reason, r.offset, r.key, r.value);
-      }
-      out.forEach((o, i) => sinks[i]!.append(o, (j, e) => letter(`sink:${sinks[i]!.id}`, `cannot encode for the sink: ${e.message}`, o.offsets[j]!, o.keys[j], o.values[j])));
-    }
-
+  private finish(sinks: SinkEncoder[], letters: DeadLetter[], skipped: number, errors: Map<string, OperatorErrors[number]>): BatchResult {
     let deadLetters: EncodedOutput | null = null;
     if (letters.length > 0) {
       const r = this.letterEncoder.encodeLines(letters.map((l) => JSON.stringify(l)));
@@ -199,4 +242,14 @@ export class BatchRunner {
     }
     return { outputs: sinks.map((s) => s.finish()), deadLetters, skipped, errors: [...errors.values()] };
   }
+}
+
+function chunkOf(input: BatchInput, partition: number, from: number, to: number): ChainBatch {
+  return {
+    partition,
+    keys: input.keys(from, to),
+    values: input.values(from, to),
+    offsets: Array.prototype.slice.call(input.offsets, from, to) as number[],
+    timestamps: Array.prototype.slice.call(input.timestamps, from, to) as number[],
+  };
 }

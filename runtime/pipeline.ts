@@ -186,12 +186,6 @@ interface Task {
   maxGapMs: number;
 }
 
-/** Records waiting at a `lookup` would never be continued: refuse such plans until the runtime fetches lookups. */
-export function unsupportedLookups(plan: Plan): void {
-  const lookup = plan.chains.flatMap((c) => c.lookups ?? [])[0];
-  if (lookup) throw new Error(`operator ${lookup.id}: \`lookup\` compiles, but this runtime does not run lookups yet`);
-}
-
 export function runPipeline(plan: Plan, options: RunOptions = {}): Promise<PipelineSummary> {
   return startPipeline(plan, options).done;
 }
@@ -287,7 +281,11 @@ class Coordinator {
   private async start(): Promise<void> {
     const plan = this.plan;
     if (plan.version !== PLAN_VERSION) throw new Error(`plan version ${plan.version} is not supported (expected ${PLAN_VERSION})`);
-    unsupportedLookups(plan);
+    // Workers open the lookup clients, from the built-in connectors (see worker.ts).
+    const builtin = builtinEnvironment();
+    for (const l of plan.chains.flatMap((c) => c.lookups ?? [])) {
+      if (!builtin.connectors.get(l.connector)?.runtime.openLookup) throw new Error(`operator ${l.id}: connector ${l.connector} cannot look up records`);
+    }
     const signal = this.stopCtl.signal;
     const dl = plan.deadLetter ?? { connector: 'stderr', options: {} };
     const dlConnector = this.connector(dl.connector);
@@ -345,7 +343,7 @@ class Coordinator {
       libModule: String(this.options.libModule ?? new URL('./stdlib.ts', import.meta.url)),
       chains: plan.chains.map((c, i) => {
         const src = plan.sources.find((s) => s.name === c.source || s.id === c.source)!;
-        return { source: src.name, code: c.code, sinks: this.chainSinks[i]!, stateful: c.state.length > 0, schema: src.schema, keySchema: src.keySchema };
+        return { source: src.name, code: c.code, sinks: this.chainSinks[i]!, stateful: c.state.length > 0, schema: src.schema, keySchema: src.keySchema, ...(c.lookups ? { lookups: c.lookups } : {}) };
       }),
       sinks: this.sinks.map((s) => ({
         id: s.plan.id, format: s.writer.format, formatOptions: s.writer.formatOptions, schema: s.plan.schema, keySchema: s.plan.keySchema,

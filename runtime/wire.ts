@@ -5,7 +5,7 @@
  * docs/architecture.md has the measurements behind this choice.
  */
 import type { PartitionState } from '../src/plan/chain.ts';
-import type { AvroSchemaJson } from '../src/plan/plan.ts';
+import type { AvroSchemaJson, PlanLookup } from '../src/plan/plan.ts';
 import type { SinkFormat, SourceBatch } from '../connectors/connector.ts';
 import type { RecordEncoder } from './avro-codec.ts';
 import type { AvroType } from './avro-codec.ts';
@@ -17,7 +17,7 @@ export interface InitMessage {
   pipeline: string;
   /** URL of the module exporting `stdlib`, the `lib` handed to chains. */
   libModule: string;
-  chains: { source: string; code: string; sinks: number[]; stateful: boolean; schema: AvroSchemaJson; keySchema: AvroSchemaJson }[];
+  chains: { source: string; code: string; sinks: number[]; stateful: boolean; schema: AvroSchemaJson; keySchema: AvroSchemaJson; lookups?: PlanLookup[] }[];
   sinks: { id: string; format: SinkFormat; formatOptions?: unknown; schema: AvroSchemaJson; keySchema: AvroSchemaJson; withKeys: boolean }[];
   /** How often a stateful task sends its state along with a result (for crash recovery). */
   checkpointMs: number;

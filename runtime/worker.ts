@@ -8,11 +8,17 @@
  * task's own queue is empty (that drains a moving partition), and a task
  * being released goes first: its move waits for its own few batches, not
  * for everything queued on the worker.
+ *
+ * A chain with lookups runs a batch asynchronously (its records wait for the
+ * lookup clients the worker opened at init); meanwhile other tasks take
+ * their turns, but the task itself takes none until the batch is posted, so
+ * a partition's results stay in order. Chains without lookups stay synchronous.
  */
 import { parentPort } from 'node:worker_threads';
+import type { LookupClient } from '../connectors/connector.ts';
 import type { ChainContext } from '../src/plan/chain.ts';
 import { decodeRecords } from './avro-codec.ts';
-import { BatchRunner, chunkFor, type Chain } from './batch.ts';
+import { BatchRunner, chunkFor, type BatchInput, type BatchResult, type Chain } from './batch.ts';
 import { transferList, type BatchMessage, type FromWorker, type InitMessage, type ToWorker } from './wire.ts';
 
 const port = parentPort!;
@@ -28,10 +34,14 @@ interface Task {
   failed: boolean;
   queue: BatchMessage[];
   releasing: boolean;
+  /** A batch of it is waiting for lookups. */
+  busy: boolean;
 }
 
 let init: InitMessage;
 let runner: BatchRunner;
+/** The lookup clients of each chain with lookups, by lookup index. */
+const lookupClients = new Map<Chain, LookupClient[]>();
 const tasks = new Map<number, Task>();
 /** Tasks with queued batches, in the order they get a turn. */
 const ready: Task[] = [];
@@ -61,10 +71,28 @@ async function start(msg: InitMessage): Promise<void> {
   init = msg;
   const lib = builtinLib ?? ((await import(msg.libModule)) as { stdlib: unknown }).stdlib;
   runner = new BatchRunner(msg, lib);
+  await openLookups(msg);
   post({ type: 'ready', workerId: msg.workerId });
   const queued = pending!;
   pending = undefined;
   for (const m of queued) handle(m);
+}
+
+async function openLookups(msg: InitMessage): Promise<void> {
+  const chains = runner.chains.filter((c) => c.lookups);
+  if (chains.length === 0) return;
+  // Loaded only by workers that need it: the connectors' client libraries.
+  const { builtinEnvironment } = await import('../connectors/registry.ts');
+  const env = builtinEnvironment();
+  for (const chain of chains) {
+    const clients: LookupClient[] = [];
+    lookupClients.set(chain, clients);
+    for (const l of chain.lookups!) {
+      const open = env.connectors.get(l.connector)?.runtime.openLookup;
+      if (!open) throw new Error(`operator ${l.id}: connector ${l.connector} cannot look up records`);
+      clients.push(await open({ pipeline: msg.pipeline, id: l.id, options: l.options, schema: l.schema, keySchema: l.keySchema }));
+    }
+  }
 }
 
 function handle(msg: ToWorker): void {
@@ -72,24 +100,27 @@ function handle(msg: ToWorker): void {
     case 'assign':
       tasks.set(msg.task, {
         id: msg.task, chain: runner.chains[msg.chain]!, partition: msg.partition, ctx: { state: msg.state ?? {} },
-        lastCheckpoint: performance.now(), failed: false, queue: [], releasing: false,
+        lastCheckpoint: performance.now(), failed: false, queue: [], releasing: false, busy: false,
       });
       break;
     case 'release': {
       const task = tasks.get(msg.task);
-      if (!task || task.queue.length === 0) release(msg.task);
+      if (!task || (task.queue.length === 0 && !task.busy)) release(msg.task);
       else {
         task.releasing = true;
-        // Its remaining batches go before every other task's.
-        ready.splice(ready.indexOf(task), 1);
-        ready.unshift(task);
+        // Its remaining batches go before every other task's (a busy task is not in `ready`: it goes first when its batch ends).
+        const at = ready.indexOf(task);
+        if (at >= 0) {
+          ready.splice(at, 1);
+          ready.unshift(task);
+        }
       }
       break;
     }
     case 'batch': {
       const task = tasks.get(msg.task);
       if (!task) break;
-      if (task.queue.push(msg) === 1) ready.push(task);
+      if (task.queue.push(msg) === 1 && !task.busy) ready.push(task);
       schedule();
       break;
     }
@@ -113,37 +144,81 @@ function turn(): void {
   scheduled = false;
   const task = ready.shift();
   if (!task) return;
-  runBatch(task, task.queue.shift()!);
-  if (task.queue.length > 0) ready.push(task);
-  else if (task.releasing) release(task.id);
+  const msg = task.queue.shift()!;
+  if (task.chain.lookups && !task.failed) {
+    task.busy = true;
+    void runLookupBatch(task, msg).then(() => {
+      task.busy = false;
+      if (task.queue.length > 0) {
+        if (task.releasing) ready.unshift(task);
+        else ready.push(task);
+      } else if (task.releasing) release(task.id);
+      schedule();
+    });
+  } else {
+    runBatch(task, msg);
+    if (task.queue.length > 0) ready.push(task);
+    else if (task.releasing) release(task.id);
+  }
   schedule();
+}
+
+function batchInput(chain: Chain, msg: BatchMessage): BatchInput {
+  const { valueType, keyType } = chain;
+  const keys = keyType && msg.keys && msg.keyEnds ? msg : undefined;
+  return {
+    count: msg.count,
+    values: (from, to) => decodeRecords(valueType, msg.values, msg.valueEnds, to, from),
+    keys: (from, to) => (keys ? decodeRecords(keyType!, keys.keys!, keys.keyEnds!, to, from) : new Array<unknown>(to - from).fill(null)),
+    offsets: msg.offsets,
+    timestamps: msg.timestamps,
+    chunk: chunkFor(msg.count, msg.values.byteLength),
+  };
 }
 
 function runBatch(task: Task, msg: BatchMessage): void {
   if (task.failed) return;
   const started = performance.now();
-  const { chain } = task;
   let result;
   try {
-    const { valueType, keyType } = chain;
-    const keys = keyType && msg.keys && msg.keyEnds ? msg : undefined;
-    result = runner.run(chain, task.partition, task.ctx, {
-      count: msg.count,
-      values: (from, to) => decodeRecords(valueType, msg.values, msg.valueEnds, to, from),
-      keys: (from, to) => (keys ? decodeRecords(keyType!, keys.keys!, keys.keyEnds!, to, from) : new Array<unknown>(to - from).fill(null)),
-      offsets: msg.offsets,
-      timestamps: msg.timestamps,
-      chunk: chunkFor(msg.count, msg.values.byteLength),
-    });
+    result = runner.run(task.chain, task.partition, task.ctx, batchInput(task.chain, msg));
   } catch (e) {
-    task.failed = true;
-    const err = e as Error & { operator?: string; offset?: number };
-    post({ type: 'failed', task: msg.task, operator: err.operator, offset: err.offset, message: err.message, stack: err.stack });
+    failTask(task, msg, e as Error);
     return;
   }
+  postResult(task, msg, started, result);
+}
+
+async function runLookupBatch(task: Task, msg: BatchMessage): Promise<void> {
+  const started = performance.now();
+  const clients = lookupClients.get(task.chain)!;
+  let result;
+  try {
+    result = await runner.runWithLookups(task.chain, task.partition, task.ctx, batchInput(task.chain, msg), async (i, keys) => {
+      try {
+        return await clients[i]!.lookup(keys);
+      } catch (e) {
+        // Named after its operator, like a chain failure.
+        throw Object.assign(e as Error, { operator: task.chain.lookups![i]!.id });
+      }
+    });
+  } catch (e) {
+    failTask(task, msg, e as Error);
+    return;
+  }
+  postResult(task, msg, started, result);
+}
+
+function failTask(task: Task, msg: BatchMessage, e: Error): void {
+  task.failed = true;
+  const err = e as Error & { operator?: string; offset?: number };
+  post({ type: 'failed', task: msg.task, operator: err.operator, offset: err.offset, message: err.message, stack: err.stack });
+}
+
+function postResult(task: Task, msg: BatchMessage, started: number, result: BatchResult): void {
   const now = performance.now();
   const reply: FromWorker = { type: 'result', task: msg.task, seq: msg.seq, busyMs: now - started, ...result };
-  if (chain.stateful && now - task.lastCheckpoint >= init.checkpointMs) {
+  if (task.chain.stateful && now - task.lastCheckpoint >= init.checkpointMs) {
     reply.state = task.ctx.state;
     task.lastCheckpoint = now;
   }

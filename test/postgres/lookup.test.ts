@@ -4,7 +4,7 @@ import test from 'ava';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
 import { openPostgresLookup } from '../../connectors/postgres/lookup.ts';
 import { openRedisLookup } from '../../connectors/redis/lookup.ts';
-import { runPipeline } from '../../runtime/pipeline.ts';
+import { runTests } from '../../runtime/testing.ts';
 import { compile } from '../../src/compile.ts';
 import { formatText } from '../../src/format/format.ts';
 import { client } from '../redis/helpers.ts';
@@ -54,10 +54,10 @@ test('the formatter keeps a lookup, its options one per line when long, and is s
   t.is(formatText('lk.sensei', once).text, once);
 });
 
-test('the runtime refuses a plan with a lookup at start, naming the operator', async (t) => {
+test('`sensei test` refuses a plan with a lookup, naming the operator', async (t) => {
   const r = compile({ entry: 'lk.sensei', files: new Map([['lk.sensei', text()]]), connectors: builtinConnectorSpecs() });
-  const e = await t.throwsAsync(runPipeline(r.plan!, { workers: 1 }));
-  t.regex(e!.message, /operator enriched\/0:lookup: `lookup` compiles, but this runtime does not run lookups yet/);
+  const e = await t.throwsAsync(runTests(r.plan!, { path: 'lk.test.yaml', cases: [] }));
+  t.regex(e!.message, /operator enriched\/0:lookup: `sensei test` does not run pipelines with a `lookup`/);
 });
 
 test('postgres lookup client: one query per batch of missing keys, typed results, cache hits, misses as null', async (t) => {
