@@ -50,3 +50,12 @@ export class OptionReader {
     return v as T;
   }
 }
+
+/** A duration option as milliseconds: the checker gives numbers; a spec default may still be text (`100ms`). */
+export function durationOption(options: Options, name: string, fallback: string): number {
+  const v = options[name] ?? fallback;
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(String(v));
+  if (!m) throw new Error(`option ${name}: ${JSON.stringify(v)} is not a duration`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!]!;
+}

@@ -175,3 +175,13 @@ export function branchName(node: SchemaNode): string {
 function qualify(name: string, ns: string): string {
   return name.includes('.') || !ns ? name : `${ns}.${name}`;
 }
+
+/** The non-null branch of a nullable union, and whether it was nullable. */
+export function unwrapNullable(node: SchemaNode): { node: SchemaNode; nullable: boolean } {
+  if (node.kind === 'union') {
+    const rest = node.branches.filter((b) => b.kind !== 'null');
+    if (rest.length === 1) return { node: rest[0]!, nullable: rest.length < node.branches.length };
+    return { node, nullable: rest.length < node.branches.length };
+  }
+  return { node, nullable: node.kind === 'null' };
+}

@@ -8,8 +8,8 @@
  */
 import { toUnscaled } from '../../runtime/avro-codec.ts';
 import { toJson } from '../../runtime/json-codec.ts';
-import type { RecordNode, SchemaNode } from '../../runtime/schema.ts';
-import { unwrapNullable, type ColumnCodec, type WireType } from './types.ts';
+import { unwrapNullable, type RecordNode, type SchemaNode } from '../../runtime/schema.ts';
+import type { ColumnCodec, WireType } from './types.ts';
 
 /** 2000-01-01T00:00:00Z, PostgreSQL's epoch, in Unix milliseconds and days. */
 const PG_EPOCH_MS = 946_684_800_000;

@@ -15,14 +15,14 @@
  */
 import pg from 'pg';
 import { fromJson } from '../../runtime/json-codec.ts';
-import { recordNode, schemaNode, type SchemaNode } from '../../runtime/schema.ts';
+import { recordNode, schemaNode, unwrapNullable, type SchemaNode } from '../../runtime/schema.ts';
 import type { LookupClient, LookupContext } from '../connector.ts';
 import { OptionReader } from '../options.ts';
-import { LookupCache, type LookupKey } from './cache.ts';
-import { Backoff, durationOption, retryPolicy } from './retry.ts';
+import { LookupCache, type LookupKey } from '../lookup-cache.ts';
+import { durationOption } from '../options.ts';
+import { Backoff, retryPolicy } from '../retry.ts';
 import { classify, pgMessage } from './sink.ts';
 import { postgresSpec } from './spec.ts';
-import { unwrapNullable } from './types.ts';
 
 /** Text parsers for the types whose JS form pg would guess (dates in local time, int8 as text anyway). */
 const RAW = new Set([20, 1700, 1082, 1083, 1114, 1184, 1266]);

@@ -28,7 +28,8 @@ import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../conne
 import { OptionReader } from '../options.ts';
 import { COPY_HEADER, COPY_TRAILER, decodeRow } from './copy-binary.ts';
 import { copyFrom } from './copy-in.ts';
-import { Backoff, durationOption, retryPolicy, type RetryPolicy } from './retry.ts';
+import { durationOption } from '../options.ts';
+import { Backoff, retryPolicy, type RetryPolicy } from '../retry.ts';
 import { postgresSpec } from './spec.ts';
 import {
   createTableSql, matchColumns, offsetsTableSql, quoteIdent, quoteName, readOffsets, readTable, saveOffsetsSql, type OffsetRow, type TableInfo,

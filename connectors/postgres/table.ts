@@ -5,8 +5,8 @@
  * the column. Also the `sensei_offsets` table of exactly-once delivery.
  */
 import pg from 'pg';
-import type { RecordNode } from '../../runtime/schema.ts';
-import { columnCodec, createType, describe, unwrapNullable, type CatalogColumn, type ColumnCodec } from './types.ts';
+import { unwrapNullable, type RecordNode } from '../../runtime/schema.ts';
+import { columnCodec, createType, describe, type CatalogColumn, type ColumnCodec } from './types.ts';
 
 export interface TableInfo {
   /** Quoted, possibly schema-qualified name, ready for SQL text. */

@@ -4,7 +4,7 @@
  * existing column (the binary COPY wire format of the column's type) and
  * says why when it cannot be. The table in docs/postgres.md is this file.
  */
-import type { SchemaNode } from '../../runtime/schema.ts';
+import { unwrapNullable, type SchemaNode } from '../../runtime/schema.ts';
 
 /** Binary wire formats the COPY encoder writes (one per PostgreSQL base type family). */
 export type WireType =
@@ -29,15 +29,6 @@ export interface CatalogColumn {
   hasDefault: boolean;
 }
 
-/** The non-null branch of a nullable union, and whether it was nullable. */
-export function unwrapNullable(node: SchemaNode): { node: SchemaNode; nullable: boolean } {
-  if (node.kind === 'union') {
-    const rest = node.branches.filter((b) => b.kind !== 'null');
-    if (rest.length === 1) return { node: rest[0]!, nullable: rest.length < node.branches.length };
-    return { node, nullable: rest.length < node.branches.length };
-  }
-  return { node, nullable: node.kind === 'null' };
-}
 
 /** Column type for scalar kinds; undefined for kinds stored as jsonb. */
 function scalarType(node: SchemaNode): string | undefined {

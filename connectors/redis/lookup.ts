@@ -6,13 +6,12 @@
  * declared record through their JSON form; fields the record does not
  * declare are ignored.
  */
-import { recordNode, type SchemaNode } from '../../runtime/schema.ts';
+import { recordNode, unwrapNullable, type SchemaNode } from '../../runtime/schema.ts';
 import { fromJson } from '../../runtime/json-codec.ts';
 import type { LookupClient, LookupContext } from '../connector.ts';
 import { OptionReader } from '../options.ts';
-import { LookupCache, type LookupKey } from '../postgres/cache.ts';
-import { durationOption } from '../postgres/retry.ts';
-import { unwrapNullable } from '../postgres/types.ts';
+import { LookupCache, type LookupKey } from '../lookup-cache.ts';
+import { durationOption } from '../options.ts';
 import { newRedis, redisUrl } from './sink.ts';
 import { redisSpec } from './spec.ts';
 

@@ -13,7 +13,8 @@ import { Redis, ReplyError } from 'ioredis';
 import { recordNode } from '../../runtime/schema.ts';
 import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../connector.ts';
 import { OptionReader } from '../options.ts';
-import { Backoff, durationOption, retryPolicy } from '../postgres/retry.ts';
+import { durationOption } from '../options.ts';
+import { Backoff, retryPolicy } from '../retry.ts';
 import { redisSpec } from './spec.ts';
 
 type Command = (string | number)[];
