@@ -69,3 +69,21 @@ export function kafkaClient(options: Options): Kafka {
     },
   });
 }
+
+/**
+ * Calls `call` again while it fails with an error Kafka marks retriable: a
+ * partition whose leader is still being elected (a new topic, a restarted
+ * broker) answers NOT_LEADER_FOR_PARTITION for a moment, and kafkajs's admin
+ * offset queries do not retry that themselves.
+ */
+export async function retryRetriable<T>(call: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (e) {
+      if (!(e as { retriable?: boolean }).retriable || Date.now() > deadline) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}

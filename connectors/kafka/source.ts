@@ -24,7 +24,7 @@ import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
 import { recordNode } from '../../runtime/schema.ts';
 import type { SourceBatch, SourceContext, SourceReader } from '../connector.ts';
 import { stickyAssigner } from './assignor.ts';
-import { kafkaClient, kafkaOptions, brokersOf } from './client.ts';
+import { kafkaClient, kafkaOptions, brokersOf, retryRetriable } from './client.ts';
 import { installRebalanceHook } from './rebalance-hook.ts';
 import { RegistryClient } from './registry-client.ts';
 import { clusterKey, KafkaRun, type InputRecord, type RunSource } from './run.ts';
@@ -100,7 +100,7 @@ export async function openKafkaSource(ctx: SourceContext): Promise<SourceReader>
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic).catch((e: Error) => {
+    const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic)).catch((e: Error) => {
       throw new Error(`kafka source ${ctx.name}: topic ${topic} on ${brokersOf(ctx.options).join(',')}: ${e.message}`);
     });
     const count = offsets.length;
@@ -501,7 +501,7 @@ class KafkaSource implements SourceReader, RunSource {
     if (pending.length === 0) return;
     try {
       const [committed] = await this.s.admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] });
-      const high = new Map((await this.s.admin.fetchTopicOffsets(this.topic)).map((x) => [x.partition, Number(x.high)]));
+      const high = new Map((await retryRetriable(() => this.s.admin.fetchTopicOffsets(this.topic))).map((x) => [x.partition, Number(x.high)]));
       for (const i of pending) {
         const p = this.parts[i]!;
         if (!p.owned || p.through !== undefined) continue;

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { IHeaders, Kafka, Message } from 'kafkajs';
 import { avroType } from '../../runtime/avro-codec.ts';
+import { retryRetriable } from '../../connectors/kafka/client.ts';
 import { frameHeader } from '../../connectors/kafka/wire-format.ts';
 import type { RegistryClient } from '../../connectors/kafka/registry-client.ts';
 import { kafkaBrokers } from '../support/services.ts';
@@ -84,7 +85,7 @@ export async function readTopic(topic: string, options: { readCommitted?: boolea
   const client = kafka();
   const admin = client.admin();
   await admin.connect();
-  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }]));
+  const ends = new Map((await retryRetriable(() => admin.fetchTopicOffsets(topic))).map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }]));
   await admin.disconnect();
   const pending = new Set([...ends].filter(([, e]) => e.high > e.low).map(([p]) => p));
   const out: ReadMessage[] = [];

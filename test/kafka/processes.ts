@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { retryRetriable } from '../../connectors/kafka/client.ts';
 import type { RegistryClient } from '../../connectors/kafka/registry-client.ts';
 import { avroType } from '../../runtime/avro-codec.ts';
 import { kafkaBrokers } from '../support/services.ts';
@@ -91,7 +92,7 @@ export async function topicSize(topic: string): Promise<number> {
   const admin = kafka().admin();
   await admin.connect();
   try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((a, p) => a + Number(p.high) - Number(p.low), 0);
+    return (await retryRetriable(() => admin.fetchTopicOffsets(topic))).reduce((a, p) => a + Number(p.high) - Number(p.low), 0);
   } finally {
     await admin.disconnect();
   }
