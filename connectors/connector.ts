@@ -4,7 +4,10 @@
  * coordinator (main thread) reads each partition in order and acknowledges
  * offsets once every sink has accepted the output derived from them.
  * Sinks run in the coordinator too: workers encode output records in the
- * sink's `format` and the sink receives ready bytes (see docs/architecture.md).
+ * sink's `format` and the sink receives ready bytes; or a sink may write
+ * from the workers themselves (`SinkWriter.inWorkers`), each with its own
+ * client, when one thread's client would cap the pipeline (see
+ * docs/architecture.md).
  */
 import type { AvroSchemaJson, Constant } from '../src/plan/plan.ts';
 import type { ConnectorSpec } from './spec.ts';
@@ -20,9 +23,20 @@ export interface SourceBatch {
   keys: unknown[];
   /** Values as runtime values of the source schema… */
   values?: unknown[];
-  /** …or already Avro-encoded in the source schema (no re-encoding on the main thread). */
+  /**
+   * …or already Avro-encoded in the source schema (no re-encoding on the main
+   * thread). Not checked: a record whose bytes do not decode becomes a dead
+   * letter of operator `source:<name>` in the worker.
+   */
   encoded?: Uint8Array[];
+  /** Key bytes as the source received them, for sinks that pass keys through (null: no key). */
+  rawKeys?: (Uint8Array | null)[];
+  /** Headers as the source received them, for sinks that pass them through; absent when no record has any. */
+  headers?: (RecordHeaders | undefined)[];
 }
+
+/** Kafka-style record headers. */
+export type RecordHeaders = Record<string, Uint8Array | string | (Uint8Array | string)[] | undefined>;
 
 export interface SourceReader {
   readonly partitions: number;
@@ -65,6 +79,13 @@ export interface SinkWriter {
   readonly format: SinkFormat;
   /** What the workers' encoder of this format needs besides the schema (JSON). */
   readonly formatOptions?: Constant;
+  /**
+   * Set when the workers write this sink's records themselves: each worker
+   * opens the connector's `openWorkerSink` with this setup (JSON), and
+   * `write` is never called. The coordinator still opens (prepares) and
+   * closes the sink.
+   */
+  readonly inWorkers?: Constant;
   /**
    * Resolves once the sink has durably accepted the records. Calls for one
    * partition come in offset order and must be applied in call order.
@@ -115,6 +136,35 @@ export interface SinkContext {
   reject?(letters: DeadLetter[]): Promise<void>;
 }
 
+/** The source records an output batch derives from (record i of the source batch), for sinks that pass keys, headers and timestamps through. */
+export interface SourceRecords {
+  offsets: ArrayLike<number>;
+  timestamps: ArrayLike<number>;
+  rawKeys?: (Uint8Array | null)[];
+  headers?: (RecordHeaders | undefined)[];
+}
+
+export interface WorkerSinkContext {
+  pipeline: string;
+  /** Sink id (`sink:<stream>:<n>`). */
+  id: string;
+  /** The coordinator's `SinkWriter.inWorkers`. */
+  setup: Constant;
+  schema: AvroSchemaJson;
+  keySchema: AvroSchemaJson;
+}
+
+/** A sink's writer in one worker thread. */
+export interface WorkerSinkWriter {
+  /**
+   * Resolves once the records are durably accepted; calls for one partition
+   * come in offset order and must be applied in call order.
+   */
+  write(batch: EncodedBatch, from: SourceRecords): Promise<void>;
+  /** Waits for the writes in flight, then disconnects. */
+  close(): Promise<void>;
+}
+
 export interface LookupContext {
   pipeline: string;
   /** The `lookup` operator's id. */
@@ -140,6 +190,8 @@ export interface ConnectorRuntime {
   openSink?(ctx: SinkContext): Promise<SinkWriter>;
   /** Opened in each worker that runs a chain with a `lookup` of this connector. */
   openLookup?(ctx: LookupContext): Promise<LookupClient>;
+  /** Opened in each worker for a sink whose `SinkWriter.inWorkers` is set. */
+  openWorkerSink?(ctx: WorkerSinkContext): Promise<WorkerSinkWriter>;
 }
 
 export interface Connector {

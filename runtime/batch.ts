@@ -37,8 +37,10 @@ export type LookupFetch = (index: number, keys: unknown[]) => Promise<unknown[]>
 /** A batch's records, decoded a range at a time. */
 export interface BatchInput {
   count: number;
-  /** Records [from, to) as runtime values. */
+  /** Records [from, to) as runtime values; throws when one of them does not decode. */
   values(from: number, to: number): unknown[];
+  /** Record i as the bytes it arrived in, for a dead letter when it does not decode (absent when the records came decoded). */
+  bytes?(i: number): Uint8Array;
   keys(from: number, to: number): unknown[];
   offsets: ArrayLike<number>;
   timestamps: ArrayLike<number>;
@@ -167,7 +169,7 @@ export class BatchRunner {
       const to = Math.min(input.count, from + input.chunk);
       const out = batch.outputs();
       const rejected: Rejection[] = [];
-      chain.run(chunkOf(input, partition, from, to), out, rejected, ctx);
+      chain.run(chunkOf(chain, input, partition, from, to, rejected), out, rejected, ctx);
       batch.collect(out, rejected);
     }
     return batch.finish();
@@ -186,7 +188,7 @@ export class BatchRunner {
     const rejected: Rejection[] = [];
     const pending = lookups.map(() => emptyLookupPending());
     const lctx: ChainContext = { state: ctx.state, lookups: pending };
-    for (let from = 0; from < input.count; from += input.chunk) chain.run(chunkOf(input, partition, from, Math.min(input.count, from + input.chunk)), out, rejected, lctx);
+    for (let from = 0; from < input.count; from += input.chunk) chain.run(chunkOf(chain, input, partition, from, Math.min(input.count, from + input.chunk), rejected), out, rejected, lctx);
     for (let i = 0; i < lookups.length; i++) {
       const p = pending[i]!;
       if (p.keys.length === 0) continue;
@@ -244,12 +246,41 @@ export class BatchRunner {
   }
 }
 
-function chunkOf(input: BatchInput, partition: number, from: number, to: number): ChainBatch {
-  return {
-    partition,
-    keys: input.keys(from, to),
-    values: input.values(from, to),
-    offsets: Array.prototype.slice.call(input.offsets, from, to) as number[],
-    timestamps: Array.prototype.slice.call(input.timestamps, from, to) as number[],
-  };
+/**
+ * Records [from, to) of the batch for one chain call. Sources may hand over
+ * values as the bytes they received, unchecked (the Kafka source does, so
+ * its thread does not decode every value twice): a record that does not
+ * decode in the source schema is left out and becomes a dead letter.
+ */
+function chunkOf(chain: Chain, input: BatchInput, partition: number, from: number, to: number, rejected: Rejection[]): ChainBatch {
+  const keys = input.keys(from, to);
+  const offsets = Array.prototype.slice.call(input.offsets, from, to) as number[];
+  const timestamps = Array.prototype.slice.call(input.timestamps, from, to) as number[];
+  let values: unknown[];
+  try {
+    values = input.values(from, to);
+  } catch {
+    values = [];
+    let kept = 0;
+    for (let i = from; i < to; i++) {
+      const j = i - from;
+      try {
+        values.push(input.values(i, i + 1)[0]);
+      } catch (e) {
+        const bytes = input.bytes?.(i);
+        rejected.push({
+          action: 'dead_letter', operator: `source:${chain.source}`, offset: offsets[j]!, key: keys[j],
+          reason: `undecodable Avro: not a record of the source schema (${(e as Error).message})`,
+          value: bytes ? { base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') } : null,
+        });
+        continue;
+      }
+      keys[kept] = keys[j];
+      offsets[kept] = offsets[j]!;
+      timestamps[kept] = timestamps[j]!;
+      kept++;
+    }
+    keys.length = offsets.length = timestamps.length = kept;
+  }
+  return { partition, keys, values, offsets, timestamps };
 }

@@ -26,7 +26,7 @@ import { planAssignment } from './assignment.ts';
 import { autoscale, DEFAULT_AUTOSCALER, type AutoscalerConfig, type AutoscalerState, type ScaleDecision } from './autoscaler.ts';
 import { avroType, isNullSchema, RecordEncoder, type AvroType } from './avro-codec.ts';
 import { WorkerHandle } from './pool.ts';
-import { BufferPool, packOutput, packSourceBatch, type FromWorker, type InitMessage, type ResultMessage } from './wire.ts';
+import { BufferPool, packOutput, packSourceBatch, type FromWorker, type InitMessage, type ResultMessage, type WrittenMessage } from './wire.ts';
 
 export interface RunOptions {
   /** Pool size, or 'auto' for the autoscaler (default). Never more than the number of partitions. */
@@ -162,6 +162,8 @@ interface Batch {
   readAt: number;
   sentTo: WorkerHandle | undefined;
   answered: boolean;
+  /** Waiting for the worker's `written` (the sinks it writes itself). */
+  onWritten: ((msg: WrittenMessage) => void) | undefined;
   done: boolean;
 }
 
@@ -348,6 +350,7 @@ class Coordinator {
       sinks: this.sinks.map((s) => ({
         id: s.plan.id, format: s.writer.format, formatOptions: s.writer.formatOptions, schema: s.plan.schema, keySchema: s.plan.keySchema,
         withKeys: s.writer.format === 'avro' && !isNullSchema(s.plan.keySchema),
+        ...(s.writer.inWorkers !== undefined ? { inWorkers: { connector: s.plan.connector, setup: s.writer.inWorkers } } : {}),
       })),
       checkpointMs: this.options.checkpointIntervalMs ?? 1000,
     };
@@ -399,6 +402,11 @@ class Coordinator {
       case 'result':
         this.onResult(worker, msg);
         break;
+      case 'written': {
+        const batch = this.tasks[msg.task]?.batches.find((b) => b.seq === msg.seq);
+        if (batch?.sentTo === worker) batch.onWritten?.(msg);
+        break;
+      }
       case 'released': {
         const done = worker.releases.get(msg.task);
         worker.releases.delete(msg.task);
@@ -424,7 +432,13 @@ class Coordinator {
     this.options.onEvent?.({ type: 'worker-crash', worker: worker.id, error: error.message, partitions: orphans.length });
     for (const t of orphans) {
       t.owner = undefined;
-      for (const b of t.batches) if (b.sentTo === worker && !b.answered) b.sentTo = undefined;
+      // Batches it did not answer, or whose output it had not finished writing itself, go to the next owner.
+      for (const b of t.batches) {
+        if (b.sentTo !== worker || (b.answered && !b.onWritten)) continue;
+        b.sentTo = undefined;
+        b.answered = false;
+        b.onWritten = undefined;
+      }
     }
     // Moves waiting on this worker continue from the last checkpoint.
     for (const [task, done] of worker.releases) done(this.tasks[task]!.checkpoint);
@@ -461,8 +475,8 @@ class Coordinator {
       for (const w of retiring) w.retiring = true;
       await this.rebalance(`pool shrank from ${size} to ${target} workers`);
       for (const w of retiring) {
+        await w.close();
         this.workers.delete(w.id);
-        await w.stop();
       }
     }
   }
@@ -561,7 +575,7 @@ class Coordinator {
           return;
         }
         const count = raw.offsets.length;
-        task.batches.push({ seq: task.nextSeq++, raw, count, lastOffset: raw.offsets[count - 1]!, readAt: performance.now(), sentTo: undefined, answered: false, done: false });
+        task.batches.push({ seq: task.nextSeq++, raw, count, lastOffset: raw.offsets[count - 1]!, readAt: performance.now(), sentTo: undefined, answered: false, onWritten: undefined, done: false });
         task.recordsIn += count;
         this.recordsIn += count;
         this.buffered += count;
@@ -611,6 +625,21 @@ class Coordinator {
         this.recordsOut += out.count;
       }));
     });
+    if (msg.writing) {
+      writes.push(new Promise<void>((resolve) => {
+        batch.onWritten = (w) => {
+          batch.onWritten = undefined;
+          w.counts.forEach((count, i) => {
+            if (count === 0) return;
+            const sink = this.sinks[sinks[i]!]!;
+            this.options.hooks?.sinkWritten?.({ sink: sink.plan.id, records: count, latencyMs: w.latencyMs });
+            sink.records += count;
+            this.recordsOut += count;
+          });
+          resolve();
+        };
+      }));
+    }
     if (msg.deadLetters) {
       const dl = msg.deadLetters;
       writes.push(this.deadLetter.write({ source: name, partition: task.partition, ...dl }).then(() => void (this.deadLetters += dl.count)));
@@ -789,7 +818,7 @@ class Coordinator {
     await this.deadLetter.close();
     for (const s of this.sources) await s.reader.close();
     const final = this.poolSize();
-    await Promise.all([...this.workers.values()].map((w) => w.stop()));
+    await Promise.all([...this.workers.values()].map((w) => w.close()));
     this.state = 'done';
     this.lastStatus = this.computeStatus();
     const durationMs = performance.now() - this.started;

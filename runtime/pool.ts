@@ -46,6 +46,8 @@ export class WorkerHandle {
   /** Pending `release` requests by task. */
   readonly releases = new Map<number, (state: PartitionState | undefined) => void>();
   private stopping = false;
+  /** Resolves a pending `close`. */
+  private closed: (() => void) | undefined;
   private readonly failReady: (e: Error) => void;
 
   constructor(
@@ -69,6 +71,7 @@ export class WorkerHandle {
     this.worker.on('message', (msg: FromWorker) => {
       if (!this.alive) return;
       if (msg.type === 'ready') readyResolve();
+      else if (msg.type === 'closed') this.closed?.();
       else events.message(this, msg);
     });
     this.worker.on('error', died);
@@ -80,7 +83,20 @@ export class WorkerHandle {
     this.worker.postMessage(msg, transfer);
   }
 
-  /** Planned stop. */
+  /** Planned stop after the worker finished its writes in flight and closed its sinks (at most `timeoutMs`). */
+  async close(timeoutMs = 30_000): Promise<void> {
+    if (this.alive) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.closed = () => (clearTimeout(timer), resolve());
+        this.worker.once('exit', this.closed);
+        this.post({ type: 'close' });
+      });
+    }
+    await this.stop();
+  }
+
+  /** Stop now. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.alive = false;

@@ -5,8 +5,8 @@
  * docs/architecture.md has the measurements behind this choice.
  */
 import type { PartitionState } from '../src/plan/chain.ts';
-import type { AvroSchemaJson, PlanLookup } from '../src/plan/plan.ts';
-import type { SinkFormat, SourceBatch } from '../connectors/connector.ts';
+import type { AvroSchemaJson, Constant, PlanLookup } from '../src/plan/plan.ts';
+import type { RecordHeaders, SinkFormat, SourceBatch } from '../connectors/connector.ts';
 import type { RecordEncoder } from './avro-codec.ts';
 import type { AvroType } from './avro-codec.ts';
 
@@ -18,7 +18,11 @@ export interface InitMessage {
   /** URL of the module exporting `stdlib`, the `lib` handed to chains. */
   libModule: string;
   chains: { source: string; code: string; sinks: number[]; stateful: boolean; schema: AvroSchemaJson; keySchema: AvroSchemaJson; lookups?: PlanLookup[] }[];
-  sinks: { id: string; format: SinkFormat; formatOptions?: unknown; schema: AvroSchemaJson; keySchema: AvroSchemaJson; withKeys: boolean }[];
+  sinks: {
+    id: string; format: SinkFormat; formatOptions?: unknown; schema: AvroSchemaJson; keySchema: AvroSchemaJson; withKeys: boolean;
+    /** The workers write this sink themselves: its connector and `SinkWriter.inWorkers`. */
+    inWorkers?: { connector: string; setup: Constant };
+  }[];
   /** How often a stateful task sends its state along with a result (for crash recovery). */
   checkpointMs: number;
 }
@@ -47,9 +51,18 @@ export interface BatchMessage {
   values: Uint8Array;
   keyEnds?: Uint32Array;
   keys?: Uint8Array;
+  /** The source's key bytes (`SourceBatch.rawKeys`): record i's end, -1 for no key. */
+  rawKeyEnds?: Int32Array;
+  rawKeys?: Uint8Array;
+  headers?: (RecordHeaders | undefined)[];
 }
 
-export type ToWorker = InitMessage | AssignMessage | ReleaseMessage | BatchMessage;
+/** Finish the writes in flight, close the worker's sinks, answer `closed`. */
+export interface CloseMessage {
+  type: 'close';
+}
+
+export type ToWorker = InitMessage | AssignMessage | ReleaseMessage | BatchMessage | CloseMessage;
 
 /** Output of one batch for one sink, in the sink's format. */
 export interface EncodedOutput {
@@ -76,6 +89,18 @@ export interface ResultMessage {
   state?: PartitionState;
   /** The batch's buffer, decoded and no longer needed: back to the coordinator's pool. */
   recycle?: ArrayBuffer;
+  /** The worker writes some outputs itself (`outputs[i]` null there); a `written` message follows once they are accepted. */
+  writing?: boolean;
+}
+
+/** The outputs a worker wrote itself for one batch are durably accepted. */
+export interface WrittenMessage {
+  type: 'written';
+  task: number;
+  seq: number;
+  /** Records written, per chain output. */
+  counts: number[];
+  latencyMs: number;
 }
 
 /** Records each operator rejected in a batch, by action. */
@@ -84,6 +109,8 @@ export type OperatorErrors = { operator: string; action: 'dead_letter' | 'skip';
 export type FromWorker =
   | { type: 'ready'; workerId: number }
   | ResultMessage
+  | WrittenMessage
+  | { type: 'closed' }
   | { type: 'released'; task: number; state: PartitionState }
   | { type: 'failed'; task?: number; offset?: number; operator?: string; message: string; stack?: string };
 
@@ -160,6 +187,11 @@ export function packSourceBatch(
   const pValues = layout.add(valueBytes);
   const pKeyEnds = k ? layout.add(n * 4) : -1;
   const pKeys = k ? layout.add(k.bytes) : -1;
+  const raw = batch.rawKeys;
+  let rawBytes = 0;
+  if (raw) for (let i = 0; i < n; i++) rawBytes += raw[i]?.length ?? 0;
+  const pRawKeyEnds = raw ? layout.add(n * 4) : -1;
+  const pRawKeys = raw ? layout.add(rawBytes) : -1;
   const { buffer, at } = layout.allocate(pool);
   const offsets = new Float64Array(buffer, at(pOffsets), n);
   offsets.set(batch.offsets);
@@ -184,6 +216,18 @@ export function packSourceBatch(
     msg.keys = new Uint8Array(buffer, at(pKeys), k.bytes);
     msg.keys.set(keyEncoder.bytes(k.bytes));
   }
+  if (raw) {
+    const ends = (msg.rawKeyEnds = new Int32Array(buffer, at(pRawKeyEnds), n));
+    const bytes = (msg.rawKeys = new Uint8Array(buffer, at(pRawKeys), rawBytes));
+    for (let i = 0, pos = 0; i < n; i++) {
+      const key = raw[i];
+      if (key) {
+        bytes.set(key, pos);
+        ends[i] = pos += key.length;
+      } else ends[i] = -1;
+    }
+  }
+  if (batch.headers) msg.headers = batch.headers;
   return msg;
 }
 

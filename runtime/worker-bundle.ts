@@ -1,6 +1,8 @@
 /**
  * Workers start from one plain-JavaScript file: the worker and its lib
- * bundled by esbuild (the one tsx itself runs on) into the temp directory.
+ * bundled by esbuild (the one tsx itself runs on) into
+ * `node_modules/.cache/sensei-workers`, where the packages it leaves out
+ * (native addons: esbuild cannot bundle a `.node` file) resolve as usual.
  * Starting a worker through tsx instead costs about 0.5 s of CPU (a loader
  * thread and a transform per module); from the bundle it costs about 60 ms,
  * which matters when the autoscaler adds workers under load. A bundle is
@@ -13,7 +15,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -24,7 +25,9 @@ interface Esbuild {
 /** What a bundle was built from: input path → size and modification time. */
 type Manifest = { bundle: string; inputs: Record<string, string> };
 
-const DIR = join(tmpdir(), 'sensei-workers');
+const DIR = fileURLToPath(new URL('../node_modules/.cache/sensei-workers', import.meta.url));
+/** Packages with native addons (the Kafka compression codecs), imported by the bundle from node_modules. */
+const NATIVE_PACKAGES = ['lz4-napi', '@toondepauw/node-zstd'];
 const built = new Map<string, URL | undefined>();
 
 /** The entry URL of a bundled worker with `libModule` built in, or undefined when it cannot be bundled. */
@@ -76,6 +79,7 @@ function build(libModule: string): URL | undefined {
       sourcefile: 'sensei-worker.ts',
     },
     bundle: true,
+    external: NATIVE_PACKAGES,
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -99,9 +103,14 @@ function build(libModule: string): URL | undefined {
     const s = stamp(path);
     if (s) inputs[path] = s;
   }
-  mkdirSync(DIR, { recursive: true });
-  if (!existsSync(bundle)) writeAtomically(bundle, text);
-  writeAtomically(manifestPath(libModule), JSON.stringify({ bundle, inputs } satisfies Manifest));
+  try {
+    mkdirSync(DIR, { recursive: true });
+    if (!existsSync(bundle)) writeAtomically(bundle, text);
+    writeAtomically(manifestPath(libModule), JSON.stringify({ bundle, inputs } satisfies Manifest));
+  } catch {
+    // A read-only install: workers start through tsx instead.
+    return undefined;
+  }
   return pathToFileURL(bundle);
 }
 

@@ -13,9 +13,14 @@
  * lookup clients the worker opened at init); meanwhile other tasks take
  * their turns, but the task itself takes none until the batch is posted, so
  * a partition's results stay in order. Chains without lookups stay synchronous.
+ *
+ * Sinks that write from the workers (`SinkWriter.inWorkers`: the Kafka
+ * producer, whose record encoding would otherwise cap the coordinator's
+ * thread) are opened here at init; a batch's result goes back at once and a
+ * `written` message follows when those sinks have accepted its output.
  */
 import { parentPort } from 'node:worker_threads';
-import type { LookupClient } from '../connectors/connector.ts';
+import type { LookupClient, SourceRecords, WorkerSinkWriter } from '../connectors/connector.ts';
 import type { ChainContext } from '../src/plan/chain.ts';
 import { decodeRecords } from './avro-codec.ts';
 import { BatchRunner, chunkFor, type BatchInput, type BatchResult, type Chain } from './batch.ts';
@@ -42,6 +47,8 @@ let init: InitMessage;
 let runner: BatchRunner;
 /** The lookup clients of each chain with lookups, by lookup index. */
 const lookupClients = new Map<Chain, LookupClient[]>();
+/** Sinks this worker writes itself, by sink index. */
+const workerSinks = new Map<number, WorkerSinkWriter>();
 const tasks = new Map<number, Task>();
 /** Tasks with queued batches, in the order they get a turn. */
 const ready: Task[] = [];
@@ -72,6 +79,7 @@ async function start(msg: InitMessage): Promise<void> {
   const lib = builtinLib ?? ((await import(msg.libModule)) as { stdlib: unknown }).stdlib;
   runner = new BatchRunner(msg, lib);
   await openLookups(msg);
+  await openWorkerSinks(msg);
   post({ type: 'ready', workerId: msg.workerId });
   const queued = pending!;
   pending = undefined;
@@ -95,8 +103,33 @@ async function openLookups(msg: InitMessage): Promise<void> {
   }
 }
 
+async function openWorkerSinks(msg: InitMessage): Promise<void> {
+  if (!msg.sinks.some((s) => s.inWorkers)) return;
+  const { builtinEnvironment } = await import('../connectors/registry.ts');
+  const env = builtinEnvironment();
+  for (const [i, s] of msg.sinks.entries()) {
+    if (!s.inWorkers) continue;
+    const open = env.connectors.get(s.inWorkers.connector)?.runtime.openWorkerSink;
+    if (!open) throw new Error(`sink ${s.id}: connector ${s.inWorkers.connector} cannot write from workers`);
+    workerSinks.set(i, await open({ pipeline: msg.pipeline, id: s.id, setup: s.inWorkers.setup, schema: s.schema, keySchema: s.keySchema }));
+  }
+}
+
+/** Writes in flight to the worker's own sinks; `close` waits for them. */
+const writing = new Set<Promise<void>>();
+
+async function close(): Promise<void> {
+  await Promise.allSettled([...writing]);
+  await Promise.allSettled([...workerSinks.values()].map((w) => w.close()));
+  await Promise.allSettled([...lookupClients.values()].flat().map((c) => c.close()));
+  post({ type: 'closed' });
+}
+
 function handle(msg: ToWorker): void {
   switch (msg.type) {
+    case 'close':
+      void close();
+      break;
     case 'assign':
       tasks.set(msg.task, {
         id: msg.task, chain: runner.chains[msg.chain]!, partition: msg.partition, ctx: { state: msg.state ?? {} },
@@ -169,6 +202,7 @@ function batchInput(chain: Chain, msg: BatchMessage): BatchInput {
   return {
     count: msg.count,
     values: (from, to) => decodeRecords(valueType, msg.values, msg.valueEnds, to, from),
+    bytes: (i) => msg.values.subarray(i === 0 ? 0 : msg.valueEnds[i - 1], msg.valueEnds[i]),
     keys: (from, to) => (keys ? decodeRecords(keyType!, keys.keys!, keys.keyEnds!, to, from) : new Array<unknown>(to - from).fill(null)),
     offsets: msg.offsets,
     timestamps: msg.timestamps,
@@ -222,7 +256,53 @@ function postResult(task: Task, msg: BatchMessage, started: number, result: Batc
     reply.state = task.ctx.state;
     task.lastCheckpoint = now;
   }
-  // Decoding copied every string and byte array out of the batch buffer, so it can go back.
-  reply.recycle = msg.offsets.buffer as ArrayBuffer;
-  post(reply, [...transferList([...result.outputs, result.deadLetters]), reply.recycle]);
+  const writes = writeOwnSinks(task, msg, result);
+  if (writes) reply.writing = true;
+  // Decoding copied every string and byte array out of the batch buffer, so it can go back (unless the worker's own sinks still read its keys).
+  else reply.recycle = msg.offsets.buffer as ArrayBuffer;
+  post(reply, [...transferList([...result.outputs, result.deadLetters]), ...(reply.recycle ? [reply.recycle] : [])]);
+}
+
+/** Hands the outputs of the worker's own sinks to them (taking them out of the result) and reports `written` when all are accepted. */
+function writeOwnSinks(task: Task, msg: BatchMessage, result: BatchResult): boolean {
+  if (workerSinks.size === 0) return false;
+  const started = performance.now();
+  const writes: Promise<void>[] = [];
+  const counts = result.outputs.map(() => 0);
+  let from: SourceRecords | undefined;
+  result.outputs.forEach((out, i) => {
+    const sink = workerSinks.get(task.chain.sinks[i]!);
+    if (!sink) return;
+    result.outputs[i] = null;
+    if (!out) return;
+    from ??= sourceRecords(msg);
+    counts[i] = out.count;
+    writes.push(sink.write({ source: task.chain.source, partition: task.partition, ...out }, from));
+  });
+  if (writes.length === 0) return false;
+  const all = Promise.all(writes).then(
+    () => post({ type: 'written', task: msg.task, seq: msg.seq, counts, latencyMs: performance.now() - started }),
+    (e: Error) => post({ type: 'failed', task: msg.task, message: e.message, stack: e.stack }),
+  );
+  writing.add(all);
+  void all.finally(() => writing.delete(all));
+  return true;
+}
+
+function sourceRecords(msg: BatchMessage): SourceRecords {
+  const from: SourceRecords = { offsets: msg.offsets, timestamps: msg.timestamps, ...(msg.headers ? { headers: msg.headers } : {}) };
+  const ends = msg.rawKeyEnds;
+  if (ends && msg.rawKeys) {
+    const keys = new Array<Uint8Array | null>(msg.count);
+    for (let i = 0, pos = 0; i < msg.count; i++) {
+      const end = ends[i]!;
+      if (end < 0) keys[i] = null;
+      else {
+        keys[i] = msg.rawKeys.subarray(pos, end);
+        pos = end;
+      }
+    }
+    from.rawKeys = keys;
+  }
+  return from;
 }

@@ -10,6 +10,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
 import type { Options } from '../connector.ts';
 import { OptionReader } from '../options.ts';
+import { registerCodecs } from './compression.ts';
 import { kafkaSpec } from './spec.ts';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
@@ -60,6 +61,7 @@ export function connectionConfig(options: Options): Pick<KafkaConfig, 'brokers' 
 const LOG_LEVELS: Record<string, number> = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG };
 
 export function kafkaClient(options: Options): Kafka {
+  registerCodecs();
   const level = LOG_LEVELS[(process.env.SENSEI_KAFKA_LOG ?? 'nothing').toLowerCase()] ?? logLevel.NOTHING;
   return new KafkaClient({
     ...connectionConfig(options),

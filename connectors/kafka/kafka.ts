@@ -11,5 +11,6 @@ export const kafkaConnector: Connector = {
   runtime: {
     openSource: async (ctx) => (await import('./source.ts')).openKafkaSource(ctx),
     openSink: async (ctx) => (await import('./sink.ts')).openKafkaSink(ctx),
+    openWorkerSink: async (ctx) => (await import('./worker-sink.ts')).openKafkaWorkerSink(ctx),
   },
 };

@@ -12,12 +12,9 @@
  */
 import kafkajs from 'kafkajs';
 import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
+import { CODECS, type Compression } from './compression.ts';
 
-const { CompressionTypes, Partitioners } = kafkajs;
-
-export type Compression = 'none' | 'gzip';
-
-const CODECS: Record<Compression, number> = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP };
+const { Partitioners } = kafkajs;
 
 interface Pending {
   topic: string;

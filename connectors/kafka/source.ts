@@ -5,9 +5,10 @@
  * process does not own waits until the group assigns it here. kafkajs
  * fetches the owned partitions into a buffer per partition; a partition
  * whose buffer is full is paused and resumed once the runtime has read it
- * down (backpressure). Values are checked and resolved to the reader schema
- * as they are read (value-reader.ts); records that cannot be read go to the
- * dead-letter target with the reason, and the partition keeps going.
+ * down (backpressure). Values are resolved to the reader schema as they are
+ * read (value-reader.ts; a value already in it is checked by the worker that
+ * decodes it); records that cannot be read go to the dead-letter target with
+ * the reason, and the partition keeps going.
  *
  * Offsets: the runtime acknowledges a batch once every sink has accepted
  * its output; only then does the batch's end become committable, and it is
@@ -22,7 +23,7 @@
 import { EventEmitter } from 'node:events';
 import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
 import { recordNode } from '../../runtime/schema.ts';
-import type { SourceBatch, SourceContext, SourceReader } from '../connector.ts';
+import type { RecordHeaders, SourceBatch, SourceContext, SourceReader } from '../connector.ts';
 import { stickyAssigner } from './assignor.ts';
 import { kafkaClient, kafkaOptions, brokersOf, retryRetriable } from './client.ts';
 import { installRebalanceHook } from './rebalance-hook.ts';
@@ -331,7 +332,16 @@ class KafkaSource implements SourceReader, RunSource {
     p.handed.push({ last: offsets[offsets.length - 1]!, through: p.through!, offsets, messages: good });
     while (this.emptyKeys.length < good.length) this.emptyKeys.push(null);
     const keys = good.length === this.emptyKeys.length ? this.emptyKeys : this.emptyKeys.slice(0, good.length);
-    return encoded.length > 0 ? { offsets, timestamps, keys, encoded } : { offsets, timestamps, keys, values };
+    // Key bytes and headers travel with the batch for sinks that pass them through from the workers.
+    const rawKeys = good.map((m) => m.key);
+    let headers: SourceBatch['headers'];
+    for (let i = 0; i < good.length; i++) {
+      const h = good[i]!.headers;
+      if (h && Object.keys(h).length > 0) (headers ??= new Array(good.length))[i] = h as RecordHeaders;
+    }
+    const batch: SourceBatch = encoded.length > 0 ? { offsets, timestamps, keys, encoded, rawKeys } : { offsets, timestamps, keys, values, rawKeys };
+    if (headers) batch.headers = headers;
+    return batch;
   }
 
   backlog(partition: number): number {

@@ -43,7 +43,7 @@ export const kafkaSpec: ConnectorSpec = {
     { name: 'subject_strategy', type: 'enum', values: ['topic', 'record', 'topic_record'], doc: 'Sink: registry subject naming: `<topic>-value`, `<record full name>` or `<topic>-<record full name>`.', default: 'topic' },
     { name: 'register', type: 'boolean', doc: 'Sink: register the output schema under the subject; otherwise it must already be registered there.', default: true },
     { name: 'key_format', type: 'enum', values: ['plain', 'avro'], doc: 'Sink: key bytes: as Kafka\'s plain serializers (UTF-8 string, big-endian int/long; JSON text otherwise), or Avro in the Confluent wire format.', default: 'plain' },
-    { name: 'compression', type: 'enum', values: ['none', 'gzip'], doc: 'Sink: record-batch compression.', default: 'none' },
+    { name: 'compression', type: 'enum', values: ['none', 'gzip', 'lz4', 'zstd'], doc: 'Sink: record-batch compression (`lz4` is the LZ4 frame format Kafka uses; `zstd` at level 3, the Java client\'s default). Sources read all four.', default: 'none' },
     { name: 'guarantee', type: 'enum', values: ['at_least_once', 'exactly_once'], doc: 'Sink: `exactly_once` writes in Kafka transactions that also commit the consumed offsets of the run\'s Kafka sources.', default: 'at_least_once' },
     { name: 'transactional_id', type: 'string', doc: 'Sink, exactly_once: transactional id, stable across restarts; default `sensei-<pipeline>-<$SENSEI_INSTANCE_ID or host name>`; each process of a pipeline needs its own.' },
     { name: 'transaction_interval', type: 'duration', doc: 'Sink, exactly_once: how often the transaction commits.', default: '100ms' },

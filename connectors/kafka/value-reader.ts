@@ -4,11 +4,12 @@
  *
  * Avro: each value names its writer schema by id (Confluent wire format).
  * When the writer schema is the reader schema, the Avro payload is passed
- * on as it is (workers decode it); otherwise it is decoded by Avro schema
- * resolution (fields added or removed, promoted types, defaults) and
- * re-encoded in the reader schema. Either way it is decoded once here, so
- * a value that does not decode becomes a dead letter instead of failing a
- * worker. JSON: one JSON document per value.
+ * on as it is, unchecked: the worker that decodes it dead-letters it when it
+ * does not decode (runtime/batch.ts), so the source's thread, which serves
+ * every worker, never decodes it. Otherwise it is decoded here by Avro
+ * schema resolution (fields added or removed, promoted types, defaults) and
+ * re-encoded in the reader schema; a value that does not decode becomes a
+ * dead letter. JSON: one JSON document per value.
  */
 import type avro from 'avsc';
 import { avroType } from '../../runtime/avro-codec.ts';
@@ -76,11 +77,7 @@ export class AvroValueReader implements ValueReader {
     if (!writer) throw new Error(`schema id ${id} was not prepared`);
     if ('error' in writer) return writer;
     try {
-      if (writer.same) {
-        const { offset } = this.reader.decode(value, HEADER_BYTES);
-        if (offset !== value.length) return { error: undecodable(id, offset, value.length) };
-        return { bytes: value.subarray(HEADER_BYTES) };
-      }
+      if (writer.same) return { bytes: value.subarray(HEADER_BYTES) };
       const { value: resolved, offset } = this.reader.decode(value, HEADER_BYTES, writer.resolver);
       if (offset !== value.length) return { error: undecodable(id, offset, value.length) };
       return { bytes: this.reader.toBuffer(resolved) };
