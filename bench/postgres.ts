@@ -77,7 +77,7 @@ function textLine(r: Record<string, unknown>): string {
   return `${r.id}\t${esc(r.customer_id as string)}\t${r.status}\t${(r.amount as number).toFixed(2)}\t${r.quantity}\t${r.price}\t${r.country === null ? '\\N' : esc(r.country as string)}\t${new Date(r.created_at as number).toISOString()}\t${r.active ? 't' : 'f'}\t${esc(r.email as string)}\n`;
 }
 
-async function withClient<T>(url: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(url: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {

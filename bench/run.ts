@@ -11,6 +11,7 @@ import { avroType } from '../runtime/avro-codec.ts';
 import { startPipeline, type MoveReport, type PipelineEvent } from '../runtime/pipeline.ts';
 import { measureTransfers, type TransferResult } from './transfer.ts';
 import { benchKafka, kafkaTable } from './kafka.ts';
+import { benchLookup } from './lookup.ts';
 import { benchLsp } from './lsp.ts';
 import { benchPostgres } from './postgres.ts';
 import { benchEnvironment, benchPlan, generateRows, handMap, type RowSize } from './workload.ts';
@@ -214,10 +215,12 @@ async function main(): Promise<void> {
   console.log(`\n${kafkaTable(kafka)}`);
   console.log('\nPostgreSQL delivery');
   const postgres = await benchPostgres({ quick });
+  console.log('');
+  const lookup = await benchLookup({ quick });
 
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const file = new URL(`./results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
-  writeFileSync(file, JSON.stringify({ machine, quick, transfers, throughput: results, pauses: p, lsp, kafka, postgres }, null, 2));
+  writeFileSync(file, JSON.stringify({ machine, quick, transfers, throughput: results, pauses: p, lsp, kafka, postgres, lookup }, null, 2));
   console.log(`\nwritten ${file.pathname}`);
 }
 

@@ -19,19 +19,28 @@
  *       - { operator: "paid/0:where", reason: "division" }
  *     unordered: true                # optional: compare records as multisets
  *     error: "division by zero"      # optional: the run must fail with this message
+ *     lookups:                       # optional: what each `lookup` finds, by its name (or operator id)
+ *       customer:                    #   key → result record (JSON form), null for a key without one
+ *         c1: { tier: GOLD }
+ *         c2: null
  * ```
  * Input records are grouped into batches of consecutive records of one
  * partition (by the source's `key` and `partitions` options), so output
  * order follows input order.
+ *
+ * Cases run offline, so a `lookup` does not query its server: it finds what
+ * the file's `lookups:` give (a top-level `lookups:` for every case, which
+ * a case's own entries extend), behind no cache; a key the file does not
+ * list fails the case, so a test never passes on a result it did not state.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { PartitionState } from '../src/plan/chain.ts';
-import type { Plan, PlanSource } from '../src/plan/plan.ts';
+import type { Plan, PlanLookup, PlanSource } from '../src/plan/plan.ts';
 import { partitionOf } from '../connectors/partitioner.ts';
 import { avroType, decodeRecords, isNullSchema, RecordEncoder } from './avro-codec.ts';
-import { BatchRunner } from './batch.ts';
+import { BatchRunner, type BatchInput } from './batch.ts';
 import { fromJson, toJson } from './json-codec.ts';
 import { recordNode, schemaNode } from './schema.ts';
 import { stdlib } from './stdlib.ts';
@@ -50,6 +59,8 @@ export interface TestCase {
   deadLetters?: Record<string, unknown>[];
   unordered: boolean;
   error?: string;
+  /** Lookup name (or operator id) → key, as text → result record in JSON form, or null. */
+  lookups?: Record<string, Record<string, unknown>>;
 }
 
 export interface CaseResult {
@@ -93,6 +104,15 @@ export function parseTestFile(text: string, path: string): PipelineTestFile {
     throw new TestFileError(`${path}: ${where} ${what}`);
   };
   if (!isObject(doc) || !Array.isArray(doc.cases)) return fail('the file', 'must have a `cases:` list');
+  const lookupResults = (value: unknown, at: string): NonNullable<TestCase['lookups']> => {
+    if (value === undefined) return {};
+    if (!isObject(value) || !Object.values(value).every(isObject)) return fail(at, 'must map lookup names to mappings of keys to result records');
+    for (const [name, results] of Object.entries(value as Record<string, Record<string, unknown>>)) {
+      for (const [key, result] of Object.entries(results)) if (result !== null && !isObject(result)) fail(`${at}.${name}.${key}`, 'must be a record or null');
+    }
+    return value as NonNullable<TestCase['lookups']>;
+  };
+  const shared = lookupResults(doc.lookups, 'lookups');
   const cases = doc.cases.map((c, i): TestCase => {
     const at = `cases[${i}]`;
     if (!isObject(c)) return fail(at, 'must be a mapping');
@@ -112,6 +132,9 @@ export function parseTestFile(text: string, path: string): PipelineTestFile {
     const dl = c.dead_letters;
     if (dl !== undefined && (!Array.isArray(dl) || !dl.every(isObject))) fail(`${at}.dead_letters`, 'must be a list of mappings');
     if (c.error !== undefined && typeof c.error !== 'string') fail(`${at}.error`, 'must be a string');
+    const own = lookupResults(c.lookups, `${at}.lookups`);
+    const lookups = { ...shared };
+    for (const [name, results] of Object.entries(own)) lookups[name] = { ...shared[name], ...results };
     return {
       name,
       input: input as TestCase['input'],
@@ -119,6 +142,7 @@ export function parseTestFile(text: string, path: string): PipelineTestFile {
       ...(dl !== undefined ? { deadLetters: dl as Record<string, unknown>[] } : {}),
       unordered: c.unordered === true,
       ...(typeof c.error === 'string' ? { error: c.error } : {}),
+      lookups,
     };
   });
   return { path, cases };
@@ -126,9 +150,6 @@ export function parseTestFile(text: string, path: string): PipelineTestFile {
 
 /** Runs every case of a test file (a path, or one already parsed) against a plan. */
 export async function runTests(plan: Plan, test: string | PipelineTestFile, options: RunTestsOptions = {}): Promise<TestFileResult> {
-  // Cases run in process and offline: they would need the lookup's server.
-  const lookup = plan.chains.flatMap((c) => c.lookups ?? [])[0];
-  if (lookup) throw new Error(`operator ${lookup.id}: \`sensei test\` does not run pipelines with a \`lookup\` (it would query ${lookup.connector}); run the pipeline instead`);
   const file = typeof test === 'string' ? parseTestFile(await readFile(test, 'utf8'), test) : test;
   const cases: CaseResult[] = [];
   for (const c of file.cases) cases.push(await runCase(plan, file, c, options.lib ?? stdlib));
@@ -147,7 +168,7 @@ async function runCase(plan: Plan, file: PipelineTestFile, c: TestCase, lib: unk
     pipeline: plan.pipeline,
     chains: plan.chains.map((ch) => {
       const src = sourceOf(plan, ch.source);
-      return { source: src.name, code: ch.code, sinks: ch.sinks.map((id) => sinkIndex.get(id)!), stateful: ch.state.length > 0, schema: src.schema, keySchema: src.keySchema };
+      return { source: src.name, code: ch.code, sinks: ch.sinks.map((id) => sinkIndex.get(id)!), stateful: ch.state.length > 0, schema: src.schema, keySchema: src.keySchema, lookups: ch.lookups };
     }),
     // Every sink gets JSON, the form expectations are written in.
     sinks: plan.sinks.map((s) => ({ id: s.id, format: 'json', schema: s.schema, keySchema: s.keySchema, withKeys: false })),
@@ -157,13 +178,14 @@ async function runCase(plan: Plan, file: PipelineTestFile, c: TestCase, lib: unk
   for (const name of Object.keys(c.input)) {
     if (!plan.sources.some((s) => s.name === name)) result.failures.push(`input for unknown source ${name} (sources: ${plan.sources.map((s) => s.name).join(', ')})`);
   }
+  const fetch = lookupFetch(plan, c, result.failures);
   let error: string | undefined;
   try {
     for (let ci = 0; ci < plan.chains.length && result.failures.length === 0; ci++) {
       const src = sourceOf(plan, plan.chains[ci]!.source);
       const records = await inputRecords(src, c.input[src.name], file, result.failures);
       if (!records) continue;
-      runSource(runner, ci, src, records, (sink, out) => result.outputs[plan.sinks[sink]!.id]!.push(...jsonLines(out)), (dl) => result.deadLetters.push(...(jsonLines(dl) as Record<string, unknown>[])));
+      await runSource(runner, ci, src, records, fetch, (sink, out) => result.outputs[plan.sinks[sink]!.id]!.push(...jsonLines(out)), (dl) => result.deadLetters.push(...(jsonLines(dl) as Record<string, unknown>[])));
     }
   } catch (e) {
     error = (e as Error).message;
@@ -219,15 +241,50 @@ async function inputRecords(src: PlanSource, given: TestCase['input'][string] | 
 
 const BASE_TIME = Date.UTC(2024, 4, 1);
 
+/**
+ * What a case's lookups find: the records its `lookups:` give for each
+ * lookup of the plan, as runtime values, looked up by the key as text.
+ */
+function lookupFetch(plan: Plan, c: TestCase, failures: string[]): (lookup: PlanLookup, keys: unknown[]) => unknown[] {
+  const all = plan.chains.flatMap((ch) => ch.lookups ?? []);
+  const given = c.lookups ?? {};
+  for (const name of Object.keys(given)) {
+    if (!all.some((l) => l.name === name || l.id === name)) failures.push(`lookups.${name}: no lookup has that name or id (lookups: ${all.map((l) => l.name).join(', ') || 'none'})`);
+  }
+  const results = new Map<PlanLookup, Map<string, unknown>>();
+  for (const l of all) {
+    const node = recordNode(l.schema);
+    const found = new Map<string, unknown>();
+    for (const [key, value] of Object.entries({ ...given[l.name], ...given[l.id] })) {
+      try {
+        found.set(key, value === null ? null : fromJson(node, value));
+      } catch (e) {
+        failures.push(`lookups.${l.name}.${key} does not fit ${node.name}: ${(e as Error).message}`);
+      }
+    }
+    results.set(l, found);
+  }
+  return (l, keys) => {
+    const found = results.get(l)!;
+    return keys.map((k) => {
+      if (k === null || k === undefined) return null;
+      const key = String(k);
+      if (!found.has(key)) throw new Error(`lookup ${l.name} (${l.id}): no result given for key ${JSON.stringify(key)}; add it under \`lookups: ${l.name}:\` (null for a key without one)`);
+      return found.get(key);
+    });
+  };
+}
+
 /** Feeds one source's records through its chain, batch by batch (runs of one partition). */
-function runSource(
+async function runSource(
   runner: BatchRunner,
   chainIndex: number,
   src: PlanSource,
   records: InputRecord[],
+  fetch: (lookup: PlanLookup, keys: unknown[]) => unknown[],
   onOutput: (sink: number, out: EncodedOutput) => void,
   onDeadLetters: (dl: EncodedOutput) => void,
-): void {
+): Promise<void> {
   const chain = runner.chains[chainIndex]!;
   const partitions = typeof src.options.partitions === 'number' ? src.options.partitions : 1;
   const keyField = typeof src.options.key === 'string' ? src.options.key : undefined;
@@ -251,14 +308,17 @@ function runSource(
     let ctx = states.get(p);
     if (!ctx) states.set(p, (ctx = {}));
     const keys = slice.map((r) => (keyType ? r.key : null));
-    const result = runner.run(chain, p, { state: ctx }, {
+    const input: BatchInput = {
       count: slice.length,
       keys: (from, to) => keys.slice(from, to),
       values: (from, to) => values.slice(from, to),
       offsets: slice.map((_, i) => first + i),
       timestamps: slice.map((_, i) => BASE_TIME + (start + i) * 1000),
       chunk: slice.length,
-    });
+    };
+    const result = chain.lookups
+      ? await runner.runWithLookups(chain, p, { state: ctx }, input, async (i, lookupKeys) => fetch(chain.lookups![i]!, lookupKeys))
+      : runner.run(chain, p, { state: ctx }, input);
     result.outputs.forEach((out, i) => out && onOutput(chain.sinks[i]!, out));
     if (result.deadLetters) onDeadLetters(result.deadLetters);
     start = end;
