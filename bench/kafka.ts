@@ -178,14 +178,17 @@ async function joinPauses(kafka: Kafka, registryUrl: string, input: string, roun
   try {
     const first = startPipeline(kafkaPlan(input, outputs[0]!, registryUrl, group, false), { workers: 1 });
     await sleep(1500);
-    const firstReports = () => reports.filter((r) => r.kept.length > 0);
+    // Waits for a report of member one (it kept partitions) made after `since` reports.
+    const reportedSince = (since: number, what: (r: RebalanceReport) => boolean) => waitUntil(() => reports.slice(since).some((r) => r.kept.length > 0 && what(r)));
     for (let i = 0; i < rounds; i++) {
+      const beforeJoin = reports.length;
       const second = startPipeline(kafkaPlan(input, outputs[1]!, registryUrl, group, false), { workers: 1 });
-      await waitUntil(() => firstReports().some((r) => r.lost.length > 0 && reports.indexOf(r) >= i * 4));
+      await reportedSince(beforeJoin, (r) => r.lost.length > 0);
       await sleep(700);
+      const beforeLeave = reports.length;
       second.stop();
       await second.done;
-      await waitUntil(() => firstReports().filter((r) => r.gained.length > 0).length > i);
+      await reportedSince(beforeLeave, (r) => r.gained.length > 0);
       await sleep(500);
     }
     first.stop();

@@ -41,6 +41,8 @@ interface Task {
   releasing: boolean;
   /** A batch of it is waiting for lookups. */
   busy: boolean;
+  /** Its writes to the worker's own sinks in flight: a move waits for them, so the next owner's writes come after. */
+  writes: Set<Promise<void>>;
 }
 
 let init: InitMessage;
@@ -133,7 +135,7 @@ function handle(msg: ToWorker): void {
     case 'assign':
       tasks.set(msg.task, {
         id: msg.task, chain: runner.chains[msg.chain]!, partition: msg.partition, ctx: { state: msg.state ?? {} },
-        lastCheckpoint: performance.now(), failed: false, queue: [], releasing: false, busy: false,
+        lastCheckpoint: performance.now(), failed: false, queue: [], releasing: false, busy: false, writes: new Set(),
       });
       break;
     case 'release': {
@@ -163,7 +165,9 @@ function handle(msg: ToWorker): void {
 function release(id: number): void {
   const task = tasks.get(id);
   tasks.delete(id);
-  post({ type: 'released', task: id, state: task?.ctx.state ?? {} });
+  const answer = () => post({ type: 'released', task: id, state: task?.ctx.state ?? {} });
+  if (!task || task.writes.size === 0) answer();
+  else void Promise.allSettled([...task.writes]).then(answer);
 }
 
 function schedule(): void {
@@ -285,7 +289,8 @@ function writeOwnSinks(task: Task, msg: BatchMessage, result: BatchResult): bool
     (e: Error) => post({ type: 'failed', task: msg.task, message: e.message, stack: e.stack }),
   );
   writing.add(all);
-  void all.finally(() => writing.delete(all));
+  task.writes.add(all);
+  void all.finally(() => (writing.delete(all), task.writes.delete(all)));
   return true;
 }
 
