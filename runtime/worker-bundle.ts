@@ -27,7 +27,7 @@ type Manifest = { bundle: string; inputs: Record<string, string> };
 
 const DIR = fileURLToPath(new URL('../node_modules/.cache/sensei-workers', import.meta.url));
 /** Packages with native addons (the Kafka compression codecs), imported by the bundle from node_modules. */
-const NATIVE_PACKAGES = ['lz4-napi', '@toondepauw/node-zstd'];
+const NATIVE_PACKAGES = ['snappy', 'lz4-napi', '@toondepauw/node-zstd'];
 const built = new Map<string, URL | undefined>();
 
 /** The entry URL of a bundled worker with `libModule` built in, or undefined when it cannot be bundled. */

@@ -216,7 +216,12 @@ class KafkaSource implements SourceReader, RunSource {
       if (e.payload.batchSize === 0 && !this.rejoining) this.enqueue(e.payload.partition, [], Number(e.payload.lastOffset) + 1, e.payload.highWatermark);
     });
     consumer.on(CRASH, (e) => {
-      if (!e.payload.restart) this.failWith(new Error(`kafka source ${this.name}: consumer failed: ${e.payload.error.message}`));
+      // kafkajs restarts after any error its retries gave up on; only a retriable root cause (the broker away) is worth it.
+      // Anything else (a batch that does not decompress) would fail the same way forever: the run fails, naming it.
+      const cause = rootCause(e.payload.error);
+      if (!e.payload.restart || (cause as { retriable?: boolean }).retriable !== true) {
+        this.failWith(new Error(`kafka source ${this.name}: consumer failed: ${cause.message}`));
+      }
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.topic], fromBeginning: this.s.reset === 'earliest' });
@@ -569,4 +574,9 @@ class KafkaSource implements SourceReader, RunSource {
     await this.consumer.disconnect().catch(() => {});
     await this.s.admin.disconnect().catch(() => {});
   }
+}
+
+function rootCause(e: Error): Error {
+  const cause = (e as { cause?: unknown }).cause;
+  return cause instanceof Error ? rootCause(cause) : e;
 }

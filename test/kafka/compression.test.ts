@@ -1,11 +1,12 @@
-// Record-batch compression on the real broker: the sink writes gzip, lz4 and zstd batches
-// (checked record by record and, through a raw Fetch, batch by batch), and a Sensei source
-// reads lz4 and zstd batches that the broker's own (Java) codecs compressed.
+// Record-batch compression on the real broker: the sink writes gzip, snappy, lz4 and zstd
+// batches (checked record by record and, through a raw Fetch, batch by batch), and a Sensei
+// source reads snappy, lz4 and zstd batches that the broker's own (Java) codecs compressed.
 import { connect } from 'node:net';
 import test from 'ava';
 import kafkajs from 'kafkajs';
+import { compress as snappyCompress, uncompress as snappyUncompress } from 'snappy';
 import { kafkaClient } from '../../connectors/kafka/client.ts';
-import { COMPRESSIONS } from '../../connectors/kafka/compression.ts';
+import { COMPRESSIONS, registerCodecs } from '../../connectors/kafka/compression.ts';
 import { kafkaSpec } from '../../connectors/kafka/spec.ts';
 import { runPipeline } from '../../runtime/pipeline.ts';
 import { compilePlan } from '../support/compile.ts';
@@ -17,14 +18,18 @@ const { CompressionCodecs, CompressionTypes, ConfigResourceTypes } = kafkajs;
 const brokers = () => kafkaBrokers().join(',');
 
 /** Kafka's codec ids, as in the low three bits of a record batch's attributes. */
-const CODEC_IDS = { none: 0, gzip: 1, lz4: 3, zstd: 4 } as const;
+const CODEC_IDS = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
+
+/** snappy-java's stream header magic, which Kafka's Java clients and broker write. */
+const XERIAL_MAGIC = Buffer.from('\x82SNAPPY\0', 'latin1');
 
 /**
  * The codec id of every record batch of one partition, as the leader stores
  * it: a hand-written Fetch v4 request, so nothing of kafkajs's decoding (nor
- * our codecs) stands between the test and the bytes on the broker.
+ * our codecs) stands between the test and the bytes on the broker. Each
+ * batch's (compressed) records also go to `payloads` when given.
  */
-async function batchCodecs(topic: string, partition: number): Promise<number[]> {
+async function batchCodecs(topic: string, partition: number, payloads?: Buffer[]): Promise<number[]> {
   const admin = kafka().admin();
   await admin.connect();
   let host: string;
@@ -92,6 +97,8 @@ async function batchCodecs(topic: string, partition: number): Promise<number[]> 
       // batch: base offset (8), length (4), leader epoch (4), magic (1), crc (4), attributes (2), last offset delta (4)
       for (let b = 0; b + 12 <= records.length && b + 12 + records.readInt32BE(b + 8) <= records.length; b += 12 + records.readInt32BE(b + 8)) {
         codecs.push(records.readInt16BE(b + 21) & 0x07);
+        // after the attributes: last offset delta, 2 timestamps, producer id and epoch, base sequence, record count
+        payloads?.push(records.subarray(b + 23 + 4 + 16 + 10 + 4 + 4, b + 12 + records.readInt32BE(b + 8)));
         next = records.readBigInt64BE(b) + BigInt(records.readInt32BE(b + 23)) + 1n;
       }
       if (next >= high) return codecs;
@@ -101,7 +108,7 @@ async function batchCodecs(topic: string, partition: number): Promise<number[]> 
   }
 }
 
-async function setTopicCompression(topic: string, type: 'lz4' | 'zstd'): Promise<void> {
+async function setTopicCompression(topic: string, type: 'snappy' | 'lz4' | 'zstd'): Promise<void> {
   const admin = kafka().admin();
   await admin.connect();
   try {
@@ -112,7 +119,8 @@ async function setTopicCompression(topic: string, type: 'lz4' | 'zstd'): Promise
 }
 
 // Serial tests run before the concurrent ones, so nothing has registered the codecs yet.
-test.serial('kafkaClient registers the lz4 (frame format) and zstd codecs with kafkajs', async (t) => {
+test.serial('kafkaClient registers the snappy, lz4 (frame format) and zstd codecs with kafkajs', async (t) => {
+  t.throws(() => CompressionCodecs[CompressionTypes.Snappy](), { message: /not implemented/i }, 'kafkajs has no snappy of its own');
   t.throws(() => CompressionCodecs[CompressionTypes.LZ4](), { message: /not implemented/i }, 'kafkajs has no lz4 of its own');
   t.throws(() => CompressionCodecs[CompressionTypes.ZSTD](), { message: /not implemented/i });
   kafkaClient({ brokers: brokers() });
@@ -126,6 +134,23 @@ test.serial('kafkaClient registers the lz4 (frame format) and zstd codecs with k
   t.true(lz4Bytes.length < data.length / 10 && zstdBytes.length < data.length / 10);
   t.deepEqual(await lz4.decompress(lz4Bytes), data);
   t.deepEqual(await zstd.decompress(zstdBytes), data);
+  t.deepEqual(await (CompressionCodecs[CompressionTypes.Snappy]() as typeof lz4).decompress(await snappyCompress(data)), data, 'snappy is registered');
+});
+
+test('snappy writes snappy-java framing in 32 KiB blocks and reads it and raw snappy', async (t) => {
+  registerCodecs();
+  const snappy = CompressionCodecs[CompressionTypes.Snappy]() as { compress(e: { buffer: Buffer }): Promise<Buffer>; decompress(b: Buffer): Promise<Buffer> };
+  const data = Buffer.from(Array.from({ length: 8000 }, (_, n) => `sensei ${n} `).join('')); // ~85 KiB: three blocks
+  const framed = await snappy.compress({ buffer: data });
+  t.deepEqual(framed.subarray(0, 8), XERIAL_MAGIC);
+  t.deepEqual([framed.readInt32BE(8), framed.readInt32BE(12)], [1, 1], 'version 1, compatible version 1');
+  const blocks: Buffer[] = [];
+  for (let at = 16; at < framed.length; at += 4 + framed.readInt32BE(at)) blocks.push((await snappyUncompress(framed.subarray(at + 4, at + 4 + framed.readInt32BE(at)))) as Buffer);
+  t.deepEqual(blocks.map((b) => b.length), [32768, 32768, data.length - 65536], 'each block a raw snappy block of at most 32 KiB');
+  t.deepEqual(Buffer.concat(blocks), data);
+  t.deepEqual(await snappy.decompress(framed), data);
+  t.deepEqual(await snappy.decompress(await snappyCompress(data)), data, 'one raw snappy block, as some non-Java clients write');
+  await t.throwsAsync(snappy.decompress(framed.subarray(0, framed.length - 10)), { message: /xerial block/ }, 'a truncated stream is an error');
 });
 
 // spec.ts lists the values itself so that the compiler never loads the native codecs.
@@ -133,7 +158,7 @@ test('the spec offers exactly the compressions the sink writes', (t) => {
   t.deepEqual(kafkaSpec.options.find((o) => o.name === 'compression')?.values, [...COMPRESSIONS]);
 });
 
-for (const codec of ['gzip', 'lz4', 'zstd'] as const) {
+for (const codec of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
   test(`sink: ${codec} batches, every record read back`, async (t) => {
     const [packed, plain] = [unique(`compressed-${codec}`), unique('compressed-ref')];
     try {
@@ -152,9 +177,11 @@ sink out to kafka { topic: "${plain}", brokers: "${brokers()}", format: json, pa
       const records = (ms: typeof got) => ms.map((m) => `${m.partition} ${m.key?.toString()} ${m.value?.toString()}`).sort();
       t.deepEqual(records(got), records(want));
       for (const partition of [0, 1]) {
-        const codecs = await batchCodecs(packed, partition);
+        const payloads: Buffer[] = [];
+        const codecs = await batchCodecs(packed, partition, payloads);
         t.true(codecs.length > 0);
         t.deepEqual([...new Set(codecs)], [CODEC_IDS[codec]], `partition ${partition}: every batch is ${codec}`);
+        if (codec === 'snappy') t.true(payloads.every((p) => p.subarray(0, 8).equals(XERIAL_MAGIC)), 'snappy-java framing');
         t.deepEqual([...new Set(await batchCodecs(plain, partition))], [CODEC_IDS.none], 'the reference topic is not compressed');
       }
     } finally {
@@ -163,7 +190,7 @@ sink out to kafka { topic: "${plain}", brokers: "${brokers()}", format: json, pa
   });
 }
 
-for (const codec of ['lz4', 'zstd'] as const) {
+for (const codec of ['snappy', 'lz4', 'zstd'] as const) {
   test(`source: reads ${codec} batches the broker compressed (topic compression.type=${codec})`, async (t) => {
     const [input, output] = [unique(`broker-${codec}`), unique(`broker-${codec}-out`)];
     try {
@@ -171,7 +198,12 @@ for (const codec of ['lz4', 'zstd'] as const) {
       await setTopicCompression(input, codec);
       const values = Array.from({ length: 1000 }, (_, n) => ({ n, text: `record ${n} `.repeat(5) }));
       await produce(input, values.map((v) => ({ key: `k${v.n % 17}`, value: JSON.stringify(v) })));
-      for (const partition of [0, 1]) t.deepEqual([...new Set(await batchCodecs(input, partition))], [CODEC_IDS[codec]], `partition ${partition} stored as ${codec}`);
+      for (const partition of [0, 1]) {
+        const payloads: Buffer[] = [];
+        t.deepEqual([...new Set(await batchCodecs(input, partition, payloads))], [CODEC_IDS[codec]], `partition ${partition} stored as ${codec}`);
+        // The broker's snappy-java writes its framing, so the source below reads that, not raw snappy.
+        if (codec === 'snappy') t.true(payloads.every((p) => p.subarray(0, 8).equals(XERIAL_MAGIC)), 'snappy-java framing');
+      }
       await runPipeline(compilePlan(`
 pipeline broker_compressed
 schema E { n: long, text: string }
