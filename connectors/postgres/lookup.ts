@@ -66,6 +66,17 @@ function jsonForm(v: unknown, oid: number): unknown {
   }
 }
 
+/**
+ * A named statement missing on the server (26000) or already there (42P05): the
+ * connection's session changed under it, as behind PgBouncer in transaction mode.
+ */
+function preparedHint(e: unknown): string {
+  const code = (e as { code?: unknown }).code;
+  if (code !== '26000' && code !== '42P05') return '';
+  return '; prepared_statements: true needs every query of a connection to run in the same server session, ' +
+    'which PgBouncer in transaction mode does not give (before 1.21, or without max_prepared_statements): set prepared_statements: false';
+}
+
 export async function openPostgresLookup(ctx: LookupContext): Promise<LookupClient> {
   const options = new OptionReader(postgresSpec, ctx.options);
   const url = options.optionalString('replica_url') ?? options.optionalString('url') ?? process.env.SENSEI_PG_URL;
@@ -84,7 +95,7 @@ export async function openPostgresLookup(ctx: LookupContext): Promise<LookupClie
         backoff.reset();
         return r;
       } catch (e) {
-        if (classify(e) !== 'transient') throw new Error(`postgres lookup ${ctx.id}: ${pgMessage(e)}`);
+        if (classify(e) !== 'transient') throw new Error(`postgres lookup ${ctx.id}: ${pgMessage(e)}${name ? preparedHint(e) : ''}`);
         await backoff.wait(e as Error);
       }
     }

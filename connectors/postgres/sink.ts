@@ -8,6 +8,7 @@
  *   append:  BEGIN · COPY table FROM STDIN · offsets · COMMIT
  *   upsert:  BEGIN · CREATE TEMP TABLE … ON COMMIT DROP · COPY stage ·
  *            DELETE tombstones + INSERT … ON CONFLICT DO UPDATE · offsets · COMMIT
+ *            (first tried: SAVEPOINT · COPY table, see upsertRows)
  *
  * The offsets statement records, per source partition, the last offset
  * written (exactly-once); records at or below it are skipped, which makes a
@@ -70,6 +71,8 @@ export interface PostgresSinkSettings {
   codecs: ColumnCodec[];
   mode: 'append' | 'upsert';
   key: string[];
+  /** Upsert may first try a plain COPY into the table: the key is its immediate primary key, no tombstones, no rules. */
+  directUpsert: boolean;
   deleteField: string | undefined;
   batchSize: number;
   lingerMs: number;
@@ -147,13 +150,14 @@ export async function openPostgresSink(ctx: SinkContext): Promise<SinkWriter> {
       const missing = key.find((k) => !schema.fields.some((f) => f.name === k) || k === deleteField);
       if (missing) throw new Error(`postgres: key column "${missing}" is not a field of the stream`);
     }
+    const directUpsert = mode === 'upsert' && deleteField === undefined && await primaryKeyIsArbiter(client, table, key);
     const committed = new Map<string, number>();
     if (exactlyOnce) {
       await client.query(offsetsTableSql(offsetsTable));
       for (const r of await readOffsets(client, offsetsTable, ctx.pipeline, ctx.id)) committed.set(partitionKey(r.source, r.partition), r.offset);
     }
     return new PostgresSink(ctx, {
-      url, tableName, table, schema, codecs, mode, key, deleteField,
+      url, tableName, table, schema, codecs, mode, key, directUpsert, deleteField,
       batchSize: options.number('batch_size'),
       lingerMs: durationOption(ctx.options, 'linger', '0ms'),
       poolSize: options.number('pool_size'),
@@ -162,6 +166,20 @@ export async function openPostgresSink(ctx: SinkContext): Promise<SinkWriter> {
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/**
+ * Whether the table's primary key rejects exactly what ON CONFLICT (key) would
+ * merge: the key columns are the primary key, checked immediately (ON CONFLICT
+ * refuses a deferrable one), and no rules (COPY would bypass them).
+ */
+async function primaryKeyIsArbiter(client: pg.Client, table: TableInfo, key: string[]): Promise<boolean> {
+  if (key.length !== table.primaryKey.length || !key.every((k) => table.primaryKey.includes(k))) return false;
+  const { rows } = await client.query<{ ok: boolean }>(
+    'SELECT i.indimmediate AND NOT c.relhasrules AS ok FROM pg_class c JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary WHERE c.oid = to_regclass($1)',
+    [table.sql],
+  );
+  return rows[0]?.ok === true;
 }
 
 function keyOption(v: unknown): string[] {
@@ -180,6 +198,9 @@ export class PostgresSink implements SinkWriter {
   private failed: Error | undefined;
   private closed = false;
   private readonly idle: (() => void)[] = [];
+  /** Upserts (of any lane) left before the next direct COPY attempt, and the pause after the last miss. */
+  private directSkip = 0;
+  private directPause = 0;
 
   constructor(
     private readonly ctx: SinkContext,
@@ -330,9 +351,7 @@ export class PostgresSink implements SinkWriter {
         if (inTransaction) await client.query('BEGIN');
         await copyFrom(client, `COPY ${s.table.sql} (${this.columns}) FROM STDIN (FORMAT binary)`, chunks);
       } else {
-        await client.query(`BEGIN; ${this.stageSql()}`);
-        await copyFrom(client, `COPY sensei_stage (${this.columns}) FROM STDIN (FORMAT binary)`, chunks);
-        finish.push(this.mergeSql());
+        finish.push(...(await this.upsertRows(client, chunks)));
       }
     } else {
       await client.query('BEGIN');
@@ -384,6 +403,40 @@ export class PostgresSink implements SinkWriter {
         await lane.backoff.wait(e as Error);
       }
     }
+  }
+
+  /**
+   * Upsert: begins the transaction and writes the rows, returning the statements
+   * still to run before COMMIT. Most of an upsert's cost is the staging table, the
+   * sort and ON CONFLICT's speculative insertion of every row; a stream of mostly
+   * new keys does not need them. So when the primary key is the key, the rows are
+   * first copied straight into the table under a savepoint: that succeeds exactly
+   * when every key of the batch is new and appears once. On any error the savepoint
+   * is rolled back and the batch takes the staging path, which decides (a record
+   * overtaken by a later one of its key is never judged; two lanes copying the same
+   * new keys in different orders may deadlock, and the one PostgreSQL aborts after
+   * deadlock_timeout takes that path too). After a miss the sink skips the attempt
+   * for 1, 2, 4 … 256 upserts, so an update-heavy stream wastes at most one COPY in 256.
+   */
+  private async upsertRows(client: pg.Client, chunks: Uint8Array[]): Promise<string[]> {
+    if (this.s.directUpsert && this.directSkip === 0) {
+      await client.query('BEGIN; SAVEPOINT sensei_direct');
+      try {
+        await copyFrom(client, `COPY ${this.s.table.sql} (${this.columns}) FROM STDIN (FORMAT binary)`, chunks);
+        this.directPause = 0;
+        return [];
+      } catch {
+        this.directPause = Math.min(256, Math.max(1, this.directPause * 2));
+        this.directSkip = this.directPause;
+        // Back in the transaction proper; a broken connection fails this too, and deliver() sees that error.
+        await client.query(`ROLLBACK TO SAVEPOINT sensei_direct; RELEASE SAVEPOINT sensei_direct; ${this.stageSql()}`);
+      }
+    } else {
+      this.directSkip = Math.max(0, this.directSkip - 1);
+      await client.query(`BEGIN; ${this.stageSql()}`);
+    }
+    await copyFrom(client, `COPY sensei_stage (${this.columns}) FROM STDIN (FORMAT binary)`, chunks);
+    return [this.mergeSql()];
   }
 
   private stageSql(): string {

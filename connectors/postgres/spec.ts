@@ -20,7 +20,7 @@ export const postgresSpec: ConnectorSpec = {
     { name: 'pool_size', type: 'int', doc: 'Sink: connections to the server (each source partition always writes through the same one, so its rows commit in order). Lookup: most connections per worker.', default: 5, min: 1, max: 100 },
     { name: 'exactly_once', type: 'boolean', doc: 'Record the source offsets of each batch in `offsets_table` in the same transaction and skip records already written on restart.', default: true, roles: ['sink'] },
     { name: 'offsets_table', type: 'string', doc: 'Table of the committed offsets (created when missing).', default: 'sensei_offsets', roles: ['sink'] },
-    { name: 'prepared_statements', type: 'boolean', doc: 'Lookup: use a named server-side prepared statement. Off by default, so connections work through PgBouncer in transaction mode (the sink never keeps session state).', default: false, roles: ['lookup'] },
+    { name: 'prepared_statements', type: 'boolean', doc: 'Lookup: use a named server-side prepared statement. Off by default, so connections work through PgBouncer in transaction mode (the sink never keeps session state); on, that needs PgBouncer 1.21+ with `max_prepared_statements`.', default: false, roles: ['lookup'] },
     // lookup
     { name: 'query', type: 'string', doc: 'Lookup: a query for one key, `$1`, returning at most one row, e.g. `select tier, country from customers where id = $1`. Its columns fill the declared record by name. It runs for all keys of a batch at once.', required: true, roles: ['lookup'] },
     { name: 'on_missing', type: 'enum', values: ['null', 'drop', 'dead_letter'], doc: 'Lookup: a key without a row gives a null field, drops the record, or makes it a dead letter.', default: 'null', roles: ['lookup'] },

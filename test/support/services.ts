@@ -39,6 +39,11 @@ export function pgUrl(): string {
   return setting('SENSEI_PG_URL', 'PostgreSQL', 'postgres');
 }
 
+/** URL of PgBouncer in transaction mode in front of the PostgreSQL of `pgUrl()`, e.g. `postgres://sensei@127.0.0.1:56432/sensei`. */
+export function pgBouncerUrl(): string {
+  return setting('SENSEI_PGBOUNCER_URL', 'PgBouncer', 'pgbouncer');
+}
+
 /** Redis connection URL, e.g. `redis://127.0.0.1:56379`. */
 export function redisUrl(): string {
   return setting('SENSEI_REDIS_URL', 'Redis', 'redis');
