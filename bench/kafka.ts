@@ -14,6 +14,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import kafkajs from 'kafkajs';
 import type { Kafka, Message } from 'kafkajs';
 import { RegistryClient } from '../connectors/kafka/registry-client.ts';
+import { fastProduceRequestInUse } from '../connectors/kafka/produce-request.ts';
 import { kafkaSourceEvents, type RebalanceReport } from '../connectors/kafka/source.ts';
 import { frameHeader } from '../connectors/kafka/wire-format.ts';
 import { builtinConnectorSpecs } from '../connectors/registry.ts';
@@ -107,6 +108,8 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
  * idempotent producer and await it, offsets committed by kafkajs.
  */
 async function handWritten(kafka: Kafka, registry: RegistryClient, input: string, output: string, records: number): Promise<KafkaRate> {
+  // Plain kafkajs: the first Sensei Kafka client in this process swaps in Sensei's Produce encoder, so the baseline runs before any.
+  if (fastProduceRequestInUse()) throw new Error('the hand-written baseline must run before any Sensei Kafka client exists in this process');
   const t0 = performance.now();
   const outSchema = kafkaPlan(input, output, registry.url, 'unused', true).sinks[0]!.schema;
   const outType = avroType(outSchema);

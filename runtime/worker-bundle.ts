@@ -2,7 +2,7 @@
  * Workers start from one plain-JavaScript file: the worker and its lib
  * bundled by esbuild (the one tsx itself runs on) into
  * `node_modules/.cache/sensei-workers`, where the packages it leaves out
- * (native addons: esbuild cannot bundle a `.node` file) resolve as usual.
+ * (native addons, which esbuild cannot bundle, and kafkajs) resolve as usual.
  * Starting a worker through tsx instead costs about 0.5 s of CPU (a loader
  * thread and a transform per module); from the bundle it costs about 60 ms,
  * which matters when the autoscaler adds workers under load. A bundle is
@@ -26,8 +26,12 @@ interface Esbuild {
 type Manifest = { bundle: string; inputs: Record<string, string> };
 
 const DIR = fileURLToPath(new URL('../node_modules/.cache/sensei-workers', import.meta.url));
-/** Packages with native addons (the Kafka compression codecs), imported by the bundle from node_modules. */
-const NATIVE_PACKAGES = ['snappy', 'lz4-napi', '@toondepauw/node-zstd'];
+/**
+ * Packages the bundle imports from node_modules instead of containing them:
+ * native addons (the Kafka compression codecs), and kafkajs, whose Produce
+ * encoder connectors/kafka/produce-request.ts replaces in the module cache.
+ */
+const EXTERNAL_PACKAGES = ['kafkajs', 'snappy', 'lz4-napi', '@toondepauw/node-zstd'];
 const built = new Map<string, URL | undefined>();
 
 /** The entry URL of a bundled worker with `libModule` built in, or undefined when it cannot be bundled. */
@@ -79,7 +83,7 @@ function build(libModule: string): URL | undefined {
       sourcefile: 'sensei-worker.ts',
     },
     bundle: true,
-    external: NATIVE_PACKAGES,
+    external: EXTERNAL_PACKAGES,
     platform: 'node',
     format: 'esm',
     target: 'node20',

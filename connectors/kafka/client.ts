@@ -11,6 +11,7 @@ import type { Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
 import type { Options } from '../connector.ts';
 import { OptionReader } from '../options.ts';
 import { registerCodecs } from './compression.ts';
+import { useFastProduceRequest } from './produce-request.ts';
 import { kafkaSpec } from './spec.ts';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
@@ -62,6 +63,7 @@ const LOG_LEVELS: Record<string, number> = { nothing: logLevel.NOTHING, error: l
 
 export function kafkaClient(options: Options): Kafka {
   registerCodecs();
+  useFastProduceRequest();
   const level = LOG_LEVELS[(process.env.SENSEI_KAFKA_LOG ?? 'nothing').toLowerCase()] ?? logLevel.NOTHING;
   return new KafkaClient({
     ...connectionConfig(options),
