@@ -2,7 +2,7 @@
  * Workers start from one plain-JavaScript file: the worker and its lib
  * bundled by esbuild (the one tsx itself runs on) into
  * `node_modules/.cache/sensei-workers`, where the packages it leaves out
- * (native addons, which esbuild cannot bundle, and kafkajs) resolve as usual.
+ * (kafkajs, and native addons loaded at run time) resolve as usual.
  * Starting a worker through tsx instead costs about 0.5 s of CPU (a loader
  * thread and a transform per module); from the bundle it costs about 60 ms,
  * which matters when the autoscaler adds workers under load. A bundle is
@@ -28,10 +28,11 @@ type Manifest = { bundle: string; inputs: Record<string, string> };
 const DIR = fileURLToPath(new URL('../node_modules/.cache/sensei-workers', import.meta.url));
 /**
  * Packages the bundle imports from node_modules instead of containing them:
- * native addons (the Kafka compression codecs), and kafkajs, whose Produce
- * encoder connectors/kafka/produce-request.ts replaces in the module cache.
+ * kafkajs, whose Produce encoder connectors/kafka/produce-request.ts
+ * replaces in Node's module cache. (Native addons, which esbuild cannot
+ * bundle, are loaded with `createRequire` at run time and never seen by it.)
  */
-const EXTERNAL_PACKAGES = ['kafkajs', 'snappy', 'lz4-napi', '@toondepauw/node-zstd'];
+const EXTERNAL_PACKAGES = ['kafkajs'];
 const built = new Map<string, URL | undefined>();
 
 /** The entry URL of a bundled worker with `libModule` built in, or undefined when it cannot be bundled. */
