@@ -21,7 +21,7 @@ import type { AvroSchemaJson } from '../../src/plan/plan.ts';
 import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../connector.ts';
 import type { Options } from '../connector.ts';
 import { murmur2, toPositive } from '../partitioner.ts';
-import { kafkaClient, kafkaOptions } from './client.ts';
+import { kafkaClient, kafkaOptions, retryRetriable } from './client.ts';
 import { COMPRESSIONS, type Compression } from './compression.ts';
 import { MessageBuilder, setupConstant, type SinkSetup } from './messages.ts';
 import type { ProducerChannel } from './producer.ts';
@@ -72,10 +72,15 @@ async function topicPartitions(options: Options, topic: string, create: number |
     const existing = await admin.listTopics();
     if (!existing.includes(topic)) {
       if (create === undefined) throw new Error(`kafka: topic ${topic} does not exist; create it, or give the sink \`partitions\` to create it`);
-      await admin.createTopics({ topics: [{ topic, numPartitions: create }], waitForLeaders: true, timeout: 30_000 });
+      await admin.createTopics({ topics: [{ topic, numPartitions: create }], timeout: 30_000 });
     }
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    return topics[0]!.partitions.length;
+    // A topic just created is unknown to the broker's metadata, then leaderless, for a moment (kafkajs's
+    // own wait gives up on the first): ask until every partition has a leader.
+    return await retryRetriable(async () => {
+      const { partitions } = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!;
+      if (partitions.length === 0 || partitions.some((p) => p.leader < 0)) throw Object.assign(new Error(`kafka: topic ${topic} has partitions without a leader`), { retriable: true });
+      return partitions.length;
+    });
   } finally {
     await admin.disconnect();
   }
