@@ -23,6 +23,7 @@ import { startPipeline } from '../runtime/pipeline.ts';
 import { compile } from '../src/compile.ts';
 import type { Plan } from '../src/plan/plan.ts';
 import { startSchemaRegistry } from '../test/support/schema-registry.ts';
+import { createTopics as createLedTopics } from '../test/kafka/helpers.ts';
 import { kafkaBrokers } from '../test/support/services.ts';
 import { generateRows, handMap, PIPELINE, SCHEMAS } from './workload.ts';
 
@@ -54,11 +55,9 @@ function client(): Kafka {
 
 const unique = (p: string) => `${p}-${randomUUID().slice(0, 8)}`;
 
-async function createTopics(kafka: Kafka, topics: string[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true, timeout: 30_000 });
-  await admin.disconnect();
+/** The topics, with every partition led (the tests' helper: kafkajs's own wait gives up on a busy broker). */
+function createTopics(topics: string[]): Promise<void> {
+  return createLedTopics(...topics.map((topic): [string, number] => [topic, PARTITIONS]));
 }
 
 async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
@@ -177,7 +176,7 @@ async function joinPauses(kafka: Kafka, registryUrl: string, input: string, roun
   const listen = (r: RebalanceReport) => reports.push(r);
   kafkaSourceEvents.on('rebalance', listen);
   const outputs = [unique('join-out-a'), unique('join-out-b')];
-  await createTopics(kafka, outputs);
+  await createTopics(outputs);
   try {
     const first = startPipeline(kafkaPlan(input, outputs[0]!, registryUrl, group, false), { workers: 1 });
     await sleep(1500);
@@ -225,14 +224,14 @@ export async function benchKafka(options: { quick?: boolean } = {}): Promise<Kaf
   const input = unique('bench-in');
   const topics = [input];
   try {
-    await createTopics(kafka, [input]);
+    await createTopics([input]);
     const rows = generateRows('small', records, PARTITIONS);
     const header = frameHeader(await registryClient.register(`${input}-value`, SCHEMAS.small));
     await fill(kafka, input, rows.all.map((v) => Buffer.concat([header, v])));
 
     const outBase = unique('bench-out-hand');
     topics.push(outBase);
-    await createTopics(kafka, [outBase]);
+    await createTopics([outBase]);
     const baseline = await handWritten(kafka, registryClient, input, outBase, records);
     const outputRecords = await topicSize(kafka, outBase);
 
@@ -243,7 +242,7 @@ export async function benchKafka(options: { quick?: boolean } = {}): Promise<Kaf
     for (const workers of [1, 2] as const) {
       const out = unique(`bench-out-${workers}w`);
       topics.push(out);
-      await createTopics(kafka, [out]);
+      await createTopics([out]);
       result.engine[workers] = await engine(kafkaPlan(input, out, registry.url, unique('bench'), true), workers, records);
       const written = await topicSize(kafka, out);
       if (written !== outputRecords) throw new Error(`the pipeline wrote ${written} records, the hand-written loop ${outputRecords}`);
