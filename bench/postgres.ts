@@ -3,8 +3,10 @@
  * baselines measured in the same run on the same server — a plain
  * `COPY … FROM STDIN` with pg of data already in memory (text and binary:
  * the server's ingest limit on one connection) and a multi-row INSERT loop
- * (what a user would write). Also the whole pipeline (datagen → workers →
- * sink). Needs `scripts/services start postgres` (or SENSEI_PG_URL).
+ * (what a user would write). Also whole pipelines into the sink: from
+ * rows already Avro-encoded in memory (as a Kafka source hands them over)
+ * and from datagen, which generates them on the coordinator thread. Needs
+ * `scripts/services start postgres` (or SENSEI_PG_URL).
  *
  *   tsx bench/postgres.ts [--quick]      on its own
  *   benchPostgres({ quick })             from bench/run.ts
@@ -18,10 +20,13 @@ import { copyFrom } from '../connectors/postgres/copy-in.ts';
 import { openPostgresSink } from '../connectors/postgres/sink.ts';
 import { createTableSql, matchColumns, readTable } from '../connectors/postgres/table.ts';
 import type { ColumnCodec } from '../connectors/postgres/types.ts';
-import { builtinConnectorSpecs } from '../connectors/registry.ts';
-import { runPipeline } from '../runtime/pipeline.ts';
+import type { ArrayRecord } from '../connectors/array-source.ts';
+import { builtinConnectorSpecs, connectorSpecs, type ConnectorEnvironment } from '../connectors/registry.ts';
+import { avroType } from '../runtime/avro-codec.ts';
+import { startPipeline, type PipelineEvent } from '../runtime/pipeline.ts';
 import { recordNode } from '../runtime/schema.ts';
 import { compile } from '../src/compile.ts';
+import { benchEnvironment } from './workload.ts';
 
 const SCHEMA = {
   type: 'record',
@@ -57,7 +62,9 @@ export interface PostgresBenchResult {
   insertLoop: { rows: number; rate: number };
   sinkAppend: number;
   sinkUpsert: number;
+  /** Whole pipelines → 2 workers → sink (append): from Avro rows in memory, and from datagen. */
   pipeline: { rows: number; rate: number; workers: number };
+  pipelineDatagen: { rows: number; rate: number; workers: number };
 }
 
 function pgUrl(): string {
@@ -198,26 +205,40 @@ export async function benchPostgres(opts: { quick?: boolean; log?: (line: string
   await freshTable(url, table, ['id']);
   const sinkUpsert = await sinkRun(url, table, rows, { mode: 'upsert' });
 
-  // The whole pipeline: generate, run the chain on the workers, encode, write.
-  await withClient(url, (c) => c.query(`DROP TABLE IF EXISTS bench_pg_pipeline`));
-  const compiled = compile({
-    entry: 'bench.sensei',
-    files: new Map([['bench.sensei', `pipeline bench_pg_${Date.now()}\n${PIPELINE_SCHEMA}\nsource orders: Order from datagen { partitions: ${PARTITIONS}, count: ${rowsN}, seed: 42 }\nsink orders to postgres { url: "${url}", table: "bench_pg_pipeline", create: true }\n`]]),
-    connectors: builtinConnectorSpecs(),
-  });
-  if (!compiled.plan) throw new Error(`bench pipeline: ${compiled.diagnostics.map((d) => d.message).join('; ')}`);
+  // Whole pipelines: the workers decode, encode binary COPY tuples; the sink writes.
   const workers = 2;
-  let pipeline = { rows: 0, rate: NaN, workers };
-  try {
-    const summary = await runPipeline(compiled.plan, { workers });
-    pipeline = { rows: summary.recordsOut, rate: summary.recordsOut / (summary.durationMs / 1000), workers };
-  } catch (e) {
-    log(`pipeline run failed: ${(e as Error).message}`);
-  }
+  const pipelineRun = async (source: string, env?: ConnectorEnvironment, encodedRows?: (schema: unknown) => ArrayRecord[][]) => {
+    await withClient(url, (c) => c.query(`DROP TABLE IF EXISTS bench_pg_pipeline`));
+    const compiled = compile({
+      entry: 'bench.sensei',
+      files: new Map([['bench.sensei', `pipeline bench_pg_${Date.now()}\n${PIPELINE_SCHEMA}\nsource orders: Order from ${source}\nsink orders to postgres { url: "${url}", table: "bench_pg_pipeline", create: true }\n`]]),
+      connectors: env ? connectorSpecs(env) : builtinConnectorSpecs(),
+    });
+    if (!compiled.plan) throw new Error(`bench pipeline: ${compiled.diagnostics.map((d) => d.message).join('; ')}`);
+    try {
+      const runEnv = encodedRows ? benchEnvironment(encodedRows(compiled.plan.sources[0]!.schema), { records: 0, bytes: 0 }) : env;
+      // Timed from the moment every partition is assigned (worker start-up excluded, as in the other sections).
+      let started = performance.now();
+      const onEvent = (e: PipelineEvent) => void (e.type === 'rebalance' && e.reason === 'start' && (started = performance.now()));
+      const summary = await startPipeline(compiled.plan, { workers, onEvent, ...(runEnv ? { env: runEnv } : {}) }).done;
+      return { rows: summary.recordsOut, rate: summary.recordsOut / ((performance.now() - started) / 1000), workers };
+    } catch (e) {
+      log(`pipeline run failed: ${(e as Error).message}`);
+      return { rows: 0, rate: NaN, workers };
+    }
+  };
+  const inMemory = (schema: unknown): ArrayRecord[][] => {
+    const type = avroType(schema);
+    const parts: ArrayRecord[][] = Array.from({ length: PARTITIONS }, () => []);
+    rows.forEach((r, i) => parts[i % PARTITIONS]!.push({ key: null, value: type.toBuffer(r), timestamp: 0 }));
+    return parts;
+  };
+  const pipeline = await pipelineRun('bench {}', benchEnvironment([], { records: 0, bytes: 0 }), inMemory);
+  const pipelineDatagen = await pipelineRun(`datagen { partitions: ${PARTITIONS}, count: ${rowsN}, seed: 42 }`);
 
   await withClient(url, (c) => c.query(`DROP TABLE IF EXISTS ${table}; DROP TABLE IF EXISTS bench_pg_pipeline`));
   const result: PostgresBenchResult = {
-    rows: rowsN, bytesPerRowBinary: Math.round(binaryBytes / rowsN), copyText, copyBinary, insertLoop, sinkAppend, sinkUpsert, pipeline,
+    rows: rowsN, bytesPerRowBinary: Math.round(binaryBytes / rowsN), copyText, copyBinary, insertLoop, sinkAppend, sinkUpsert, pipeline, pipelineDatagen,
   };
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const best = Math.max(copyText, copyBinary);
@@ -229,7 +250,8 @@ export async function benchPostgres(opts: { quick?: boolean; log?: (line: string
   log(`| multi-row INSERT loop (1000 rows/statement) | ${fmt(insertN)} | ${fmt(insertLoop.rate)} | ${(insertLoop.rate / best).toFixed(2)}× |`);
   log(`| sink, append (exactly-once offsets, default pool) | ${fmt(rowsN)} | ${fmt(sinkAppend)} | ${(sinkAppend / best).toFixed(2)}× |`);
   log(`| sink, upsert on the primary key | ${fmt(rowsN)} | ${fmt(sinkUpsert)} | ${(sinkUpsert / best).toFixed(2)}× |`);
-  log(`| pipeline datagen → ${workers} workers → sink (append) | ${fmt(pipeline.rows)} | ${fmt(pipeline.rate)} | ${(pipeline.rate / best).toFixed(2)}× |`);
+  log(`| pipeline: Avro rows in memory → ${workers} workers → sink (append) | ${fmt(pipeline.rows)} | ${fmt(pipeline.rate)} | ${(pipeline.rate / best).toFixed(2)}× |`);
+  log(`| pipeline: datagen → ${workers} workers → sink (append) | ${fmt(pipelineDatagen.rows)} | ${fmt(pipelineDatagen.rate)} | ${(pipelineDatagen.rate / best).toFixed(2)}× |`);
   return result;
 }
 

@@ -259,6 +259,8 @@ function arrayWriter(element: FieldWriter, elementOid: number): FieldWriter {
 export function numeric(v: number, scale: number): Buffer {
   if (Number.isNaN(v)) return Buffer.from([0, 0, 0, 0, 0xc0, 0, 0, 0]);
   if (!Number.isFinite(v)) throw new Error(`${v} is not a numeric value`);
+  const fast = numericOfSafeInteger(v, scale);
+  if (fast) return fast;
   // Rounded as the Avro encoding rounds decimals (half away from zero, from the shortest decimal text).
   const unscaled = toUnscaled(Math.abs(v), scale).toString().padStart(scale + 1, '0');
   const int = unscaled.slice(0, unscaled.length - scale);
@@ -282,6 +284,34 @@ export function numeric(v: number, scale: number): Buffer {
   out.writeUInt16BE(v < 0 && used.length > 0 ? 0x4000 : 0, 4);
   out.writeInt16BE(scale, 6);
   used.forEach((d, i) => out.writeInt16BE(d, 8 + i * 2));
+  return out;
+}
+
+/**
+ * `numeric` without strings, for the common case: |v| × 10^scale is exactly a
+ * safe integer. Its base-10000 digits are aligned on the decimal point by
+ * padding the scale to a multiple of 4; undefined when that would not be exact.
+ */
+function numericOfSafeInteger(v: number, scale: number): Buffer | undefined {
+  const pad = (4 - (scale % 4)) % 4;
+  const factor = 10 ** scale;
+  const unscaled = Math.round(Math.abs(v) * factor);
+  let m = unscaled * 10 ** pad;
+  if (m > Number.MAX_SAFE_INTEGER || unscaled / factor !== Math.abs(v)) return undefined;
+  const groups: number[] = []; // least significant first
+  while (m > 0) {
+    groups.push(m % 10000);
+    m = Math.floor(m / 10000);
+  }
+  let low = 0;
+  while (low < groups.length && groups[low] === 0) low++;
+  const n = groups.length - low;
+  const out = Buffer.allocUnsafe(8 + n * 2);
+  out.writeInt16BE(n, 0);
+  out.writeInt16BE(n === 0 ? 0 : groups.length - 1 - (scale + pad) / 4, 2);
+  out.writeUInt16BE(v < 0 && n > 0 ? 0x4000 : 0, 4);
+  out.writeInt16BE(scale, 6);
+  for (let i = 0; i < n; i++) out.writeInt16BE(groups[groups.length - 1 - i]!, 8 + i * 2);
   return out;
 }
 

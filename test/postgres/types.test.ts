@@ -106,15 +106,15 @@ test('existing columns of compatible types: int into bigint, timestamp without t
   t.deepEqual(rows, [{ i: '-42', ts: '2024-05-01 10:20:30.25', s: 'short', e: 'GOLD', rec: '{"city":"Berlin","at":"2024-01-02T00:00:00.000Z"}', extra: 'x' }]);
 });
 
-test('numeric encodes scale, sign, zero, small and large values exactly', async (t) => {
+test('numeric encodes scale, sign, zero, small and large values exactly (past 2^53 once scaled too)', async (t) => {
   const table = unique('numeric');
   const schema = { type: 'record', name: 'N', fields: [{ name: 'n', type: { type: 'bytes', logicalType: 'decimal', precision: 20, scale: 4 } }, { name: 'k', type: 'int' }] };
-  const values = [0, 0.0001, -0.05, 1, 10000, 123456789.1234, -99999999.9999, 1.005, 2.5];
+  const values = [0, 0.0001, -0.05, 1, 10000, 123456789.1234, -99999999.9999, 1.005, 2.5, 1234567890123456, -0.0001];
   const sink = await openSink(schema, { table, create: true });
   await sink.write(values.map((n, k) => ({ n, k })));
   await sink.writer.close();
   const rows = await sql<{ n: string }>(`SELECT n::text FROM ${table} ORDER BY k`);
-  t.deepEqual(rows.map((r) => r.n), ['0.0000', '0.0001', '-0.0500', '1.0000', '10000.0000', '123456789.1234', '-99999999.9999', '1.0050', '2.5000']);
+  t.deepEqual(rows.map((r) => r.n), ['0.0000', '0.0001', '-0.0500', '1.0000', '10000.0000', '123456789.1234', '-99999999.9999', '1.0050', '2.5000', '1234567890123456.0000', '-0.0001']);
   t.deepEqual(numeric(NaN, 2), Buffer.from([0, 0, 0, 0, 0xc0, 0, 0, 0]));
 });
 
