@@ -153,8 +153,9 @@ test.serial('a worker that throws outside a chain (an uncaught error) counts as 
   const marker = join(dir, 'crashed');
   const lib = join(dir, 'lib.mjs');
   // The first worker to call crashOnce() throws from a timer: no chain is running, nothing catches it.
-  await writeFile(lib, `import { existsSync, writeFileSync } from 'node:fs';
-export const stdlib = { crashOnce() { if (!existsSync(${JSON.stringify(marker)})) { writeFileSync(${JSON.stringify(marker)}, ''); setTimeout(() => { throw new Error('boom'); }); } } };`);
+  // Creating the marker exclusively ('wx') makes "first" atomic across the two worker threads.
+  await writeFile(lib, `import { writeFileSync } from 'node:fs';
+export const stdlib = { crashOnce() { try { writeFileSync(${JSON.stringify(marker)}, '', { flag: 'wx' }); } catch { return; } setTimeout(() => { throw new Error('boom'); }); } };`);
   const code = MAP_CHAIN.replace('return function chain(batch, out, rejected, ctx) {', 'return function chain(batch, out, rejected, ctx) {\n  if (batch.offsets[0] >= 500) lib.crashOnce();');
   const parts = orders(20_000, 4);
   const { env, out } = testEnv(parts);
