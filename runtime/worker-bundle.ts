@@ -1,9 +1,11 @@
 /**
  * Workers start from one plain-JavaScript file: the worker and its lib
- * bundled by esbuild (the one tsx itself runs on) into
- * `node_modules/.cache/sensei-workers`, where the packages it leaves out
- * (kafkajs, and native addons loaded at run time) resolve as usual.
- * Starting a worker through tsx instead costs about 0.5 s of CPU (a loader
+ * bundled by esbuild (the one tsx itself runs on) into the temp directory
+ * (writable in containers with a read-only root file system), one folder per
+ * installation. The packages the bundle leaves out (kafkajs, and native
+ * addons loaded at run time) resolve through a `node_modules` link in that
+ * folder to the installation's own, so they are the very modules the main
+ * thread loads. Starting a worker through tsx instead costs about 0.5 s of CPU (a loader
  * thread and a transform per module); from the bundle it costs about 60 ms,
  * which matters when the autoscaler adds workers under load. A bundle is
  * reused by later runs while none of its input files changed (size and
@@ -13,9 +15,10 @@
  * worker-entry.mjs, which registers tsx in the worker.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface Esbuild {
@@ -25,7 +28,10 @@ interface Esbuild {
 /** What a bundle was built from: input path → size and modification time. */
 type Manifest = { bundle: string; inputs: Record<string, string> };
 
-const DIR = fileURLToPath(new URL('../node_modules/.cache/sensei-workers', import.meta.url));
+/** The node_modules folder this installation resolves its packages from (the one holding kafkajs). */
+const KAFKAJS_ENTRY = createRequire(import.meta.url).resolve('kafkajs');
+const NODE_MODULES = KAFKAJS_ENTRY.slice(0, KAFKAJS_ENTRY.lastIndexOf(`${sep}kafkajs${sep}`));
+const DIR = join(tmpdir(), 'sensei-workers', createHash('sha256').update(NODE_MODULES).digest('hex').slice(0, 16));
 /**
  * Packages the bundle imports from node_modules instead of containing them:
  * kafkajs, whose Produce encoder connectors/kafka/produce-request.ts
@@ -60,6 +66,7 @@ function reuse(libModule: string): URL | undefined {
     const manifest = JSON.parse(readFileSync(manifestPath(libModule), 'utf8')) as Manifest;
     if (!existsSync(manifest.bundle)) return undefined;
     for (const [path, was] of Object.entries(manifest.inputs)) if (stamp(path) !== was) return undefined;
+    linkNodeModules();
     return pathToFileURL(manifest.bundle);
   } catch {
     return undefined;
@@ -110,13 +117,24 @@ function build(libModule: string): URL | undefined {
   }
   try {
     mkdirSync(DIR, { recursive: true });
+    linkNodeModules();
     if (!existsSync(bundle)) writeAtomically(bundle, text);
     writeAtomically(manifestPath(libModule), JSON.stringify({ bundle, inputs } satisfies Manifest));
   } catch {
-    // A read-only install: workers start through tsx instead.
+    // No writable temp directory: workers start through tsx instead.
     return undefined;
   }
   return pathToFileURL(bundle);
+}
+
+/** `DIR/node_modules` → the installation's node_modules (another process may have made it first). */
+function linkNodeModules(): void {
+  const link = join(DIR, 'node_modules');
+  try {
+    symlinkSync(NODE_MODULES, link, 'dir');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
 }
 
 /** Write then rename: concurrent runs never read a half-written file. */
