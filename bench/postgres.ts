@@ -11,7 +11,6 @@
  *   tsx bench/postgres.ts [--quick]      on its own
  *   benchPostgres({ quick })             from bench/run.ts
  */
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { EncodedBatch, SinkContext, SinkWriter } from '../connectors/connector.ts';
 import { recordGenerator } from '../connectors/datagen/generate.ts';
@@ -26,6 +25,7 @@ import { avroType } from '../runtime/avro-codec.ts';
 import { startPipeline, type PipelineEvent } from '../runtime/pipeline.ts';
 import { recordNode } from '../runtime/schema.ts';
 import { compile } from '../src/compile.ts';
+import { pgUrl } from '../test/support/services.ts';
 import { benchEnvironment } from './workload.ts';
 
 const SCHEMA = {
@@ -65,17 +65,6 @@ export interface PostgresBenchResult {
   /** Whole pipelines → 2 workers → sink (append): from Avro rows in memory, and from datagen. */
   pipeline: { rows: number; rate: number; workers: number };
   pipelineDatagen: { rows: number; rate: number; workers: number };
-}
-
-function pgUrl(): string {
-  if (process.env.SENSEI_PG_URL) return process.env.SENSEI_PG_URL;
-  try {
-    const line = readFileSync(new URL('../.services/env', import.meta.url), 'utf8').split('\n').find((l) => l.startsWith('SENSEI_PG_URL='));
-    if (line) return line.slice('SENSEI_PG_URL='.length).trim();
-  } catch {
-    // fall through
-  }
-  throw new Error('PostgreSQL is not running: run `scripts/services start postgres` (or set SENSEI_PG_URL)');
 }
 
 /** The same text a user's COPY (text format) would send: tab-separated, \N for null, escaped strings. */
@@ -207,33 +196,35 @@ export async function benchPostgres(opts: { quick?: boolean; log?: (line: string
 
   // Whole pipelines: the workers decode, encode binary COPY tuples; the sink writes.
   const workers = 2;
-  const pipelineRun = async (source: string, env?: ConnectorEnvironment, encodedRows?: (schema: unknown) => ArrayRecord[][]) => {
+  /** A pipeline `source → sink to postgres`; with `rows`, the source is `bench`, fed the rows Avro-encoded in the source schema. */
+  const pipelineRun = async (source: string, rows?: Record<string, unknown>[]) => {
     await withClient(url, (c) => c.query(`DROP TABLE IF EXISTS bench_pg_pipeline`));
+    const specsEnv = rows ? benchEnvironment([], { records: 0, bytes: 0 }) : undefined;
     const compiled = compile({
       entry: 'bench.sensei',
       files: new Map([['bench.sensei', `pipeline bench_pg_${Date.now()}\n${PIPELINE_SCHEMA}\nsource orders: Order from ${source}\nsink orders to postgres { url: "${url}", table: "bench_pg_pipeline", create: true }\n`]]),
-      connectors: env ? connectorSpecs(env) : builtinConnectorSpecs(),
+      connectors: specsEnv ? connectorSpecs(specsEnv) : builtinConnectorSpecs(),
     });
     if (!compiled.plan) throw new Error(`bench pipeline: ${compiled.diagnostics.map((d) => d.message).join('; ')}`);
     try {
-      const runEnv = encodedRows ? benchEnvironment(encodedRows(compiled.plan.sources[0]!.schema), { records: 0, bytes: 0 }) : env;
+      let env: ConnectorEnvironment | undefined;
+      if (rows) {
+        const type = avroType(compiled.plan.sources[0]!.schema);
+        const parts: ArrayRecord[][] = Array.from({ length: PARTITIONS }, () => []);
+        rows.forEach((r, i) => parts[i % PARTITIONS]!.push({ key: null, value: type.toBuffer(r), timestamp: 0 }));
+        env = benchEnvironment(parts, { records: 0, bytes: 0 });
+      }
       // Timed from the moment every partition is assigned (worker start-up excluded, as in the other sections).
       let started = performance.now();
       const onEvent = (e: PipelineEvent) => void (e.type === 'rebalance' && e.reason === 'start' && (started = performance.now()));
-      const summary = await startPipeline(compiled.plan, { workers, onEvent, ...(runEnv ? { env: runEnv } : {}) }).done;
+      const summary = await startPipeline(compiled.plan, { workers, onEvent, ...(env ? { env } : {}) }).done;
       return { rows: summary.recordsOut, rate: summary.recordsOut / ((performance.now() - started) / 1000), workers };
     } catch (e) {
       log(`pipeline run failed: ${(e as Error).message}`);
       return { rows: 0, rate: NaN, workers };
     }
   };
-  const inMemory = (schema: unknown): ArrayRecord[][] => {
-    const type = avroType(schema);
-    const parts: ArrayRecord[][] = Array.from({ length: PARTITIONS }, () => []);
-    rows.forEach((r, i) => parts[i % PARTITIONS]!.push({ key: null, value: type.toBuffer(r), timestamp: 0 }));
-    return parts;
-  };
-  const pipeline = await pipelineRun('bench {}', benchEnvironment([], { records: 0, bytes: 0 }), inMemory);
+  const pipeline = await pipelineRun('bench {}', rows);
   const pipelineDatagen = await pipelineRun(`datagen { partitions: ${PARTITIONS}, count: ${rowsN}, seed: 42 }`);
 
   await withClient(url, (c) => c.query(`DROP TABLE IF EXISTS ${table}; DROP TABLE IF EXISTS bench_pg_pipeline`));

@@ -3,33 +3,16 @@
  * partitions a Kafka producer would: `toPositive(murmur2(keyBytes)) % n`.
  */
 import { genericJson } from '../runtime/json-codec.ts';
+import { murmur2 } from '../runtime/murmur2.ts';
 import type { SchemaNode } from '../runtime/schema.ts';
-
-/** MurmurHash2, 32-bit, seed 0x9747b28c, as in org.apache.kafka.common.utils.Utils.murmur2. */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
-  const m = 0x5bd1e995;
-  let h = 0x9747b28c ^ length;
-  const tail = length & ~3;
-  for (let i = 0; i < tail; i += 4) {
-    let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
-    k = Math.imul(k, m);
-    k ^= k >>> 24;
-    k = Math.imul(k, m);
-    h = Math.imul(h, m) ^ k;
-  }
-  const rest = length & 3;
-  if (rest === 3) h ^= data[tail + 2]! << 16;
-  if (rest >= 2) h ^= data[tail + 1]! << 8;
-  if (rest >= 1) h = Math.imul(h ^ data[tail]!, m);
-  h ^= h >>> 13;
-  h = Math.imul(h, m);
-  h ^= h >>> 15;
-  return h | 0;
-}
 
 export function toPositive(n: number): number {
   return n & 0x7fffffff;
+}
+
+/** The partition Kafka's default partitioner gives these key bytes; `whenNull` for a record without a key. */
+export function kafkaPartition(key: Uint8Array | null, partitions: number, whenNull: number): number {
+  return key === null ? whenNull : toPositive(murmur2(key)) % partitions;
 }
 
 /**
@@ -60,5 +43,5 @@ export function keyBytes(key: unknown, node: SchemaNode): Uint8Array {
 /** Partition of a key among `partitions`; null keys go to partition 0. */
 export function partitionOf(key: unknown, node: SchemaNode, partitions: number): number {
   if (key === null || key === undefined || partitions <= 1) return 0;
-  return toPositive(murmur2(keyBytes(key, node))) % partitions;
+  return kafkaPartition(keyBytes(key, node), partitions, 0);
 }

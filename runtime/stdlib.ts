@@ -16,6 +16,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { ChainFailure } from '../src/plan/chain.ts';
 import { LIKE_FLAGS, likeToRegex } from '../src/plan/like.ts';
+import { murmur2 } from './murmur2.ts';
 
 type Fn = (...args: any[]) => unknown;
 
@@ -200,36 +201,6 @@ function parseTimestamp(s: string, pattern?: string): number {
 
 const content = (x: string | Uint8Array) => (typeof x === 'string' ? Buffer.from(x, 'utf8') : x);
 const digest = (algorithm: string) => (x: string | Uint8Array) => createHash(algorithm).update(content(x)).digest('hex');
-
-/** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), so keys hash as Kafka's partitioner hashes them. */
-function murmur2(x: string | Uint8Array): number {
-  const data = content(x);
-  const length = data.length;
-  const m = 0x5bd1e995;
-  let h = (0x9747b28c ^ length) | 0;
-  const fours = length >> 2;
-  for (let i = 0; i < fours; i++) {
-    const o = i * 4;
-    let k = (data[o]! & 0xff) | ((data[o + 1]! & 0xff) << 8) | ((data[o + 2]! & 0xff) << 16) | ((data[o + 3]! & 0xff) << 24);
-    k = Math.imul(k, m);
-    k ^= k >>> 24;
-    k = Math.imul(k, m);
-    h = Math.imul(h, m);
-    h ^= k;
-  }
-  const rest = fours * 4;
-  const tail = length % 4;
-  if (tail === 3) h ^= (data[rest + 2]! & 0xff) << 16;
-  if (tail >= 2) h ^= (data[rest + 1]! & 0xff) << 8;
-  if (tail >= 1) {
-    h ^= data[rest]! & 0xff;
-    h = Math.imul(h, m);
-  }
-  h ^= h >>> 13;
-  h = Math.imul(h, m);
-  h ^= h >>> 15;
-  return h | 0;
-}
 
 // ---- uuid ----
 
@@ -436,7 +407,7 @@ export const libraryFunctions: Record<string, Fn> = {
   md5: strict1(digest('md5')),
   sha1: strict1(digest('sha1')),
   sha256: strict1(digest('sha256')),
-  murmur2: strict1(murmur2),
+  murmur2: strict1((x: string | Uint8Array) => murmur2(content(x))),
   crc32: strict1((x: string | Uint8Array) => zlibCrc32(content(x))),
   // uuid
   uuid,

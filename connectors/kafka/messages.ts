@@ -15,7 +15,7 @@ import { jsonLineEncoder } from '../../runtime/json-codec.ts';
 import { schemaNode, type SchemaNode } from '../../runtime/schema.ts';
 import type { AvroSchemaJson, Constant } from '../../src/plan/plan.ts';
 import type { EncodedBatch, Options, RecordHeaders, SourceRecords } from '../connector.ts';
-import { keyBytes, murmur2, toPositive } from '../partitioner.ts';
+import { kafkaPartition, keyBytes } from '../partitioner.ts';
 import type { Compression } from './compression.ts';
 import { frameHeader, frameRecords } from './wire-format.ts';
 
@@ -67,7 +67,7 @@ export class MessageBuilder {
     for (let i = 0; i < n; i++) {
       const input = inputs?.[i];
       const key = keys ? keys[i]! : input?.key ?? null;
-      const m: Message = { key, value: values[i]!, partition: key === null ? fallback : toPositive(murmur2(key)) % partitions };
+      const m: Message = { key, value: values[i]!, partition: kafkaPartition(key, partitions, fallback) };
       if (input) {
         m.timestamp = input.timestamp;
         if (this.setup.headers && input.headers) m.headers = input.headers;

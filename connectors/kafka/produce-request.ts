@@ -174,6 +174,7 @@ function varSize(v: number): number {
 function encodeRecords(messages: ProduceMessage[], first: number, now: number): Buffer {
   const n = messages.length;
   const bodies = new Array<number>(n);
+  const deltas = new Array<number>(n);
   const headers = new Array<[string, Bytes][] | undefined>(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
@@ -181,7 +182,8 @@ function encodeRecords(messages: ProduceMessage[], first: number, now: number): 
     const key = byteLength(m.key);
     const value = byteLength(m.value);
     const list = (headers[i] = headerList(m.headers));
-    let size = 1 + varSize(timestampOf(m, now) - first) + varSize(i) + varSize(key) + Math.max(0, key) + varSize(value) + Math.max(0, value) + varSize(list?.length ?? 0);
+    const delta = (deltas[i] = timestampOf(m, now) - first);
+    let size = 1 + varSize(delta) + varSize(i) + varSize(key) + Math.max(0, key) + varSize(value) + Math.max(0, value) + varSize(list?.length ?? 0);
     if (list) {
       for (const [k, v] of list) {
         const kl = Buffer.byteLength(k, 'utf8');
@@ -217,7 +219,7 @@ function encodeRecords(messages: ProduceMessage[], first: number, now: number): 
     const m = messages[i]!;
     varint(bodies[i]!);
     out[at++] = 0;
-    varint(timestampOf(m, now) - first);
+    varint(deltas[i]!);
     varint(i);
     bytes(m.key);
     bytes(m.value);

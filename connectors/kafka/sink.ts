@@ -20,7 +20,7 @@ import { isNullSchema } from '../../runtime/avro-codec.ts';
 import type { AvroSchemaJson } from '../../src/plan/plan.ts';
 import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../connector.ts';
 import type { Options } from '../connector.ts';
-import { murmur2, toPositive } from '../partitioner.ts';
+import { kafkaPartition } from '../partitioner.ts';
 import { kafkaClient, kafkaOptions, retryRetriable } from './client.ts';
 import { COMPRESSIONS, type Compression } from './compression.ts';
 import { MessageBuilder, setupConstant, type SinkSetup } from './messages.ts';
@@ -171,7 +171,7 @@ class DeadLetterSink implements SinkWriter {
         key,
         value: input ? input.value : Buffer.from(line),
         headers,
-        partition: key === null ? Math.max(0, letter.partition) % this.partitions : toPositive(murmur2(key)) % this.partitions,
+        partition: kafkaPartition(key, this.partitions, Math.max(0, letter.partition) % this.partitions),
         ...(input ? { timestamp: input.timestamp } : {}),
       });
     }

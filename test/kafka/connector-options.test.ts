@@ -2,7 +2,8 @@
 // topic creation, and where a source starts.
 import test from 'ava';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
-import { murmur2, toPositive } from '../../connectors/partitioner.ts';
+import { toPositive } from '../../connectors/partitioner.ts';
+import { murmur2 } from '../../runtime/murmur2.ts';
 import { avroType } from '../../runtime/avro-codec.ts';
 import { runPipeline } from '../../runtime/pipeline.ts';
 import { kafkaBrokers } from '../support/services.ts';

@@ -1,6 +1,7 @@
 // A Kafka → Kafka pipeline on the real broker, run in-process by the runtime.
 import test from 'ava';
-import { murmur2, toPositive } from '../../connectors/partitioner.ts';
+import { toPositive } from '../../connectors/partitioner.ts';
+import { murmur2 } from '../../runtime/murmur2.ts';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
 import { avroType } from '../../runtime/avro-codec.ts';
 import { runPipeline } from '../../runtime/pipeline.ts';

@@ -13,6 +13,23 @@ import type { ColumnCodec } from '../../connectors/postgres/types.ts';
 import { recordNode } from '../../runtime/schema.ts';
 import { pgUrl } from '../support/services.ts';
 
+/** The orders the sink tests write: a decimal amount, a key per order, seven customers. */
+export const ORDER = {
+  type: 'record',
+  name: 'Order',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'customer', type: 'string' },
+    { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 } },
+    { name: 'qty', type: 'int' },
+  ],
+};
+
+export interface Order { id: string; customer: string; amount: number; qty: number }
+
+export const orders = (n: number, from = 0): Order[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `o${from + i}`, customer: `c${(from + i) % 7}`, amount: (from + i) / 4, qty: (from + i) % 5 }));
+
 export function unique(prefix: string): string {
   return `${prefix}_${randomUUID().slice(0, 8)}`;
 }

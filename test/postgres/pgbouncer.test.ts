@@ -9,23 +9,7 @@ import { runPipeline } from '../../runtime/pipeline.ts';
 import { compilePlan } from '../support/compile.ts';
 import { generatedOrders, runLookup, sorted } from '../support/lookup-run.ts';
 import { pgBouncerUrl } from '../support/services.ts';
-import { openSink, sql, unique } from './helpers.ts';
-
-const ORDER = {
-  type: 'record',
-  name: 'Order',
-  fields: [
-    { name: 'id', type: 'string' },
-    { name: 'customer', type: 'string' },
-    { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 } },
-    { name: 'qty', type: 'int' },
-  ],
-};
-
-interface Order { id: string; customer: string; amount: number; qty: number }
-
-const orders = (n: number, from = 0): Order[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `o${from + i}`, customer: `c${(from + i) % 7}`, amount: (from + i) / 4, qty: (from + i) % 5 }));
+import { openSink, ORDER, orders, sql, unique, type Order } from './helpers.ts';
 
 /** A client session through PgBouncer (the `sql` helper's `options` startup parameter is one PgBouncer refuses). */
 async function session(database?: string): Promise<pg.Client> {

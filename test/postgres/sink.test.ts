@@ -1,23 +1,7 @@
 // The PostgreSQL sink against the real server: append, upsert, tombstones, table checks,
 // dead letters and the offsets of exactly-once delivery.
 import test from 'ava';
-import { openSink, sql, unique } from './helpers.ts';
-
-const ORDER = {
-  type: 'record',
-  name: 'Order',
-  fields: [
-    { name: 'id', type: 'string' },
-    { name: 'customer', type: 'string' },
-    { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 } },
-    { name: 'qty', type: 'int' },
-  ],
-};
-
-interface Order { id: string; customer: string; amount: number; qty: number }
-
-const orders = (n: number, from = 0): Order[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `o${from + i}`, customer: `c${(from + i) % 7}`, amount: (from + i) / 4, qty: (from + i) % 5 }));
+import { openSink, ORDER, orders, sql, unique } from './helpers.ts';
 
 test('append copies every record and records the last offset of each partition', async (t) => {
   const table = unique('append');
