@@ -107,22 +107,21 @@ class WorkerWrittenSink implements SinkWriter {
   }
 }
 
-/** Exactly-once: writes through the run's transactional producer. */
-class KafkaSink implements SinkWriter {
-  readonly format = 'avro';
+/** A sink writing through the run's producer (transactional for exactly_once), made on first use. */
+abstract class RunProducerSink implements SinkWriter {
+  abstract readonly format: 'avro' | 'json';
   private channel: Promise<ProducerChannel> | undefined;
 
   constructor(
-    private readonly run: KafkaRun,
+    protected readonly run: KafkaRun,
     private readonly options: Options,
-    private readonly builder: MessageBuilder,
   ) {}
 
-  async write(batch: EncodedBatch): Promise<void> {
-    if (this.run.failure) throw this.run.failure;
-    const messages = this.builder.messages(batch, this.run.sources.get(batch.source)?.records(batch.partition, batch.offsets));
+  abstract write(batch: EncodedBatch): Promise<void>;
+
+  protected async send(topic: string, messages: Message[], compression: Compression): Promise<void> {
     this.channel ??= this.run.channel(this.options);
-    await (await this.channel).send(this.builder.setup.topic, messages, this.builder.setup.compression);
+    await (await this.channel).send(topic, messages, compression);
   }
 
   async close(): Promise<void> {
@@ -130,18 +129,38 @@ class KafkaSink implements SinkWriter {
   }
 }
 
-class DeadLetterSink implements SinkWriter {
-  readonly format = 'json';
-  private channel: Promise<ProducerChannel> | undefined;
+/** Exactly-once: writes through the run's transactional producer. */
+class KafkaSink extends RunProducerSink {
+  readonly format = 'avro';
 
   constructor(
-    private readonly run: KafkaRun,
-    private readonly options: Options,
+    run: KafkaRun,
+    options: Options,
+    private readonly builder: MessageBuilder,
+  ) {
+    super(run, options);
+  }
+
+  async write(batch: EncodedBatch): Promise<void> {
+    if (this.run.failure) throw this.run.failure;
+    const messages = this.builder.messages(batch, this.run.sources.get(batch.source)?.records(batch.partition, batch.offsets));
+    await this.send(this.builder.setup.topic, messages, this.builder.setup.compression);
+  }
+}
+
+class DeadLetterSink extends RunProducerSink {
+  readonly format = 'json';
+
+  constructor(
+    run: KafkaRun,
+    options: Options,
     private readonly topic: string,
     private readonly partitions: number,
     private readonly compression: Compression,
     private readonly pipeline: string,
-  ) {}
+  ) {
+    super(run, options);
+  }
 
   async write(batch: EncodedBatch): Promise<void> {
     if (this.run.failure) throw this.run.failure;
@@ -175,11 +194,6 @@ class DeadLetterSink implements SinkWriter {
         ...(input ? { timestamp: input.timestamp } : {}),
       });
     }
-    this.channel ??= this.run.channel(this.options);
-    await (await this.channel).send(this.topic, messages, this.compression);
-  }
-
-  async close(): Promise<void> {
-    await this.run.sinkClosed();
+    await this.send(this.topic, messages, this.compression);
   }
 }
