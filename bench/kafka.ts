@@ -15,11 +15,11 @@ import kafkajs from 'kafkajs';
 import type { Kafka, Message } from 'kafkajs';
 import { RegistryClient } from '../connectors/kafka/registry-client.ts';
 import { fastProduceRequestInUse } from '../connectors/kafka/produce-request.ts';
-import { kafkaSourceEvents, type RebalanceReport } from '../connectors/kafka/source.ts';
+import type { AssignmentChange } from '../src/spi/connector.ts';
 import { frameHeader } from '../connectors/kafka/wire-format.ts';
-import { builtinConnectorSpecs } from '../connectors/registry.ts';
-import { avroType } from '../runtime/avro-codec.ts';
-import { startPipeline } from '../runtime/pipeline.ts';
+import { builtinConnectorSpecs, builtinEnvironment } from '../connectors/registry.ts';
+import { avroType } from '../src/formats/avro-codec.ts';
+import { startPipeline, type PipelineEvent } from '../runtime/pipeline.ts';
 import { compile } from '../src/compile.ts';
 import type { Plan } from '../src/plan/plan.ts';
 import { startSchemaRegistry } from '../test/support/schema-registry.ts';
@@ -155,6 +155,7 @@ async function engine(plan: Plan, workers: number, records: number): Promise<Kaf
   let started = 0;
   let cpu = process.cpuUsage();
   const run = startPipeline(plan, {
+    env: builtinEnvironment(),
     workers,
     onEvent: (e) => {
       if (e.type === 'rebalance' && e.reason === 'start') {
@@ -172,19 +173,18 @@ async function engine(plan: Plan, workers: number, records: number): Promise<Kaf
 /** Member one runs over a backlog; member two joins and leaves a few times. Pauses as member one's source reports them. */
 async function joinPauses(kafka: Kafka, registryUrl: string, input: string, rounds: number): Promise<{ joins: number[]; leaves: number[] }> {
   const group = unique('join');
-  const reports: RebalanceReport[] = [];
-  const listen = (r: RebalanceReport) => reports.push(r);
-  kafkaSourceEvents.on('rebalance', listen);
+  const reports: AssignmentChange[] = [];
+  const listen = (e: PipelineEvent) => void (e.type === 'assignment' && reports.push(e));
   const outputs = [unique('join-out-a'), unique('join-out-b')];
   await createTopics(outputs);
   try {
-    const first = startPipeline(kafkaPlan(input, outputs[0]!, registryUrl, group, false), { workers: 1 });
+    const first = startPipeline(kafkaPlan(input, outputs[0]!, registryUrl, group, false), { env: builtinEnvironment(), workers: 1, onEvent: listen });
     await sleep(1500);
     // Waits for a report of member one (it kept partitions) made after `since` reports.
-    const reportedSince = (since: number, what: (r: RebalanceReport) => boolean) => waitUntil(() => reports.slice(since).some((r) => r.kept.length > 0 && what(r)));
+    const reportedSince = (since: number, what: (r: AssignmentChange) => boolean) => waitUntil(() => reports.slice(since).some((r) => r.kept.length > 0 && what(r)));
     for (let i = 0; i < rounds; i++) {
       const beforeJoin = reports.length;
-      const second = startPipeline(kafkaPlan(input, outputs[1]!, registryUrl, group, false), { workers: 1 });
+      const second = startPipeline(kafkaPlan(input, outputs[1]!, registryUrl, group, false), { env: builtinEnvironment(), workers: 1 });
       await reportedSince(beforeJoin, (r) => r.lost.length > 0);
       await sleep(700);
       const beforeLeave = reports.length;
@@ -196,7 +196,6 @@ async function joinPauses(kafka: Kafka, registryUrl: string, input: string, roun
     first.stop();
     await first.done;
   } finally {
-    kafkaSourceEvents.off('rebalance', listen);
     await deleteTopics(kafka, outputs);
   }
   // Member one's reports: it lost half its partitions (a join) or gained them back (a leave) and kept the rest.

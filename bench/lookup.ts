@@ -13,8 +13,8 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import type { ArrayRecord } from '../connectors/array-source.ts';
-import { connectorSpecs } from '../connectors/registry.ts';
-import { avroType } from '../runtime/avro-codec.ts';
+import { connectorSpecs } from '../src/spi/environment.ts';
+import { avroType } from '../src/formats/avro-codec.ts';
 import { startPipeline } from '../runtime/pipeline.ts';
 import { compile } from '../src/compile.ts';
 import type { Plan } from '../src/plan/plan.ts';

@@ -7,11 +7,11 @@
  * Run alone with `npx tsx bench/lsp.ts`; `benchLsp()` returns the figures.
  */
 import { builtinConnectorSpecs } from '../connectors/registry.ts';
-import { Analyzer } from '../src/lsp/analysis.ts';
-import { completionsAt } from '../src/lsp/completion.ts';
-import { toLspDiagnostics } from '../src/lsp/diagnostics.ts';
-import { hoverAt } from '../src/lsp/hover.ts';
-import { PathMap } from '../src/lsp/paths.ts';
+import { Analyzer } from '../src/tooling/lsp/analysis.ts';
+import { completionsAt } from '../src/tooling/lsp/completion.ts';
+import { toLspDiagnostics } from '../src/tooling/lsp/diagnostics.ts';
+import { hoverAt } from '../src/tooling/lsp/hover.ts';
+import { PathMap } from '../src/tooling/lsp/paths.ts';
 
 export interface LspBench {
   lines: number;

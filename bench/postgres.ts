@@ -12,7 +12,7 @@
  *   benchPostgres({ quick })             from bench/run.ts
  */
 import pg from 'pg';
-import type { EncodedBatch, SinkContext, SinkWriter } from '../connectors/connector.ts';
+import type { EncodedBatch, SinkContext, SinkWriter } from '../src/spi/connector.ts';
 import { recordGenerator } from '../connectors/datagen/generate.ts';
 import { COPY_HEADER, COPY_TRAILER, CopyEncoder } from '../connectors/postgres/copy-binary.ts';
 import { copyFrom } from '../connectors/postgres/copy-in.ts';
@@ -20,10 +20,11 @@ import { openPostgresSink } from '../connectors/postgres/sink.ts';
 import { createTableSql, matchColumns, readTable } from '../connectors/postgres/table.ts';
 import type { ColumnCodec } from '../connectors/postgres/types.ts';
 import type { ArrayRecord } from '../connectors/array-source.ts';
-import { builtinConnectorSpecs, connectorSpecs, type ConnectorEnvironment } from '../connectors/registry.ts';
-import { avroType } from '../runtime/avro-codec.ts';
+import { builtinConnectorSpecs, builtinEnvironment } from '../connectors/registry.ts';
+import { connectorSpecs, type ConnectorEnvironment } from '../src/spi/environment.ts';
+import { avroType } from '../src/formats/avro-codec.ts';
 import { startPipeline, type PipelineEvent } from '../runtime/pipeline.ts';
-import { recordNode } from '../runtime/schema.ts';
+import { recordNode } from '../src/formats/schema.ts';
 import { compile } from '../src/compile.ts';
 import { pgUrl } from '../test/support/services.ts';
 import { benchEnvironment } from './workload.ts';
@@ -115,7 +116,7 @@ function sinkBatches(codecs: ColumnCodec[], rows: Record<string, unknown>[]): En
     const slice = rows.slice(b * BATCH, (b + 1) * BATCH);
     const partition = n % PARTITIONS;
     const r = copy.encode(slice);
-    const bytes = copy.bytes(r.bytes);
+    const bytes = copy.bytes();
     const from = Math.floor(n / PARTITIONS) * BATCH;
     parts[partition]!.push({
       source: 'bench', partition, count: r.count, data: new Uint8Array(bytes), ends: r.ends.slice(),
@@ -160,8 +161,8 @@ export async function benchPostgres(opts: { quick?: boolean; log?: (line: string
   const encoder = new CopyEncoder(recordNode(SCHEMA), await tableCodecs(url, table));
   const binary: Uint8Array[] = [COPY_HEADER];
   for (let i = 0; i < rowsN; i += BATCH) {
-    const r = encoder.encode(rows.slice(i, i + BATCH));
-    binary.push(new Uint8Array(encoder.bytes(r.bytes)));
+    encoder.encode(rows.slice(i, i + BATCH));
+    binary.push(new Uint8Array(encoder.bytes()));
   }
   binary.push(COPY_TRAILER);
   const binaryBytes = binary.reduce((a, b) => a + b.length, 0);
@@ -217,7 +218,7 @@ export async function benchPostgres(opts: { quick?: boolean; log?: (line: string
       // Timed from the moment every partition is assigned (worker start-up excluded, as in the other sections).
       let started = performance.now();
       const onEvent = (e: PipelineEvent) => void (e.type === 'rebalance' && e.reason === 'start' && (started = performance.now()));
-      const summary = await startPipeline(compiled.plan, { workers, onEvent, ...(env ? { env } : {}) }).done;
+      const summary = await startPipeline(compiled.plan, { workers, onEvent, env: env ?? builtinEnvironment() }).done;
       return { rows: summary.recordsOut, rate: summary.recordsOut / ((performance.now() - started) / 1000), workers };
     } catch (e) {
       log(`pipeline run failed: ${(e as Error).message}`);

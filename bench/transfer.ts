@@ -8,7 +8,7 @@
  * is what limits scaling) and the end-to-end rate.
  */
 import { Worker } from 'node:worker_threads';
-import { avroType } from '../runtime/avro-codec.ts';
+import { avroType } from '../src/formats/avro-codec.ts';
 import { SCHEMAS, generateRows, type RowSize } from './workload.ts';
 
 export type TransferMethod = 'clone objects' | 'clone bytes' | 'transfer bytes' | 'shared ring';

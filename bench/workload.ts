@@ -3,12 +3,13 @@
  * Avro-encoded, and one pipeline over them (decode → where → select with
  * computed fields → encode), compiled by the real compiler.
  */
-import { builtinConnectors, connectorSpecs, createEnvironment } from '../connectors/registry.ts';
+import { builtinConnectors, builtinEnvironment } from '../connectors/registry.ts';
+import { connectorSpecs, createEnvironment } from '../src/spi/environment.ts';
 import { ArraySource, type ArrayRecord } from '../connectors/array-source.ts';
-import type { Connector, EncodedBatch } from '../connectors/connector.ts';
+import type { Connector, EncodedBatch } from '../src/spi/connector.ts';
 import { recordGenerator } from '../connectors/datagen/generate.ts';
-import { avroType } from '../runtime/avro-codec.ts';
-import { recordNode } from '../runtime/schema.ts';
+import { avroType } from '../src/formats/avro-codec.ts';
+import { recordNode } from '../src/formats/schema.ts';
 import { compile } from '../src/compile.ts';
 import type { Plan } from '../src/plan/plan.ts';
 
@@ -139,7 +140,8 @@ export function benchEnvironment(parts: ArrayRecord[][], counter: SinkCounter) {
       }),
     },
   };
-  return createEnvironment([...builtinConnectors(), bench, discard]);
+  // Workers need only the built-in connectors (lookups, sink formats): the bench's own run on the coordinator.
+  return createEnvironment([...builtinConnectors(), bench, discard], builtinEnvironment().workerModule);
 }
 
 /** The pipeline compiled with the real compiler, for a row size. */

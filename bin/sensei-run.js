@@ -3,6 +3,6 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../src/daemon/main.ts');
+const { main } = await import('../src/tooling/daemon/main.ts');
 // Exit explicitly: connector clients may keep timers alive after a clean stop.
 process.exit(await main(process.argv.slice(2)));

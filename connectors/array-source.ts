@@ -3,7 +3,7 @@
  * file source reads a file into, and what tests and benchmarks feed pipelines
  * with. Offsets are positions within a partition.
  */
-import type { SourceBatch, SourceReader } from './connector.ts';
+import type { SourceBatch, SourceReader } from '../src/spi/connector.ts';
 
 export interface ArrayRecord {
   key: unknown;

@@ -2,8 +2,8 @@
  * One text line → one record of the source schema: JSON lines, or plain text
  * for a schema with a single string field. Shared by the file and stdin sources.
  */
-import { fromJson } from '../runtime/json-codec.ts';
-import type { RecordNode } from '../runtime/schema.ts';
+import { fromJson } from '../src/formats/json-codec.ts';
+import type { RecordNode } from '../src/formats/schema.ts';
 
 export type LineFormat = 'json' | 'text';
 

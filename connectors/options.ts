@@ -3,8 +3,8 @@
  * defaults and read with their declared types. The compiler has already
  * checked names and types; these readers only guard against hand-written plans.
  */
-import type { Options } from './connector.ts';
-import type { ConnectorSpec } from './spec.ts';
+import type { Options } from '../src/spi/connector.ts';
+import type { ConnectorSpec } from '../src/spi/spec.ts';
 
 export class OptionReader {
   constructor(

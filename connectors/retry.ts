@@ -5,7 +5,7 @@
  * acknowledged, so the source delivers them again on the next run).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Options } from './connector.ts';
+import type { Options } from '../src/spi/connector.ts';
 import { durationOption } from './options.ts';
 
 export interface RetryPolicy {

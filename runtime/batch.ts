@@ -11,12 +11,10 @@
  */
 import { emptyLookupPending, type ChainBatch, type ChainContext, type ChainFunction, type ChainOutput, type Rejection } from '../src/plan/chain.ts';
 import type { PlanLookup } from '../src/plan/plan.ts';
-import type { DeadLetter } from '../connectors/connector.ts';
-import { avroType, isNullSchema, RecordEncoder, type AvroType } from './avro-codec.ts';
-import { genericJson, jsonLineEncoder, textLineEncoder } from './json-codec.ts';
-import { recordNode, schemaNode } from './schema.ts';
-import { CopyEncoder } from '../connectors/postgres/copy-binary.ts';
-import type { ColumnCodec } from '../connectors/postgres/types.ts';
+import type { DeadLetter, FormatEncoder, FormatEncoderFactory } from '../src/spi/connector.ts';
+import { avroType, isNullSchema, RecordEncoder, type AvroType } from '../src/formats/avro-codec.ts';
+import { genericJson, jsonLineEncoder, textLineEncoder } from '../src/formats/json-codec.ts';
+import { schemaNode } from '../src/formats/schema.ts';
 import { packOutput, type EncodedOutput, type InitMessage, type OperatorErrors } from './wire.ts';
 
 export interface Chain {
@@ -59,6 +57,9 @@ export interface BatchResult {
 
 export type ChainSetup = Pick<InitMessage, 'pipeline' | 'chains' | 'sinks'>;
 
+/** Finds a connector's own record format (`ConnectorRuntime.formats`); the built-in ones (json, text, avro) need none. */
+export type FormatLookup = (sink: ChainSetup['sinks'][number]) => FormatEncoderFactory | undefined;
+
 /** Decoded bytes per chunk: a chunk's records, decoded, stay well inside a 1 MB L2 cache. */
 const CHUNK_BYTES = 48 * 1024;
 
@@ -73,13 +74,14 @@ class SinkEncoder {
   private readonly keys = new RecordEncoder();
   private offsets: number[] = [];
   private readonly withKeys: boolean;
-  /** For `pg-binary`: COPY tuples instead of `values`. */
-  private copy: CopyEncoder | undefined;
+  /** For a connector's own format: its encoder instead of `values`. */
+  private own: FormatEncoder | undefined;
   private readonly add: (values: unknown[], keys: unknown[], offsets: number[], reject: (i: number, e: Error) => void) => void;
 
   constructor(
     readonly id: string,
-    sink: InitMessage['sinks'][number],
+    sink: ChainSetup['sinks'][number],
+    formats: FormatLookup,
   ) {
     if (sink.format === 'avro') {
       const type = avroType(sink.schema);
@@ -91,13 +93,15 @@ class SinkEncoder {
         if (keyType) this.keys.append(keyType, failed ? keys.filter((_, i) => !failed!.has(i)) : keys);
       };
       this.withKeys = keyType !== undefined;
-    } else if (sink.format === 'pg-binary') {
+    } else if (sink.format !== 'json' && sink.format !== 'text') {
       this.withKeys = false;
-      const copy = new CopyEncoder(recordNode(sink.schema), sink.formatOptions as ColumnCodec[]);
-      this.copy = copy;
+      const factory = formats(sink);
+      if (!factory) throw new Error(`sink ${id}: no encoder for its format ${sink.format}`);
+      const own = factory(sink.schema, sink.formatOptions);
+      this.own = own;
       this.add = (values, _keys, offsets, reject) => {
         let failed: Set<number> | undefined;
-        copy.append(values, (i, e) => ((failed ??= new Set()).add(i), reject(i, e)));
+        own.append(values, (i, e) => ((failed ??= new Set()).add(i), reject(i, e)));
         for (let i = 0; i < offsets.length; i++) if (!failed?.has(i)) this.offsets.push(offsets[i]!);
       };
     } else {
@@ -119,7 +123,7 @@ class SinkEncoder {
   }
 
   begin(): void {
-    this.copy?.reset();
+    this.own?.reset();
     this.values.reset();
     this.keys.reset();
     this.offsets = [];
@@ -130,9 +134,9 @@ class SinkEncoder {
   }
 
   finish(): EncodedOutput | null {
-    if (this.copy) {
-      const ends = this.copy.ends();
-      return ends.length === 0 ? null : packOutput(this.copy.bytes(this.copy.pos), ends, this.offsets);
+    if (this.own) {
+      const ends = this.own.ends();
+      return ends.length === 0 ? null : packOutput(this.own.bytes(), ends, this.offsets);
     }
     const r = this.values.result;
     if (r.count === 0) return null;
@@ -149,6 +153,7 @@ export class BatchRunner {
   constructor(
     private readonly setup: ChainSetup,
     lib: unknown,
+    formats: FormatLookup = () => undefined,
   ) {
     this.chains = setup.chains.map((c) => ({
       source: c.source,
@@ -159,7 +164,7 @@ export class BatchRunner {
       keyType: isNullSchema(c.keySchema) ? undefined : avroType(c.keySchema),
       lookups: c.lookups && c.lookups.length > 0 ? c.lookups : undefined,
     }));
-    this.sinks = setup.sinks.map((s) => new SinkEncoder(s.id, s));
+    this.sinks = setup.sinks.map((s) => new SinkEncoder(s.id, s, formats));
   }
 
   /** Runs the chain over the batch; a throw (a `ChainFailure` under `on error fail`, or a bug) propagates. */

@@ -20,19 +20,19 @@ import { availableParallelism } from 'node:os';
 import { rename, writeFile } from 'node:fs/promises';
 import type { PartitionState } from '../src/plan/chain.ts';
 import { PLAN_VERSION, type Plan, type PlanSink, type PlanSource } from '../src/plan/plan.ts';
-import type { Connector, DeadLetter, SinkWriter, SourceBatch, SourceReader } from '../connectors/connector.ts';
-import { builtinEnvironment, type ConnectorEnvironment } from '../connectors/registry.ts';
+import type { AssignmentChange, Connector, DeadLetter, SinkWriter, SourceBatch, SourceReader } from '../src/spi/connector.ts';
+import { sharedPackages, type ConnectorEnvironment } from '../src/spi/environment.ts';
 import { planAssignment } from './assignment.ts';
 import { autoscale, DEFAULT_AUTOSCALER, type AutoscalerConfig, type AutoscalerState, type ScaleDecision } from './autoscaler.ts';
-import { avroType, isNullSchema, RecordEncoder, type AvroType } from './avro-codec.ts';
+import { avroType, isNullSchema, RecordEncoder, type AvroType } from '../src/formats/avro-codec.ts';
 import { WorkerHandle } from './pool.ts';
 import { BufferPool, packOutput, packSourceBatch, type FromWorker, type InitMessage, type ResultMessage, type WrittenMessage } from './wire.ts';
 
 export interface RunOptions {
   /** Pool size, or 'auto' for the autoscaler (default). Never more than the number of partitions. */
   workers?: number | 'auto';
-  /** Connectors to run with (default: the built-in ones). */
-  env?: ConnectorEnvironment;
+  /** The connectors to run with (`builtinEnvironment()` of connectors/registry.ts, or one's own). */
+  env: ConnectorEnvironment;
   /** Module exporting `stdlib`, the `lib` object of generated chains (default runtime/stdlib.ts). */
   libModule?: string | URL;
   /** Largest batch read from a partition (default 1000). */
@@ -97,7 +97,9 @@ export interface PipelineStatus {
 export type PipelineEvent =
   | { type: 'scale'; decision: ScaleDecision }
   | { type: 'rebalance'; reason: string; moves: MoveReport[]; durationMs: number; nonMovingMaxGapMs: number }
-  | { type: 'worker-crash'; worker: number; error: string; partitions: number };
+  | { type: 'worker-crash'; worker: number; error: string; partitions: number }
+  /** A source's partitions in this process changed (its consumer group rebalanced). */
+  | ({ type: 'assignment'; source: string } & AssignmentChange);
 
 export interface MoveReport {
   source: string;
@@ -165,6 +167,8 @@ interface Batch {
   /** Waiting for the worker's `written` (the sinks it writes itself). */
   onWritten: ((msg: WrittenMessage) => void) | undefined;
   done: boolean;
+  /** The task's state after this batch, when the worker sent it along; the checkpoint once the batch is acknowledged. */
+  state: PartitionState | undefined;
 }
 
 interface Task {
@@ -178,7 +182,16 @@ interface Task {
   reading: boolean;
   exhausted: boolean;
   nextSeq: number;
+  /**
+   * The state a new owner starts from after a crash: never ahead of what is
+   * acknowledged, so no batch sent again is already in it (it would count as
+   * seen, and a `dedupe` would drop its records).
+   */
   checkpoint: PartitionState | undefined;
+  /** The last batch the checkpoint includes. */
+  checkpointSeq: number;
+  /** The last batch sent to a worker. */
+  sentSeq: number;
   recordsIn: number;
   busyMs: number;
   /** Busy milliseconds per second, smoothed: the load the assignment balances. */
@@ -188,11 +201,11 @@ interface Task {
   maxGapMs: number;
 }
 
-export function runPipeline(plan: Plan, options: RunOptions = {}): Promise<PipelineSummary> {
+export function runPipeline(plan: Plan, options: RunOptions): Promise<PipelineSummary> {
   return startPipeline(plan, options).done;
 }
 
-export function startPipeline(plan: Plan, options: RunOptions = {}): PipelineRun {
+export function startPipeline(plan: Plan, options: RunOptions): PipelineRun {
   return new Coordinator(plan, options).run;
 }
 
@@ -253,7 +266,7 @@ class Coordinator {
     private readonly plan: Plan,
     private readonly options: RunOptions,
   ) {
-    this.env = options.env ?? builtinEnvironment();
+    this.env = options.env;
     this.batchSize = options.batchSize ?? 1000;
     this.maxPerTask = options.maxInflightPerPartition ?? 4;
     this.maxPerWorker = options.maxInflightPerWorker ?? 16;
@@ -283,10 +296,10 @@ class Coordinator {
   private async start(): Promise<void> {
     const plan = this.plan;
     if (plan.version !== PLAN_VERSION) throw new Error(`plan version ${plan.version} is not supported (expected ${PLAN_VERSION})`);
-    // Workers open the lookup clients, from the built-in connectors (see worker.ts).
-    const builtin = builtinEnvironment();
+    // Workers open the lookup clients, from the environment's worker module (see worker.ts).
     for (const l of plan.chains.flatMap((c) => c.lookups ?? [])) {
-      if (!builtin.connectors.get(l.connector)?.runtime.openLookup) throw new Error(`operator ${l.id}: connector ${l.connector} cannot look up records`);
+      if (!this.env.connectors.get(l.connector)?.runtime.openLookup) throw new Error(`operator ${l.id}: connector ${l.connector} cannot look up records`);
+      this.needWorkerEnvironment(`operator ${l.id}`);
     }
     const signal = this.stopCtl.signal;
     const dl = plan.deadLetter ?? { connector: 'stderr', options: {} };
@@ -301,6 +314,7 @@ class Coordinator {
         pipeline: plan.pipeline, id: s.id, role: 'sink', options: s.options, schema: s.schema, keySchema: s.keySchema, signal,
         reject: (letters) => (letters.length === 0 ? Promise.resolve() : this.writeDeadLetters(letters[0]!.source, letters[0]!.partition, letters)),
       });
+      if (writer.inWorkers !== undefined || !['json', 'text', 'avro'].includes(writer.format)) this.needWorkerEnvironment(`sink ${s.id}`);
       this.sinks.push({ plan: s, writer, records: 0 });
     }
 
@@ -315,6 +329,7 @@ class Coordinator {
         keySchema: s.keySchema,
         signal,
         reject: (l) => this.writeDeadLetters(s.name, l.partition, [{ ...l, pipeline: plan.pipeline, source: s.name, time: new Date().toISOString() }]),
+        assigned: (change) => this.options.onEvent?.({ type: 'assignment', source: s.name, ...change }),
       });
       this.sources.push({ plan: s, reader, valueType: avroType(s.schema), keyType: isNullSchema(s.keySchema) ? undefined : avroType(s.keySchema), tasks: [] });
     }
@@ -331,7 +346,7 @@ class Coordinator {
       for (let p = 0; p < src.reader.partitions; p++) {
         const task: Task = {
           id: this.tasks.length, source: src, partition: p, chain, owner: undefined, moving: false, batches: [], reading: false, exhausted: false,
-          nextSeq: 0, checkpoint: undefined, recordsIn: 0, busyMs: 0, load: 0, busyAtLastTick: 0, lastResultAt: 0, maxGapMs: 0,
+          nextSeq: 0, checkpoint: undefined, checkpointSeq: -1, sentSeq: -1, recordsIn: 0, busyMs: 0, load: 0, busyAtLastTick: 0, lastResultAt: 0, maxGapMs: 0,
         };
         src.tasks.push(task);
         this.tasks.push(task);
@@ -343,12 +358,13 @@ class Coordinator {
       type: 'init',
       pipeline: plan.pipeline,
       libModule: String(this.options.libModule ?? new URL('./stdlib.ts', import.meta.url)),
+      environment: { module: this.env.workerModule, sharedPackages: sharedPackages(this.env) },
       chains: plan.chains.map((c, i) => {
         const src = plan.sources.find((s) => s.name === c.source || s.id === c.source)!;
         return { source: src.name, code: c.code, sinks: this.chainSinks[i]!, stateful: c.state.length > 0, schema: src.schema, keySchema: src.keySchema, ...(c.lookups ? { lookups: c.lookups } : {}) };
       }),
       sinks: this.sinks.map((s) => ({
-        id: s.plan.id, format: s.writer.format, formatOptions: s.writer.formatOptions, schema: s.plan.schema, keySchema: s.plan.keySchema,
+        id: s.plan.id, connector: s.plan.connector, format: s.writer.format, formatOptions: s.writer.formatOptions, schema: s.plan.schema, keySchema: s.plan.keySchema,
         withKeys: s.writer.format === 'avro' && !isNullSchema(s.plan.keySchema),
         ...(s.writer.inWorkers !== undefined ? { inWorkers: { connector: s.plan.connector, setup: s.writer.inWorkers } } : {}),
       })),
@@ -368,6 +384,11 @@ class Coordinator {
     this.timers.push(setInterval(() => this.onTick(), statusEvery));
     if (this.auto) this.timers.push(setInterval(() => this.onScaleTick(), this.scaler.intervalMs));
     this.checkFinished();
+  }
+
+  /** Lookups, sinks written from workers and connector formats need the connectors in the workers too. */
+  private needWorkerEnvironment(what: string): void {
+    if (!this.env.workerModule) throw new Error(`${what} runs connector code in the workers, but the connector environment has no workerModule to build it there from`);
   }
 
   private maxWorkers(): number {
@@ -438,6 +459,7 @@ class Coordinator {
         b.sentTo = undefined;
         b.answered = false;
         b.onWritten = undefined;
+        b.state = undefined;
       }
     }
     // Moves waiting on this worker continue from the last checkpoint.
@@ -525,7 +547,11 @@ class Coordinator {
       });
     }
     task.owner = undefined;
-    task.checkpoint = state;
+    if (state !== task.checkpoint) {
+      // The old owner drained: its state includes every batch it was sent.
+      task.checkpoint = state;
+      task.checkpointSeq = task.sentSeq;
+    }
     await to.ready.catch(() => {});
     const report = { source: task.source.plan.name, partition: task.partition, from: from?.id, to: to.id };
     if (!to.alive) {
@@ -575,7 +601,7 @@ class Coordinator {
           return;
         }
         const count = raw.offsets.length;
-        task.batches.push({ seq: task.nextSeq++, raw, count, lastOffset: raw.offsets[count - 1]!, readAt: performance.now(), sentTo: undefined, answered: false, onWritten: undefined, done: false });
+        task.batches.push({ seq: task.nextSeq++, raw, count, lastOffset: raw.offsets[count - 1]!, readAt: performance.now(), sentTo: undefined, answered: false, onWritten: undefined, done: false, state: undefined });
         task.recordsIn += count;
         this.recordsIn += count;
         this.buffered += count;
@@ -589,6 +615,7 @@ class Coordinator {
     const src = task.source;
     const packed = packSourceBatch(batch.raw, src.valueType, src.keyType, this.valueEncoder, this.keyEncoder, this.buffers);
     batch.sentTo = worker;
+    task.sentSeq = batch.seq;
     worker.inflight++;
     worker.post({ ...packed, task: task.id, seq: batch.seq }, [packed.offsets.buffer as ArrayBuffer]);
   }
@@ -610,7 +637,7 @@ class Coordinator {
     const now = performance.now();
     if (this.rebalanceWindow?.has(task) && task.lastResultAt) task.maxGapMs = Math.max(task.maxGapMs, now - task.lastResultAt);
     task.lastResultAt = now;
-    if (msg.state) task.checkpoint = msg.state;
+    if (msg.state) batch.state = msg.state;
 
     const name = task.source.plan.name;
     const writes: Promise<void>[] = [];
@@ -665,6 +692,10 @@ class Coordinator {
     while (task.batches.length > 0 && task.batches[0]!.done) {
       const b = task.batches.shift()!;
       this.buffered -= b.count;
+      if (b.state && b.seq > task.checkpointSeq) {
+        task.checkpoint = b.state;
+        task.checkpointSeq = b.seq;
+      }
       this.options.hooks?.batchAcknowledged?.({ source: task.source.plan.name, partition: task.partition, records: b.count, latencyMs: performance.now() - b.readAt });
       acked = b.lastOffset;
     }

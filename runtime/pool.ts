@@ -56,7 +56,7 @@ export class WorkerHandle {
     events: WorkerEvents,
   ) {
     // Workers need no tsx flags: the bundle is JavaScript, and the fallback entry registers tsx itself.
-    this.worker = new Worker(bundledWorker(init.libModule) ?? TSX_ENTRY, { execArgv: withoutTsx(process.execArgv) });
+    this.worker = new Worker(bundledWorker(init) ?? TSX_ENTRY, { execArgv: withoutTsx(process.execArgv) });
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
     this.ready = new Promise((res, rej) => ((readyResolve = res), (readyReject = rej)));

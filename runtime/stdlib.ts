@@ -16,7 +16,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { ChainFailure } from '../src/plan/chain.ts';
 import { LIKE_FLAGS, likeToRegex } from '../src/plan/like.ts';
-import { murmur2 } from './murmur2.ts';
+import { murmur2 } from '../src/formats/murmur2.ts';
 
 type Fn = (...args: any[]) => unknown;
 
@@ -335,7 +335,7 @@ function toDecimal(x: unknown, precision: number, scale: number): number {
   return r;
 }
 
-function toString(x: unknown): string {
+function castToString(x: unknown): string {
   if (typeof x === 'string') return x;
   if (x instanceof Uint8Array) return Buffer.from(x).toString('utf8');
   if (typeof x === 'object') return toJson(x);
@@ -436,7 +436,7 @@ export const libraryFunctions: Record<string, Fn> = {
   long: strict1((x: unknown) => toInteger(x, 53)),
   float: strict1((x: unknown) => Math.fround(typeof x === 'string' ? parseNumber(x) : Number(x))),
   double: strict1((x: unknown) => (typeof x === 'string' ? parseNumber(x) : Number(x))),
-  string: strict1(toString),
+  string: strict1(castToString),
   decimal: strict3(toDecimal),
   timestamp: strict1((x: unknown) => (typeof x === 'string' ? parseIso(x) : toInteger(x, 53))),
   date: strict1(toDate),

@@ -38,11 +38,11 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { PartitionState } from '../src/plan/chain.ts';
 import type { Plan, PlanLookup, PlanSource } from '../src/plan/plan.ts';
-import { partitionOf } from '../connectors/partitioner.ts';
-import { avroType, decodeRecords, isNullSchema, RecordEncoder } from './avro-codec.ts';
+import { partitionOf } from '../src/formats/partitioner.ts';
+import { avroType, decodeRecords, isNullSchema, RecordEncoder } from '../src/formats/avro-codec.ts';
 import { BatchRunner, type BatchInput } from './batch.ts';
-import { fromJson, toJson } from './json-codec.ts';
-import { recordNode, schemaNode } from './schema.ts';
+import { fromJson, toJson } from '../src/formats/json-codec.ts';
+import { recordNode, schemaNode } from '../src/formats/schema.ts';
 import { stdlib } from './stdlib.ts';
 import type { EncodedOutput } from './wire.ts';
 
@@ -171,7 +171,7 @@ async function runCase(plan: Plan, file: PipelineTestFile, c: TestCase, lib: unk
       return { source: src.name, code: ch.code, sinks: ch.sinks.map((id) => sinkIndex.get(id)!), stateful: ch.state.length > 0, schema: src.schema, keySchema: src.keySchema, lookups: ch.lookups };
     }),
     // Every sink gets JSON, the form expectations are written in.
-    sinks: plan.sinks.map((s) => ({ id: s.id, format: 'json', schema: s.schema, keySchema: s.keySchema, withKeys: false })),
+    sinks: plan.sinks.map((s) => ({ id: s.id, connector: s.connector, format: 'json', schema: s.schema, keySchema: s.keySchema, withKeys: false })),
   }, lib);
   for (const s of plan.sinks) result.outputs[s.id] = [];
 

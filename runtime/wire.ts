@@ -6,9 +6,9 @@
  */
 import type { PartitionState } from '../src/plan/chain.ts';
 import type { AvroSchemaJson, Constant, PlanLookup } from '../src/plan/plan.ts';
-import type { RecordHeaders, SinkFormat, SourceBatch } from '../connectors/connector.ts';
-import type { RecordEncoder } from './avro-codec.ts';
-import type { AvroType } from './avro-codec.ts';
+import type { RecordHeaders, SinkFormat, SourceBatch } from '../src/spi/connector.ts';
+import type { RecordEncoder } from '../src/formats/avro-codec.ts';
+import type { AvroType } from '../src/formats/avro-codec.ts';
 
 /** Sent once, when a worker starts. */
 export interface InitMessage {
@@ -17,9 +17,11 @@ export interface InitMessage {
   pipeline: string;
   /** URL of the module exporting `stdlib`, the `lib` handed to chains. */
   libModule: string;
+  /** The connectors in workers (`ConnectorEnvironment.workerModule`) and the packages the worker bundle leaves to node_modules. */
+  environment: { module: string | undefined; sharedPackages: string[] };
   chains: { source: string; code: string; sinks: number[]; stateful: boolean; schema: AvroSchemaJson; keySchema: AvroSchemaJson; lookups?: PlanLookup[] }[];
   sinks: {
-    id: string; format: SinkFormat; formatOptions?: unknown; schema: AvroSchemaJson; keySchema: AvroSchemaJson; withKeys: boolean;
+    id: string; connector: string; format: SinkFormat; formatOptions?: Constant; schema: AvroSchemaJson; keySchema: AvroSchemaJson; withKeys: boolean;
     /** The workers write this sink themselves: its connector and `SinkWriter.inWorkers`. */
     inWorkers?: { connector: string; setup: Constant };
   }[];

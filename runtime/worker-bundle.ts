@@ -2,8 +2,10 @@
  * Workers start from one plain-JavaScript file: the worker and its lib
  * bundled by esbuild (the one tsx itself runs on) into the temp directory
  * (writable in containers with a read-only root file system), one folder per
- * installation. The packages the bundle leaves out (kafkajs, and native
- * addons loaded at run time) resolve through a `node_modules` link in that
+ * installation, with the connector environment's worker module (loaded
+ * only when a worker needs a connector). The packages the bundle leaves out
+ * (the environment's `sharedPackages`, such as kafkajs, and native addons
+ * loaded at run time) resolve through a `node_modules` link in that
  * folder to the installation's own, so they are the very modules the main
  * thread loads. Starting a worker through tsx instead costs about 0.5 s of CPU (a loader
  * thread and a transform per module); from the bundle it costs about 60 ms,
@@ -15,10 +17,11 @@
  * worker-entry.mjs, which registers tsx in the worker.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import type { InitMessage } from './wire.ts';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface Esbuild {
@@ -28,23 +31,30 @@ interface Esbuild {
 /** What a bundle was built from: input path → size and modification time. */
 type Manifest = { bundle: string; inputs: Record<string, string> };
 
-/** The node_modules folder this installation resolves its packages from (the one holding kafkajs). */
-const KAFKAJS_ENTRY = createRequire(import.meta.url).resolve('kafkajs');
-const NODE_MODULES = KAFKAJS_ENTRY.slice(0, KAFKAJS_ENTRY.lastIndexOf(`${sep}kafkajs${sep}`));
+/** The node_modules folder this installation resolves its packages from: the nearest one above this file. */
+const NODE_MODULES = nearestNodeModules(fileURLToPath(new URL('.', import.meta.url)));
 const DIR = join(tmpdir(), 'sensei-workers', createHash('sha256').update(NODE_MODULES).digest('hex').slice(0, 16));
-/**
- * Packages the bundle imports from node_modules instead of containing them:
- * kafkajs, whose Produce encoder connectors/kafka/produce-request.ts
- * replaces in Node's module cache. (Native addons, which esbuild cannot
- * bundle, are loaded with `createRequire` at run time and never seen by it.)
- */
-const EXTERNAL_PACKAGES = ['kafkajs'];
 const built = new Map<string, URL | undefined>();
 
-/** The entry URL of a bundled worker with `libModule` built in, or undefined when it cannot be bundled. */
-export function bundledWorker(libModule: string): URL | undefined {
-  if (!built.has(libModule)) built.set(libModule, libModule.startsWith('file:') ? reuse(libModule) ?? build(libModule) : undefined);
-  return built.get(libModule);
+/** What a bundle holds besides the worker: the chains' lib, and the environment's worker module with the packages it leaves to node_modules. */
+export interface BundleInputs {
+  libModule: string;
+  environment: InitMessage['environment'];
+}
+
+/** The entry URL of a bundled worker with these inputs built in, or undefined when it cannot be bundled. */
+export function bundledWorker(inputs: BundleInputs): URL | undefined {
+  const key = JSON.stringify(inputs);
+  const files = [inputs.libModule, inputs.environment.module ?? 'file:'].every((m) => m.startsWith('file:'));
+  if (!built.has(key)) built.set(key, files ? reuse(key) ?? build(key, inputs) : undefined);
+  return built.get(key);
+}
+
+function nearestNodeModules(dir: string): string {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, 'node_modules'))) return realpathSync(join(d, 'node_modules'));
+    if (dirname(d) === d) return join(dir, 'node_modules');
+  }
 }
 
 function stamp(path: string): string | undefined {
@@ -56,14 +66,14 @@ function stamp(path: string): string | undefined {
   }
 }
 
-function manifestPath(libModule: string): string {
-  const key = createHash('sha256').update(`${fileURLToPath(import.meta.url)}\n${libModule}`).digest('hex').slice(0, 16);
+function manifestPath(inputsKey: string): string {
+  const key = createHash('sha256').update(`${fileURLToPath(import.meta.url)}\n${inputsKey}`).digest('hex').slice(0, 16);
   return join(DIR, `manifest-${key}.json`);
 }
 
-function reuse(libModule: string): URL | undefined {
+function reuse(inputsKey: string): URL | undefined {
   try {
-    const manifest = JSON.parse(readFileSync(manifestPath(libModule), 'utf8')) as Manifest;
+    const manifest = JSON.parse(readFileSync(manifestPath(inputsKey), 'utf8')) as Manifest;
     if (!existsSync(manifest.bundle)) return undefined;
     for (const [path, was] of Object.entries(manifest.inputs)) if (stamp(path) !== was) return undefined;
     linkNodeModules();
@@ -73,7 +83,7 @@ function reuse(libModule: string): URL | undefined {
   }
 }
 
-function build(libModule: string): URL | undefined {
+function build(inputsKey: string, inputs: BundleInputs): URL | undefined {
   let esbuild: Esbuild;
   try {
     // esbuild as tsx resolves it: tsx depends on it, so it is there whenever tsx is.
@@ -82,16 +92,19 @@ function build(libModule: string): URL | undefined {
     return undefined;
   }
   const worker = fileURLToPath(new URL('./worker.ts', import.meta.url));
-  const lib = fileURLToPath(libModule);
+  const lib = fileURLToPath(inputs.libModule);
+  const module = inputs.environment.module;
+  // The environment module is imported lazily: esbuild keeps a dynamic import's module unevaluated until it is called.
+  const environment = module ? `, environment: () => import(${JSON.stringify(fileURLToPath(module))})` : '';
   const options = {
     stdin: {
-      contents: `import { stdlib } from ${JSON.stringify(lib)};\nimport { startWorker } from ${JSON.stringify(worker)};\nstartWorker(stdlib);\n`,
+      contents: `import { stdlib } from ${JSON.stringify(lib)};\nimport { startWorker } from ${JSON.stringify(worker)};\nstartWorker({ lib: stdlib${environment} });\n`,
       resolveDir: fileURLToPath(new URL('.', import.meta.url)),
       loader: 'ts',
       sourcefile: 'sensei-worker.ts',
     },
     bundle: true,
-    external: EXTERNAL_PACKAGES,
+    external: inputs.environment.sharedPackages,
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -105,21 +118,21 @@ function build(libModule: string): URL | undefined {
   try {
     result = esbuild.buildSync(options);
   } catch (e) {
-    throw new Error(`cannot build the worker with lib ${libModule}: ${(e as Error).message}`);
+    throw new Error(`cannot build the worker with lib ${inputs.libModule}: ${(e as Error).message}`);
   }
   const text = result.outputFiles[0]!.text;
   const bundle = join(DIR, `worker-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.mjs`);
-  const inputs: Record<string, string> = {};
+  const stamps: Record<string, string> = {};
   for (const input of Object.keys(result.metafile.inputs)) {
     const path = resolve(input);
     const s = stamp(path);
-    if (s) inputs[path] = s;
+    if (s) stamps[path] = s;
   }
   try {
     mkdirSync(DIR, { recursive: true });
     linkNodeModules();
     if (!existsSync(bundle)) writeAtomically(bundle, text);
-    writeAtomically(manifestPath(libModule), JSON.stringify({ bundle, inputs } satisfies Manifest));
+    writeAtomically(manifestPath(inputsKey), JSON.stringify({ bundle, inputs: stamps } satisfies Manifest));
   } catch {
     // No writable temp directory: workers start through tsx instead.
     return undefined;

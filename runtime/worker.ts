@@ -20,15 +20,18 @@
  * `written` message follows when those sinks have accepted its output.
  */
 import { parentPort } from 'node:worker_threads';
-import type { LookupClient, SourceRecords, WorkerSinkWriter } from '../connectors/connector.ts';
+import type { LookupClient, SourceRecords, WorkerSinkWriter } from '../src/spi/connector.ts';
 import type { ChainContext } from '../src/plan/chain.ts';
-import { decodeRecords } from './avro-codec.ts';
+import type { ConnectorEnvironment } from '../src/spi/environment.ts';
+import { decodeRecords } from '../src/formats/avro-codec.ts';
 import { BatchRunner, chunkFor, type BatchInput, type BatchResult, type Chain } from './batch.ts';
 import { transferList, type BatchMessage, type FromWorker, type InitMessage, type ToWorker } from './wire.ts';
 
 const port = parentPort!;
-/** The lib, when the worker bundle has it built in (see worker-bundle.ts). */
-let builtinLib: unknown;
+/** What the worker bundle has built in (see worker-bundle.ts). */
+let bundled: BundledParts = {};
+/** The connectors, built from the environment's worker module when first needed. */
+let environment: Promise<ConnectorEnvironment> | undefined;
 
 interface Task {
   id: number;
@@ -62,9 +65,15 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
 }
 
-/** Starts handling the coordinator's messages; `lib` is given when it is bundled with the worker. */
-export function startWorker(lib?: unknown): void {
-  builtinLib = lib;
+/** The parts a worker bundle has built in: the chains' lib, and a loader of the environment's worker module. */
+export interface BundledParts {
+  lib?: unknown;
+  environment?: () => Promise<{ environment(): ConnectorEnvironment }>;
+}
+
+/** Starts handling the coordinator's messages. */
+export function startWorker(parts: BundledParts = {}): void {
+  bundled = parts;
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'init') {
       start(msg).catch((e: Error) => post({ type: 'failed', message: `worker setup: ${e.message}`, stack: e.stack }));
@@ -78,8 +87,9 @@ export function startWorker(lib?: unknown): void {
 
 async function start(msg: InitMessage): Promise<void> {
   init = msg;
-  const lib = builtinLib ?? ((await import(msg.libModule)) as { stdlib: unknown }).stdlib;
-  runner = new BatchRunner(msg, lib);
+  const lib = bundled.lib ?? ((await import(msg.libModule)) as { stdlib: unknown }).stdlib;
+  const formats = msg.sinks.some((s) => !['json', 'text', 'avro'].includes(s.format)) ? (await connectors()).connectors : undefined;
+  runner = new BatchRunner(msg, lib, (sink) => formats?.get(sink.connector)?.runtime.formats?.[sink.format]);
   await openLookups(msg);
   await openWorkerSinks(msg);
   post({ type: 'ready', workerId: msg.workerId });
@@ -91,9 +101,7 @@ async function start(msg: InitMessage): Promise<void> {
 async function openLookups(msg: InitMessage): Promise<void> {
   const chains = runner.chains.filter((c) => c.lookups);
   if (chains.length === 0) return;
-  // Loaded only by workers that need it: the connectors' client libraries.
-  const { builtinEnvironment } = await import('../connectors/registry.ts');
-  const env = builtinEnvironment();
+  const env = await connectors();
   for (const chain of chains) {
     const clients: LookupClient[] = [];
     lookupClients.set(chain, clients);
@@ -107,14 +115,24 @@ async function openLookups(msg: InitMessage): Promise<void> {
 
 async function openWorkerSinks(msg: InitMessage): Promise<void> {
   if (!msg.sinks.some((s) => s.inWorkers)) return;
-  const { builtinEnvironment } = await import('../connectors/registry.ts');
-  const env = builtinEnvironment();
+  const env = await connectors();
   for (const [i, s] of msg.sinks.entries()) {
     if (!s.inWorkers) continue;
     const open = env.connectors.get(s.inWorkers.connector)?.runtime.openWorkerSink;
     if (!open) throw new Error(`sink ${s.id}: connector ${s.inWorkers.connector} cannot write from workers`);
     workerSinks.set(i, await open({ pipeline: msg.pipeline, id: s.id, setup: s.inWorkers.setup, schema: s.schema, keySchema: s.keySchema }));
   }
+}
+
+/** The connectors in this worker; loaded only by workers that need them (their client libraries are large). */
+function connectors(): Promise<ConnectorEnvironment> {
+  environment ??= (async () => {
+    const module = init.environment.module;
+    if (!module) throw new Error('the connector environment has no worker module');
+    const loaded = bundled.environment ? await bundled.environment() : ((await import(module)) as { environment(): ConnectorEnvironment });
+    return loaded.environment();
+  })();
+  return environment;
 }
 
 /** Writes in flight to the worker's own sinks; `close` waits for them. */
@@ -217,7 +235,7 @@ function batchInput(chain: Chain, msg: BatchMessage): BatchInput {
 function runBatch(task: Task, msg: BatchMessage): void {
   if (task.failed) return;
   const started = performance.now();
-  let result;
+  let result: BatchResult;
   try {
     result = runner.run(task.chain, task.partition, task.ctx, batchInput(task.chain, msg));
   } catch (e) {
@@ -230,7 +248,7 @@ function runBatch(task: Task, msg: BatchMessage): void {
 async function runLookupBatch(task: Task, msg: BatchMessage): Promise<void> {
   const started = performance.now();
   const clients = lookupClients.get(task.chain)!;
-  let result;
+  let result: BatchResult;
   try {
     result = await runner.runWithLookups(task.chain, task.partition, task.ctx, batchInput(task.chain, msg), async (i, keys) => {
       try {

@@ -5,7 +5,7 @@
  * supplies them and calls again. Stops after the first stage with errors,
  * returning that stage's diagnostics and the outputs of the stages before.
  */
-import type { ConnectorSpecs } from '../connectors/spec.ts';
+import type { ConnectorSpecs } from './spi/spec.ts';
 import type { TypedProgram } from './check/typed.ts';
 import { checkProgram, type CheckScopes } from './check/check.ts';
 import type { Diagnostic } from './diagnostics/diagnostic.ts';

@@ -7,11 +7,11 @@
  * the order in which partitions are read.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isNullSchema } from '../../runtime/avro-codec.ts';
-import { recordNode, type SchemaNode } from '../../runtime/schema.ts';
-import type { Connector, SourceBatch, SourceContext, SourceReader } from '../connector.ts';
+import { isNullSchema } from '../../src/formats/avro-codec.ts';
+import { recordNode, type SchemaNode } from '../../src/formats/schema.ts';
+import type { Connector, SourceBatch, SourceContext, SourceReader } from '../../src/spi/connector.ts';
 import { OptionReader } from '../options.ts';
-import { partitionOf } from '../partitioner.ts';
+import { partitionOf } from '../../src/formats/partitioner.ts';
 import { recordGenerator, type RecordGenerator } from './generate.ts';
 import { datagenSpec } from './spec.ts';
 

@@ -4,7 +4,7 @@
  * records independently, in any order, and the same seed gives the same data.
  * Field names steer the values (`id`, `*_id`, `email`, `country`, `amount`…).
  */
-import { branchName, type RecordNode, type SchemaNode } from '../../runtime/schema.ts';
+import { branchName, type RecordNode, type SchemaNode } from '../../src/formats/schema.ts';
 
 /** 2024-05-01T00:00:00Z: generated timestamps start here, one second apart per record. */
 export const BASE_TIME = Date.UTC(2024, 4, 1);

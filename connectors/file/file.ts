@@ -9,13 +9,13 @@ import { once } from 'node:events';
 import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import avro from 'avsc';
-import { avroType, isNullSchema } from '../../runtime/avro-codec.ts';
-import { recordNode, type RecordNode } from '../../runtime/schema.ts';
+import { avroType, isNullSchema } from '../../src/formats/avro-codec.ts';
+import { recordNode, type RecordNode } from '../../src/formats/schema.ts';
 import { ArraySource, type ArrayRecord } from '../array-source.ts';
-import type { Connector, EncodedBatch, SinkContext, SinkWriter, SourceContext, SourceReader } from '../connector.ts';
+import type { Connector, EncodedBatch, SinkContext, SinkWriter, SourceContext, SourceReader } from '../../src/spi/connector.ts';
 import { lineParser } from '../lines.ts';
 import { OptionReader } from '../options.ts';
-import { partitionOf } from '../partitioner.ts';
+import { partitionOf } from '../../src/formats/partitioner.ts';
 import { fileSpec } from './spec.ts';
 
 export const fileConnector: Connector = {

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import type { Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
-import type { Options } from '../connector.ts';
+import type { Options } from '../../src/spi/connector.ts';
 import { OptionReader } from '../options.ts';
 import { registerCodecs } from './compression.ts';
 import { useFastProduceRequest } from './produce-request.ts';

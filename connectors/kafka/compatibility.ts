@@ -5,8 +5,8 @@
  * diagnostic can point at all of them. Shared by `sensei check --registry`
  * and the registry test double.
  */
-import avro from 'avsc';
-import { avroType } from '../../runtime/avro-codec.ts';
+import type avro from 'avsc';
+import { avroType } from '../../src/formats/avro-codec.ts';
 import type { AvroSchemaJson } from '../../src/plan/plan.ts';
 
 export type CompatibilityLevel =

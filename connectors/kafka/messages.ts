@@ -10,12 +10,12 @@
  */
 import type avro from 'avsc';
 import type { IHeaders, Message } from 'kafkajs';
-import { avroType, isNullSchema } from '../../runtime/avro-codec.ts';
-import { jsonLineEncoder } from '../../runtime/json-codec.ts';
-import { schemaNode, type SchemaNode } from '../../runtime/schema.ts';
+import { avroType, isNullSchema } from '../../src/formats/avro-codec.ts';
+import { jsonLineEncoder } from '../../src/formats/json-codec.ts';
+import { schemaNode, type SchemaNode } from '../../src/formats/schema.ts';
 import type { AvroSchemaJson, Constant } from '../../src/plan/plan.ts';
-import type { EncodedBatch, Options, RecordHeaders, SourceRecords } from '../connector.ts';
-import { kafkaPartition, keyBytes } from '../partitioner.ts';
+import type { EncodedBatch, Options, RecordHeaders, SourceRecords } from '../../src/spi/connector.ts';
+import { kafkaPartition, keyBytes } from '../../src/formats/partitioner.ts';
 import type { Compression } from './compression.ts';
 import { frameHeader, frameRecords } from './wire-format.ts';
 

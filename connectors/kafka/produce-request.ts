@@ -236,6 +236,8 @@ function encodeRecords(messages: ProduceMessage[], first: number, now: number): 
 }
 
 let installed = false;
+/** Marks the requests this module encodes, for the self-check. */
+const OURS = Symbol('sensei produce request');
 
 /** Whether this thread's kafkajs encodes Produce requests here (the Kafka benchmark's baseline must run without). */
 export function fastProduceRequestInUse(): boolean {
@@ -247,13 +249,31 @@ export function fastProduceRequestInUse(): boolean {
  * requires the module of the negotiated Produce version at every request, and
  * v4–v7 are v3 with another version number: each cache entry gets this
  * encoder with its version, whether kafkajs loaded them already or not.
+ * Then it checks, through kafkajs's own version table, that the swap took:
+ * a kafkajs that resolves its modules differently fails here, loudly,
+ * instead of quietly running at its own speed.
  */
 export function useFastProduceRequest(): void {
   if (installed) return;
-  for (const version of [3, 4, 5, 6, 7]) {
+  for (const version of PATCHED_VERSIONS) {
     const path = require.resolve(`${KAFKAJS}/requests/produce/v${version}/request.js`);
     require(path);
-    require.cache[path]!.exports = (args: ProduceRequestArgs) => ({ ...produceRequestV3(args), apiVersion: version });
+    require.cache[path]!.exports = (args: ProduceRequestArgs) => ({ ...produceRequestV3(args), apiVersion: version, [OURS]: true });
   }
+  checkProduceRequestSwap();
   installed = true;
+}
+
+const PATCHED_VERSIONS = [3, 4, 5, 6, 7];
+
+/** Asks kafkajs's Produce version table for a request of each patched version and throws unless this module made it. */
+export function checkProduceRequestSwap(): void {
+  const { protocol } = require(`${KAFKAJS}/requests/produce/index.js`) as { protocol(v: { version: number }): ((args: ProduceRequestArgs) => { request: object }) | undefined };
+  const wrong = PATCHED_VERSIONS.filter((version) => {
+    const made = protocol({ version })?.({ acks: 1, timeout: 1, compression: 0, topicData: [] });
+    return !made || !(OURS in made.request);
+  });
+  if (wrong.length > 0) {
+    throw new Error(`kafkajs: Sensei's Produce encoder did not replace kafkajs's for request versions ${wrong.join(', ')}; this kafkajs installation (${require.resolve('kafkajs')}) is not supported`);
+  }
 }

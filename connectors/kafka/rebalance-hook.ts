@@ -23,6 +23,8 @@ interface ConsumerGroupLike {
 }
 
 let installed = false;
+/** Marks the wrapper, for the self-check. */
+const OURS = Symbol('sensei joinAndSync');
 
 export function installRebalanceHook(): void {
   if (installed) return;
@@ -30,11 +32,23 @@ export function installRebalanceHook(): void {
   const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as { prototype: ConsumerGroupLike };
   const joinAndSync = ConsumerGroup.prototype.joinAndSync;
   if (typeof joinAndSync !== 'function') throw new Error('kafkajs: ConsumerGroup#joinAndSync not found; this kafkajs version is not supported');
-  ConsumerGroup.prototype.joinAndSync = async function (this: ConsumerGroupLike) {
+  const wrapped = async function (this: ConsumerGroupLike) {
     // kafkajs clears memberId when the coordinator forgot the member: its partitions are already gone.
     const lost = this.memberId === null;
     for (const assigner of this.assigners) await assigner[BEFORE_JOIN]?.(lost);
     return joinAndSync.call(this);
   };
+  ConsumerGroup.prototype.joinAndSync = Object.assign(wrapped, { [OURS]: true });
+  checkRebalanceHook();
   installed = true;
+}
+
+/** Throws unless the ConsumerGroup class kafkajs's consumer uses is the one whose joinAndSync was wrapped. */
+export function checkRebalanceHook(): void {
+  const require = createRequire(import.meta.url);
+  // The module kafkajs's consumer loads, resolved the way it resolves it.
+  const used = createRequire(require.resolve('kafkajs/src/consumer/index.js'))('./consumerGroup') as { prototype: ConsumerGroupLike };
+  if (!(OURS in used.prototype.joinAndSync)) {
+    throw new Error(`kafkajs: the rebalance hook did not reach the ConsumerGroup kafkajs's consumer uses; this kafkajs installation (${require.resolve('kafkajs')}) is not supported`);
+  }
 }

@@ -16,7 +16,7 @@
  */
 import { hostname } from 'node:os';
 import type { IHeaders, Kafka } from 'kafkajs';
-import type { Options } from '../connector.ts';
+import type { Options } from '../../src/spi/connector.ts';
 import { brokersOf, kafkaClient, kafkaOptions } from './client.ts';
 import { ProducerChannel, type GroupOffsets } from './producer.ts';
 

@@ -16,11 +16,11 @@
  * the source topic, partition and offset.
  */
 import type { IHeaders, Message } from 'kafkajs';
-import { isNullSchema } from '../../runtime/avro-codec.ts';
+import { isNullSchema } from '../../src/formats/avro-codec.ts';
 import type { AvroSchemaJson } from '../../src/plan/plan.ts';
-import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../connector.ts';
-import type { Options } from '../connector.ts';
-import { kafkaPartition } from '../partitioner.ts';
+import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../../src/spi/connector.ts';
+import type { Options } from '../../src/spi/connector.ts';
+import { kafkaPartition } from '../../src/formats/partitioner.ts';
 import { kafkaClient, kafkaOptions, retryRetriable } from './client.ts';
 import { COMPRESSIONS, type Compression } from './compression.ts';
 import { MessageBuilder, setupConstant, type SinkSetup } from './messages.ts';

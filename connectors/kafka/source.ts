@@ -20,29 +20,15 @@
  * The sticky assignor (assignor.ts) keeps the others here; their pause is
  * the drain plus the rejoin.
  */
-import { EventEmitter } from 'node:events';
 import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
-import { recordNode } from '../../runtime/schema.ts';
-import type { RecordHeaders, SourceBatch, SourceContext, SourceReader } from '../connector.ts';
+import { recordNode } from '../../src/formats/schema.ts';
+import type { AssignmentChange, RecordHeaders, SourceBatch, SourceContext, SourceReader } from '../../src/spi/connector.ts';
 import { stickyAssigner } from './assignor.ts';
 import { kafkaClient, kafkaOptions, brokersOf, retryRetriable } from './client.ts';
 import { installRebalanceHook } from './rebalance-hook.ts';
 import { RegistryClient } from './registry-client.ts';
 import { clusterKey, KafkaRun, type InputRecord, type RunSource } from './run.ts';
 import { AvroValueReader, JsonValueReader, type ValueReader } from './value-reader.ts';
-
-/** A rebalance as one source saw it: `pauseMs` is how long its partitions that stayed handed out nothing. */
-export interface RebalanceReport {
-  source: string;
-  topic: string;
-  pauseMs: number;
-  kept: number[];
-  gained: number[];
-  lost: number[];
-}
-
-/** Rebalances of every Kafka source in this process (`rebalance` events carrying a RebalanceReport). */
-export const kafkaSourceEvents = new EventEmitter();
 
 interface Fetched {
   messages: KafkaMessage[];
@@ -240,7 +226,7 @@ class KafkaSource implements SourceReader, RunSource {
 
   private enqueue(partition: number, messages: KafkaMessage[], through: number, highWatermark: string): void {
     const p = this.parts[partition];
-    if (!p || !p.owned) return;
+    if (!p?.owned) return;
     p.highWatermark = Number(highWatermark);
     let list = messages;
     if (p.end !== undefined) {
@@ -479,7 +465,7 @@ class KafkaSource implements SourceReader, RunSource {
 
   private assigned(partitions: number[]): void {
     const now = new Set(partitions);
-    const report: RebalanceReport = { source: this.name, topic: this.topic, pauseMs: 0, kept: [], gained: [], lost: [] };
+    const report: AssignmentChange = { pauseMs: 0, kept: [], gained: [], lost: [] };
     this.parts.forEach((p, i) => {
       if (p.owned && !now.has(i)) {
         report.lost.push(i);
@@ -506,7 +492,7 @@ class KafkaSource implements SourceReader, RunSource {
       this.rejoining = undefined;
       this.release();
     }
-    kafkaSourceEvents.emit('rebalance', report);
+    this.ctx.assigned?.(report);
     this.wakeAll();
   }
 

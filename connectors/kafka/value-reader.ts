@@ -12,8 +12,8 @@
  * dead letter. JSON: one JSON document per value.
  */
 import type avro from 'avsc';
-import { avroType } from '../../runtime/avro-codec.ts';
-import { recordNode } from '../../runtime/schema.ts';
+import { avroType } from '../../src/formats/avro-codec.ts';
+import { recordNode } from '../../src/formats/schema.ts';
 import type { AvroSchemaJson } from '../../src/plan/plan.ts';
 import { lineParser } from '../lines.ts';
 import { RegistryError, type RegistryClient } from './registry-client.ts';

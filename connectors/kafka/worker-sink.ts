@@ -6,7 +6,7 @@
  * source partition's batches run on one worker at a time (a moving
  * partition's batches drain on the old worker before the new one gets any).
  */
-import type { EncodedBatch, SourceRecords, WorkerSinkContext, WorkerSinkWriter } from '../connector.ts';
+import type { EncodedBatch, SourceRecords, WorkerSinkContext, WorkerSinkWriter } from '../../src/spi/connector.ts';
 import { kafkaClient, kafkaOptions } from './client.ts';
 import { MessageBuilder, passedThrough, type SinkSetup } from './messages.ts';
 import { ProducerChannel } from './producer.ts';

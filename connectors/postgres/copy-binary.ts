@@ -6,10 +6,11 @@
  * `CopyEncoder`, so the coordinator only concatenates bytes; `decodeRow`
  * turns a tuple back into JSON for a dead letter.
  */
-import { toUnscaled } from '../../runtime/avro-codec.ts';
-import { toJson } from '../../runtime/json-codec.ts';
-import { unwrapNullable, type RecordNode, type SchemaNode } from '../../runtime/schema.ts';
+import { toUnscaled } from '../../src/formats/avro-codec.ts';
+import { toJson } from '../../src/formats/json-codec.ts';
+import { unwrapNullable, type RecordNode, type SchemaNode } from '../../src/formats/schema.ts';
 import type { ColumnCodec, WireType } from './types.ts';
+import type { FormatEncoder } from '../../src/spi/connector.ts';
 
 /** 2000-01-01T00:00:00Z, PostgreSQL's epoch, in Unix milliseconds and days. */
 const PG_EPOCH_MS = 946_684_800_000;
@@ -29,7 +30,7 @@ type FieldWriter = (e: CopyEncoder, v: any) => void;
  * record that cannot be encoded (a uuid that is not one) goes to `onError`
  * and is left out.
  */
-export class CopyEncoder {
+export class CopyEncoder implements FormatEncoder {
   buf = Buffer.allocUnsafe(64 * 1024);
   pos = 0;
   private endsBuf = new Uint32Array(1024);
@@ -42,8 +43,8 @@ export class CopyEncoder {
 
   encode(values: readonly unknown[], onError?: (index: number, error: Error) => void): { bytes: number; ends: Uint32Array; count: number } {
     this.reset();
-    const count = this.append(values, onError);
-    return { bytes: this.pos, ends: this.endsBuf.subarray(0, count), count };
+    this.append(values, onError);
+    return { bytes: this.pos, ends: this.ends(), count: this.count };
   }
 
   private count = 0;
@@ -54,8 +55,8 @@ export class CopyEncoder {
     this.count = 0;
   }
 
-  /** Adds records after those already encoded; returns the total count. */
-  append(values: readonly unknown[], onError?: (index: number, error: Error) => void): number {
+  /** Adds records after those already encoded. */
+  append(values: readonly unknown[], onError?: (index: number, error: Error) => void): void {
     if (this.endsBuf.length < this.count + values.length) {
       const next = new Uint32Array((this.count + values.length) * 2);
       next.set(this.endsBuf.subarray(0, this.count));
@@ -78,7 +79,6 @@ export class CopyEncoder {
       }
       this.endsBuf[this.count++] = this.pos;
     }
-    return this.count;
   }
 
   /** Record boundaries of everything encoded since `reset`. */
@@ -86,8 +86,9 @@ export class CopyEncoder {
     return this.endsBuf.subarray(0, this.count);
   }
 
-  bytes(length: number): Uint8Array {
-    return this.buf.subarray(0, length);
+  /** Everything encoded since `reset` (the scratch buffer: copy it before the next batch). */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
   }
 
   ensure(n: number): void {

@@ -14,9 +14,9 @@
  * `prepared_statements`, an optional read replica.
  */
 import pg from 'pg';
-import { fromJson } from '../../runtime/json-codec.ts';
-import { recordNode, schemaNode, unwrapNullable, type SchemaNode } from '../../runtime/schema.ts';
-import type { LookupClient, LookupContext } from '../connector.ts';
+import { fromJson } from '../../src/formats/json-codec.ts';
+import { recordNode, schemaNode, unwrapNullable, type SchemaNode } from '../../src/formats/schema.ts';
+import type { LookupClient, LookupContext } from '../../src/spi/connector.ts';
 import { OptionReader } from '../options.ts';
 import { LookupCache, type LookupKey } from '../lookup-cache.ts';
 import { durationOption } from '../options.ts';

@@ -23,9 +23,9 @@
  * transaction, statements are unnamed), so PgBouncer in transaction mode works.
  */
 import pg from 'pg';
-import { recordNode, type RecordNode } from '../../runtime/schema.ts';
+import { recordNode, type RecordNode } from '../../src/formats/schema.ts';
 import type { Constant } from '../../src/plan/plan.ts';
-import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../connector.ts';
+import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../../src/spi/connector.ts';
 import { OptionReader } from '../options.ts';
 import { COPY_HEADER, COPY_TRAILER, decodeRow } from './copy-binary.ts';
 import { copyFrom } from './copy-in.ts';

@@ -5,7 +5,7 @@
  * the column. Also the `sensei_offsets` table of exactly-once delivery.
  */
 import pg from 'pg';
-import { unwrapNullable, type RecordNode } from '../../runtime/schema.ts';
+import { unwrapNullable, type RecordNode } from '../../src/formats/schema.ts';
 import { columnCodec, createType, describe, type CatalogColumn, type ColumnCodec } from './types.ts';
 
 export interface TableInfo {

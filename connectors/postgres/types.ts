@@ -4,7 +4,7 @@
  * existing column (the binary COPY wire format of the column's type) and
  * says why when it cannot be. The table in docs/postgres.md is this file.
  */
-import { unwrapNullable, type SchemaNode } from '../../runtime/schema.ts';
+import { unwrapNullable, type SchemaNode } from '../../src/formats/schema.ts';
 
 /** Binary wire formats the COPY encoder writes (one per PostgreSQL base type family). */
 export type WireType =

@@ -6,9 +6,9 @@
  * declared record through their JSON form; fields the record does not
  * declare are ignored.
  */
-import { recordNode, unwrapNullable, type SchemaNode } from '../../runtime/schema.ts';
-import { fromJson } from '../../runtime/json-codec.ts';
-import type { LookupClient, LookupContext } from '../connector.ts';
+import { recordNode, unwrapNullable, type SchemaNode } from '../../src/formats/schema.ts';
+import { fromJson } from '../../src/formats/json-codec.ts';
+import type { LookupClient, LookupContext } from '../../src/spi/connector.ts';
 import { OptionReader } from '../options.ts';
 import { LookupCache, type LookupKey } from '../lookup-cache.ts';
 import { durationOption } from '../options.ts';

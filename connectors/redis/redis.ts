@@ -1,5 +1,5 @@
 /** The Redis connector: a sink (sink.ts) and a lookup (lookup.ts). */
-import type { Connector } from '../connector.ts';
+import type { Connector } from '../../src/spi/connector.ts';
 import { openRedisLookup } from './lookup.ts';
 import { openRedisSink } from './sink.ts';
 import { redisSpec } from './spec.ts';

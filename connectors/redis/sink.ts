@@ -10,8 +10,8 @@
  * rejects (`WRONGTYPE`…) makes its record a dead letter with Redis's error.
  */
 import { Redis, ReplyError } from 'ioredis';
-import { recordNode } from '../../runtime/schema.ts';
-import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../connector.ts';
+import { recordNode } from '../../src/formats/schema.ts';
+import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../../src/spi/connector.ts';
 import { OptionReader } from '../options.ts';
 import { durationOption } from '../options.ts';
 import { Backoff, retryPolicy } from '../retry.ts';

@@ -1,4 +1,4 @@
-import type { ConnectorSpec } from '../spec.ts';
+import type { ConnectorSpec } from '../../src/spi/spec.ts';
 
 export const redisSpec: ConnectorSpec = {
   name: 'redis',

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { Connector } from '../connector.ts';
+import type { Connector } from '../../src/spi/connector.ts';
 import { streamSinkConnector } from '../stdout/stdout.ts';
 import { stderrSpec } from './spec.ts';
 

@@ -5,8 +5,8 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { recordNode } from '../../runtime/schema.ts';
-import type { Connector, SourceBatch, SourceContext, SourceReader } from '../connector.ts';
+import { recordNode } from '../../src/formats/schema.ts';
+import type { Connector, SourceBatch, SourceContext, SourceReader } from '../../src/spi/connector.ts';
 import { lineParser } from '../lines.ts';
 import { OptionReader } from '../options.ts';
 import { stdinSpec } from './spec.ts';

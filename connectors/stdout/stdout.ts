@@ -5,8 +5,8 @@
  * same for any number of workers.
  */
 import type { Writable } from 'node:stream';
-import type { Connector, EncodedBatch, SinkFormat, SinkWriter } from '../connector.ts';
-import type { ConnectorSpec } from '../spec.ts';
+import type { Connector, EncodedBatch, SinkFormat, SinkWriter } from '../../src/spi/connector.ts';
+import type { ConnectorSpec } from '../../src/spi/spec.ts';
 import { OptionReader } from '../options.ts';
 import { stdoutSpec } from './spec.ts';
 

@@ -39,7 +39,7 @@ await build({
   ...common,
   // The compiler is ES modules (top-level await included); the CommonJS packages inside get a require.
   format: 'esm',
-  entryPoints: [join(root, 'src/lsp/main.ts')],
+  entryPoints: [join(root, 'src/tooling/lsp/main.ts')],
   outfile: join(here, 'dist/server.mjs'),
   plugins: [chevrotainInline],
   banner: { js: 'import { createRequire as __senseiCreateRequire } from "node:module"; const require = __senseiCreateRequire(import.meta.url);' },

@@ -28,7 +28,7 @@
 import type { Diagnostic, Span } from '../diagnostics/diagnostic.ts';
 import { diagnostic, type Code } from '../diagnostics/codes.ts';
 import { hasErrors } from '../diagnostics/diagnostic.ts';
-import type { ConnectorSpecs } from '../../connectors/spec.ts';
+import type { ConnectorSpecs } from '../spi/spec.ts';
 import type { AvroType, RecordField, RecordType } from '../types/avro-type.ts';
 import type { Expr, Identifier, LookupOp, Operator, SelectItem, StreamDecl } from '../syntax/ast.ts';
 import { closestMatch } from '../syntax/suggest.ts';
@@ -299,7 +299,7 @@ class ProgramChecker {
       return this.report('missing-option', op.connector.span, `\`lookup\` needs the option \`key\`: an expression giving the key to look up, e.g. \`key: customer_id\``);
     }
     const key = exprs.check(keyEntry.value, new Set());
-    if (!schema || schema.kind !== 'record' || !key || !c || !validAvroName(op.name, this.diagnostics)) return undefined;
+    if (schema?.kind !== 'record' || !key || !c || !validAvroName(op.name, this.diagnostics)) return undefined;
     const k = nonNull(key.type).kind;
     if (!['string', 'uuid', 'int', 'long', 'boolean', 'enum'].includes(k)) {
       return this.report('type-mismatch', keyEntry.value.span, `a lookup key must be a string, uuid, int, long, boolean or enum, not ${typeToString(key.type)}`);

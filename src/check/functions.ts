@@ -199,7 +199,7 @@ const MATH_FUNCTIONS = strict([
   { name: 'abs', category: 'math', params: [p('x', 'numeric')], returns: 'type of x', result: sameAsFirst, doc: 'The absolute value.', examples: [ex([-3], 3)] },
   {
     name: 'round', category: 'math', params: [p('x', 'numeric'), p('digits', 'integer', { optional: true })], returns: 'type of x', result: sameAsFirst,
-    doc: 'Rounded half away from zero, to `digits` decimal places (default 0).', examples: [ex([2.5], 3), ex([-2.5], -3), ex([3.14159, 2], 3.14)],
+    doc: 'Rounded half away from zero, to `digits` decimal places (default 0).', examples: [ex([2.5], 3), ex([-2.5], -3), ex([1.23456, 2], 1.23)],
   },
   { name: 'floor', category: 'math', params: [p('x', 'numeric')], returns: 'type of x', result: sameAsFirst, doc: 'The largest integral value not above x.', examples: [ex([-1.5], -2)] },
   { name: 'ceil', category: 'math', params: [p('x', 'numeric')], returns: 'type of x', result: sameAsFirst, doc: 'The smallest integral value not below x.', examples: [ex([1.2], 2)] },

@@ -6,7 +6,7 @@
  */
 import type { Diagnostic, Span } from '../diagnostics/diagnostic.ts';
 import { diagnostic, type Code } from '../diagnostics/codes.ts';
-import type { ConnectorRole, ConnectorSpecs, OptionSpec } from '../../connectors/spec.ts';
+import type { ConnectorRole, ConnectorSpecs, OptionSpec } from '../spi/spec.ts';
 import type { Expr, Identifier, OptionEntry } from '../syntax/ast.ts';
 import { closestMatch } from '../syntax/suggest.ts';
 import { evalLiteral } from '../resolve/constants.ts';

@@ -5,7 +5,7 @@
  * its hex text (a Constant is JSON) and a timestamp is epoch milliseconds.
  */
 import type { Span } from '../diagnostics/diagnostic.ts';
-import type { Constant } from '../check/typed.ts';
+import type { Constant } from '../plan/plan.ts';
 import type { AvroType } from '../types/avro-type.ts';
 import type { Expr, NumberLiteral, TypedLiteral } from '../syntax/ast.ts';
 import { decimal, T, unifyTypes } from '../types/type-utils.ts';

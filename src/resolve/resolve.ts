@@ -341,11 +341,14 @@ class Resolution {
         this.nestedOwner.set(te.name.name, owner);
         return;
       case 'array':
-        return this.indexNested(te.items, owner);
+        this.indexNested(te.items, owner);
+        return;
       case 'map':
-        return this.indexNested(te.values, owner);
+        this.indexNested(te.values, owner);
+        return;
       case 'nullable':
-        return this.indexNested(te.inner, owner);
+        this.indexNested(te.inner, owner);
+        return;
       default:
         return;
     }

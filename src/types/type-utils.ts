@@ -202,7 +202,7 @@ export function promoteNumeric(a: AvroType, b: AvroType): NumericType | undefine
  */
 export function arithmeticType(op: '+' | '-' | '*' | '/' | '%', a: AvroType, b: AvroType): NumericType | undefined {
   const common = promoteNumeric(a, b);
-  if (!common || common.kind !== 'decimal') return common;
+  if (common?.kind !== 'decimal') return common;
   const da = asDecimal(a as NumericType)!;
   const db = asDecimal(b as NumericType)!;
   const [p1, s1, p2, s2] = [da.precision, da.scale, db.precision, db.scale];

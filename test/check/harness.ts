@@ -3,7 +3,7 @@
  * check, with ⟦…⟧ markers in the text for the spans diagnostics must have.
  */
 import type { ExecutionContext } from 'ava';
-import type { ConnectorSpec, ConnectorSpecs } from '../../connectors/spec.ts';
+import type { ConnectorSpec, ConnectorSpecs } from '../../src/spi/spec.ts';
 import type { Diagnostic } from '../../src/diagnostics/diagnostic.ts';
 import { textToAst } from '../../src/syntax/parse.ts';
 import { MISSING_FILE, resolveProgram, type ResolvedProgram } from '../../src/resolve/resolve.ts';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { PipelineStatus, PipelineSummary } from '../../runtime/pipeline.ts';
-import { statusLine, summaryText } from '../../src/cli/run.ts';
+import { statusLine, summaryText } from '../../src/tooling/cli/run.ts';
 
 const status: PipelineStatus = {
   pipeline: 'orders',

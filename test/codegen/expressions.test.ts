@@ -57,6 +57,7 @@ test('array and map literals', (t) => {
   t.deepEqual(ev(array([f('i'), int(2)], { kind: 'array', items: T.int })), [7, 2]);
   const m = ev(map([{ key: 'k', value: f('s') }, { key: '__proto__', value: str('p') }], { kind: 'map', values: T.string })) as Record<string, string>;
   t.true(Object.hasOwn(m, '__proto__'));
+  // biome-ignore lint/suspicious/noProto: the test is that a map key named __proto__ is an ordinary key
   t.is(m['__proto__'], 'p');
   t.is(Object.getPrototypeOf(m), Object.prototype);
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
 import { compile, type ParseCache } from '../../src/compile.ts';
-import { compileFile } from '../../src/host/load.ts';
+import { compileFile } from '../../src/tooling/host/load.ts';
 import { MISSING_FILE } from '../../src/resolve/resolve.ts';
 
 const connectors = builtinConnectorSpecs();

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import avro from 'avsc';
 import type { Plan } from '../../src/plan/plan.ts';
-import { createEnvironment } from '../../connectors/registry.ts';
+import { createEnvironment } from '../../src/spi/environment.ts';
 import { fileConnector } from '../../connectors/file/file.ts';
 import { stdinConnector } from '../../connectors/stdin/stdin.ts';
 import { stdoutConnector } from '../../connectors/stdout/stdout.ts';
 import { stderrConnector } from '../../connectors/stderr/stderr.ts';
-import { avroType } from '../../runtime/avro-codec.ts';
+import { avroType } from '../../src/formats/avro-codec.ts';
 import { runPipeline } from '../../runtime/pipeline.ts';
 import { LIB } from '../runtime/helpers.ts';
 

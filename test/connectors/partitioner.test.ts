@@ -1,6 +1,6 @@
 import test from 'ava';
-import { keyBytes, partitionOf, toPositive } from '../../connectors/partitioner.ts';
-import { murmur2 } from '../../runtime/murmur2.ts';
+import { keyBytes, partitionOf, toPositive } from '../../src/formats/partitioner.ts';
+import { murmur2 } from '../../src/formats/murmur2.ts';
 
 // Expected values from Kafka's UtilsTest.testMurmur2 and the Kafka-compatible vectors in Akka's Murmur2Spec.
 const vectors: [string | number[], number][] = [

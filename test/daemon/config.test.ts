@@ -1,10 +1,10 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { configJsonSchema } from '../../src/daemon/config-schema.ts';
-import { ConfigError, loadConfig } from '../../src/daemon/config.ts';
-import { loadSecrets, Scrubber } from '../../src/daemon/secrets.ts';
-import { leafSettings } from '../../src/daemon/settings.ts';
+import { configJsonSchema } from '../../src/tooling/daemon/config-schema.ts';
+import { ConfigError, loadConfig } from '../../src/tooling/daemon/config.ts';
+import { loadSecrets, Scrubber } from '../../src/tooling/daemon/secrets.ts';
+import { leafSettings } from '../../src/tooling/daemon/settings.ts';
 import { ROOT, tempDir } from './daemon-process.ts';
 
 async function configFile(text: string, name = 'sensei.yaml'): Promise<string> {

@@ -9,8 +9,8 @@ import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
-import { loadConfig } from '../../src/daemon/config.ts';
-import { compilePipeline } from '../../src/daemon/pipelines.ts';
+import { loadConfig } from '../../src/tooling/daemon/config.ts';
+import { compilePipeline } from '../../src/tooling/daemon/pipelines.ts';
 import { ROOT, tempDir } from './daemon-process.ts';
 
 const K8S = join(ROOT, 'deploy/kubernetes');
@@ -94,7 +94,7 @@ test('the HPA scales on CPU and consumer lag with the API-tier behaviour', async
   const adapter = parseYaml(rules.data['config.yaml']) as { rules: { seriesQuery: string; name: { as: string } }[] };
   t.is(adapter.rules[0]!.name.as, 'sensei_consumer_lag_total');
   t.regex(adapter.rules[0]!.seriesQuery, /^sensei_consumer_lag_total\{/);
-  const metrics = await readFile(join(ROOT, 'src/daemon/metrics.ts'), 'utf8');
+  const metrics = await readFile(join(ROOT, 'src/tooling/daemon/metrics.ts'), 'utf8');
   t.true(metrics.includes("name: 'sensei_consumer_lag_total'"));
 });
 

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
 import { stdlib } from '../../runtime/stdlib.ts';
-import { compileFile } from '../../src/host/load.ts';
+import { compileFile } from '../../src/tooling/host/load.ts';
 import { validatePlan } from '../../src/plan/validate.ts';
 
 const root = join(import.meta.dirname, '..', '..');

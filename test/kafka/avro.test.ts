@@ -3,12 +3,13 @@
 import test from 'ava';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
 import { frameHeader } from '../../connectors/kafka/wire-format.ts';
-import { avroType } from '../../runtime/avro-codec.ts';
+import { avroType } from '../../src/formats/avro-codec.ts';
 import { runPipeline } from '../../runtime/pipeline.ts';
 import { kafkaBrokers } from '../support/services.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
 import { createTopics, deleteTopics, produce, readTopic, unique } from './helpers.ts';
 import { compilePlan } from '../support/compile.ts';
+import { builtinEnvironment } from '../../connectors/registry.ts';
 
 const brokers = () => kafkaBrokers().join(',');
 
@@ -36,7 +37,7 @@ source orders: Order from kafka { topic: "${input}", brokers: "${brokers()}", re
 stream out = orders | select { id, amount, country: country ?? "??" }
 sink out to kafka { topic: "${output}", brokers: "${brokers()}", format: json }
 `);
-    await runPipeline(plan, { workers: 1 });
+    await runPipeline(plan, { env: builtinEnvironment(), workers: 1 });
     const got = (await readTopic(output)).map((m) => JSON.parse(m.value!.toString()) as unknown).sort((a: any, b: any) => a.id.localeCompare(b.id));
     t.deepEqual(got, [
       { id: 'new', amount: 9, country: '??' },
@@ -80,7 +81,7 @@ dead letter to kafka { topic: "${dlq}", brokers: "${brokers()}" }
 stream out = orders | select { id, q: 100 / divisor }
 sink out to kafka { topic: "${output}", brokers: "${brokers()}", format: json }
 `);
-    const summary = await runPipeline(plan, { workers: 1 });
+    const summary = await runPipeline(plan, { env: builtinEnvironment(), workers: 1 });
     t.is(summary.deadLetters, 5);
     t.deepEqual((await readTopic(output)).map((m) => JSON.parse(m.value!.toString()).id), Array.from({ length: 10 }, (_, i) => `g${i}`));
 

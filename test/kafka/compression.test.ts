@@ -12,6 +12,7 @@ import { runPipeline } from '../../runtime/pipeline.ts';
 import { compilePlan } from '../support/compile.ts';
 import { kafkaBrokers } from '../support/services.ts';
 import { createTopics, deleteTopics, kafka, produce, readTopic, unique } from './helpers.ts';
+import { builtinEnvironment } from '../../connectors/registry.ts';
 
 const { CompressionCodecs, CompressionTypes, ConfigResourceTypes } = kafkajs;
 
@@ -170,7 +171,7 @@ source events: Event from datagen { count: 3000, seed: 11, partitions: 2 }
 stream out = events | key by customer
 sink out to kafka { topic: "${packed}", brokers: "${brokers()}", format: json, compression: ${codec}, partitions: 2 }
 sink out to kafka { topic: "${plain}", brokers: "${brokers()}", format: json, partitions: 2 }
-`), { workers: 1 });
+`), { env: builtinEnvironment(), workers: 1 });
       const got = await readTopic(packed);
       const want = await readTopic(plain);
       t.is(got.length, 3000);
@@ -210,7 +211,7 @@ schema E { n: long, text: string }
 source e: E from kafka { topic: "${input}", brokers: "${brokers()}", format: json, group: "${unique('g')}", start: "earliest", bounded: true }
 stream out = e | select { n, text }
 sink out to kafka { topic: "${output}", brokers: "${brokers()}", format: json }
-`), { workers: 1 });
+`), { env: builtinEnvironment(), workers: 1 });
       const got = (await readTopic(output)).map((m) => JSON.parse(m.value!.toString()) as { n: number; text: string });
       t.deepEqual(got.sort((a, b) => a.n - b.n), values);
     } finally {

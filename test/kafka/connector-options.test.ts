@@ -2,14 +2,15 @@
 // topic creation, and where a source starts.
 import test from 'ava';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
-import { toPositive } from '../../connectors/partitioner.ts';
-import { murmur2 } from '../../runtime/murmur2.ts';
-import { avroType } from '../../runtime/avro-codec.ts';
+import { toPositive } from '../../src/formats/partitioner.ts';
+import { murmur2 } from '../../src/formats/murmur2.ts';
+import { avroType } from '../../src/formats/avro-codec.ts';
 import { runPipeline } from '../../runtime/pipeline.ts';
 import { kafkaBrokers } from '../support/services.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
 import { createTopics, deleteTopics, kafka, produce, readTopic, unique } from './helpers.ts';
 import { compilePlan } from '../support/compile.ts';
+import { builtinEnvironment } from '../../connectors/registry.ts';
 
 const brokers = () => kafkaBrokers().join(',');
 
@@ -26,7 +27,7 @@ stream out = orders | select { id, customer, amount } | key by customer
 sink out to kafka { topic: "${byRecord}", brokers: "${brokers()}", registry: "${registry.url}", subject_strategy: record, key_format: avro, compression: gzip, partitions: 4 }
 sink out to kafka { topic: "${byTopicRecord}", brokers: "${brokers()}", registry: "${registry.url}", subject_strategy: topic_record, partitions: 2 }
 `);
-    await runPipeline(plan, { workers: 1 });
+    await runPipeline(plan, { env: builtinEnvironment(), workers: 1 });
     const subjects = await (await fetch(`${registry.url}/subjects`)).json() as string[];
     t.true(subjects.includes('Out'), subjects.join());
     t.true(subjects.includes('string'), 'the key schema under its own (record strategy) subject: ' + subjects.join());
@@ -68,7 +69,7 @@ schema E { n: long }
 source e: E from kafka { topic: "${input}", brokers: "${brokers()}", format: json, group: "${group}", bounded: true, start: "${start}"${extra} }
 stream out = e | select { n }
 sink out to kafka { topic: "${output}", brokers: "${brokers()}", format: json }
-`), { workers: 1 });
+`), { env: builtinEnvironment(), workers: 1 });
       return (await readTopic(output)).map((m) => JSON.parse(m.value!.toString()).n as number).sort((x, y) => x - y);
     };
     const all = Array.from({ length: 20 }, (_, i) => i);
@@ -88,7 +89,7 @@ schema E { n: long }
 source e: E from kafka { topic: "${input}", brokers: "${brokers()}", format: json, group: "${fresh}", bounded: true }
 stream out = e | select { n }
 sink out to kafka { topic: "${output}", brokers: "${brokers()}", format: json }
-`), { workers: 1 });
+`), { env: builtinEnvironment(), workers: 1 });
     t.is((await readTopic(output)).length, 20);
     const admin = kafka().admin();
     await admin.connect();

@@ -1,14 +1,15 @@
 // A Kafka → Kafka pipeline on the real broker, run in-process by the runtime.
 import test from 'ava';
-import { toPositive } from '../../connectors/partitioner.ts';
-import { murmur2 } from '../../runtime/murmur2.ts';
+import { toPositive } from '../../src/formats/partitioner.ts';
+import { murmur2 } from '../../src/formats/murmur2.ts';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
-import { avroType } from '../../runtime/avro-codec.ts';
+import { avroType } from '../../src/formats/avro-codec.ts';
 import { runPipeline } from '../../runtime/pipeline.ts';
 import { kafkaBrokers } from '../support/services.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
 import { avroValues, createTopics, deleteTopics, produce, readTopic, unique } from './helpers.ts';
 import { compilePlan } from '../support/compile.ts';
+import { builtinEnvironment } from '../../connectors/registry.ts';
 
 const ORDER = {
   type: 'record',
@@ -57,7 +58,7 @@ test('12 partitions end to end: exactly the expected records, keys placed as Kaf
     const values = await avroValues(client, `${input}-value`, ORDER, all);
     await produce(input, all.map((o, i) => ({ key: o.customer, value: values[i]!, headers: { trace: o.id } })));
 
-    const summary = await runPipeline(compilePlan(pipeline(input, output, registry.url, unique('g'))), { workers: 2 });
+    const summary = await runPipeline(compilePlan(pipeline(input, output, registry.url, unique('g'))), { env: builtinEnvironment(), workers: 2 });
     t.is(summary.recordsIn, all.length);
 
     const got = await readTopic(output);

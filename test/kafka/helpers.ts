@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { IHeaders, Kafka, Message } from 'kafkajs';
-import { avroType } from '../../runtime/avro-codec.ts';
+import { avroType } from '../../src/formats/avro-codec.ts';
 import { retryRetriable } from '../../connectors/kafka/client.ts';
 import { frameHeader } from '../../connectors/kafka/wire-format.ts';
 import type { RegistryClient } from '../../connectors/kafka/registry-client.ts';

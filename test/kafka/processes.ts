@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { retryRetriable } from '../../connectors/kafka/client.ts';
 import type { RegistryClient } from '../../connectors/kafka/registry-client.ts';
-import { avroType } from '../../runtime/avro-codec.ts';
+import { avroType } from '../../src/formats/avro-codec.ts';
 import { kafkaBrokers } from '../support/services.ts';
 import { avroValues, kafka, produce, type ReadMessage } from './helpers.ts';
 

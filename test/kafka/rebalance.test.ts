@@ -6,13 +6,14 @@ import test from 'ava';
 import kafkajs from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
-import { kafkaSourceEvents, type RebalanceReport } from '../../connectors/kafka/source.ts';
 import { startPipeline } from '../../runtime/pipeline.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
 import { createTopics, deleteTopics, kafka, readTopic, unique } from './helpers.ts';
 import { compilePlan } from '../support/compile.ts';
 import { audit, decodeEvents, events, pipelineFile, produceEvents, startSensei, topicSize, waitFor } from './processes.ts';
 import { readFileSync } from 'node:fs';
+import type { AssignmentChange } from '../../src/spi/connector.ts';
+import { builtinEnvironment } from '../../connectors/registry.ts';
 
 const KEYS = 48;
 
@@ -26,7 +27,7 @@ test.serial('the worker pool grows and shrinks mid-run: nothing lost or duplicat
     const all = events(0, 120_000, KEYS);
     await produceEvents(client, input, all);
     const plan = compilePlan(readFileSync(pipelineFile({ input, output, registry: registry.url, group, bounded: true }), 'utf8'));
-    const run = startPipeline(plan, { workers: 1, batchSize: 200 });
+    const run = startPipeline(plan, { env: builtinEnvironment(), workers: 1, batchSize: 200 });
     const resized: number[] = [];
     for (const size of [2, 1, 2]) {
       await waitFor('progress', async () => run.status().recordsOut > (resized.length + 1) * 4000 || run.status().state === 'done');
@@ -56,7 +57,7 @@ test.serial('a worker killed mid-run: its batches, answered or still being produ
     const all = events(0, 120_000, KEYS);
     await produceEvents(client, input, all);
     const plan = compilePlan(readFileSync(pipelineFile({ input, output, registry: registry.url, group, bounded: true }), 'utf8'));
-    const run = startPipeline(plan, { workers: 2, batchSize: 200 });
+    const run = startPipeline(plan, { env: builtinEnvironment(), workers: 2, batchSize: 200 });
     await waitFor('progress', async () => run.status().recordsOut > 10_000);
     t.true(run.status().recordsOut < all.length, 'the kill lands mid-run');
     await run.killWorker(run.workerIds()[0]!);
@@ -88,8 +89,7 @@ test.serial('a second process joins the group and leaves it: nothing lost or dup
   const registry = await startSchemaRegistry();
   const client = new RegistryClient(registry.url);
   const [input, output, group] = [unique('join-in'), unique('join-out'), unique('join')];
-  const reports: RebalanceReport[] = [];
-  const onRebalance = (r: RebalanceReport) => reports.push(r);
+  const reports: AssignmentChange[] = [];
   try {
     await createTopics([input, 12], [output, 12]);
     const file = pipelineFile({ input, output, registry: registry.url, group, name: 'join_leave' });
@@ -103,8 +103,7 @@ test.serial('a second process joins the group and leaves it: nothing lost or dup
     };
     await feed(3000);
     // The first member runs in this process (its rebalances are observable); the second is a real `sensei run`.
-    kafkaSourceEvents.on('rebalance', onRebalance);
-    const first = startPipeline(compilePlan(readFileSync(file, 'utf8')), { workers: 2 });
+    const first = startPipeline(compilePlan(readFileSync(file, 'utf8')), { env: builtinEnvironment(), workers: 2, onEvent: (e) => void (e.type === 'assignment' && reports.push(e)) });
     await waitFor('output of the first member', async () => (await topicSize(output)) >= 2000);
 
     const second = startSensei(file, ['--workers', '1'], { SENSEI_INSTANCE_ID: 'second' });
@@ -130,11 +129,10 @@ test.serial('a second process joins the group and leaves it: nothing lost or dup
     t.is(result.duplicates, 0, 'moved partitions were drained and committed before they went');
     t.deepEqual(result.outOfOrder, [], 'per-key order kept');
     // The first member kept 6 of its 12 partitions when the second joined, and kept all 6 when it left.
-    const mine = reports.filter((r) => r.topic === input);
+    const mine = reports;
     t.true(mine.some((r) => r.kept.length === 6 && r.lost.length === 6), JSON.stringify(mine));
     t.true(mine.some((r) => r.kept.length === 6 && r.gained.length === 6), JSON.stringify(mine));
   } finally {
-    kafkaSourceEvents.off('rebalance', onRebalance);
     await deleteTopics(input, output);
     await registry.close();
   }

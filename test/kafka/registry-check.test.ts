@@ -1,7 +1,7 @@
 // `sensei check --registry`: each Kafka sink's inferred schema against its subject's latest version.
 import test from 'ava';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
-import { checkAgainstRegistry } from '../../src/host/registry-check.ts';
+import { checkAgainstRegistry } from '../../src/tooling/host/registry-check.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
 import { compileResult } from '../support/compile.ts';
 import { sensei } from '../cli/run-cli.ts';

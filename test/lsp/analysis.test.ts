@@ -2,7 +2,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
-import { Analyzer } from '../../src/lsp/analysis.ts';
+import { Analyzer } from '../../src/tooling/lsp/analysis.ts';
 import { tempFiles } from './client.ts';
 
 const SHARED = 'pipeline shared\nschema Order { id: string, amount: double }\n';

@@ -1,6 +1,6 @@
 /**
  * Drives the language server the way an editor does: a child process
- * (`src/lsp/main.ts --stdio`) and a real JSON-RPC connection over its
+ * (`src/tooling/lsp/main.ts --stdio`) and a real JSON-RPC connection over its
  * stdin/stdout. Cursor positions are marked in test texts with `‸`, ranges
  * with `«…»`.
  */
@@ -17,7 +17,7 @@ import type {
   CodeAction, CompletionItem, CompletionList, Diagnostic, DocumentSymbol, FoldingRange, Hover, InitializeResult, Location, Position,
   PublishDiagnosticsParams, Range, TextEdit, WorkspaceEdit,
 } from 'vscode-languageserver-protocol';
-import { GRAPH_REQUEST, type GraphResult } from '../../src/lsp/protocol.ts';
+import { GRAPH_REQUEST, type GraphResult } from '../../src/tooling/lsp/protocol.ts';
 import { marked } from '../syntax/helpers.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -184,7 +184,7 @@ export class LspClient {
  */
 export async function startServer(
   initializationOptions: Record<string, unknown> = { diagnosticsDelay: 0 },
-  script: string[] = ['--import', 'tsx', join(ROOT, 'src/lsp/main.ts')],
+  script: string[] = ['--import', 'tsx', join(ROOT, 'src/tooling/lsp/main.ts')],
 ): Promise<LspClient> {
   const child = spawn(process.execPath, [...script, '--stdio'], {
     cwd: ROOT,

@@ -1,10 +1,10 @@
 // Connectors used by a `lookup` operator: completion and hover of the
 // connector and its options, in process with a lookup connector of the test's own.
 import test from 'ava';
-import type { ConnectorSpecs } from '../../connectors/spec.ts';
-import { Analyzer } from '../../src/lsp/analysis.ts';
-import { completionsAt } from '../../src/lsp/completion.ts';
-import { hoverAt } from '../../src/lsp/hover.ts';
+import type { ConnectorSpecs } from '../../src/spi/spec.ts';
+import { Analyzer } from '../../src/tooling/lsp/analysis.ts';
+import { completionsAt } from '../../src/tooling/lsp/completion.ts';
+import { hoverAt } from '../../src/tooling/lsp/hover.ts';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
 import { mark } from './client.ts';
 

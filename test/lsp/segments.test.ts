@@ -4,7 +4,7 @@ import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bigPipeline } from '../../bench/lsp.ts';
-import { SegmentParser } from '../../src/lsp/segments.ts';
+import { SegmentParser } from '../../src/tooling/lsp/segments.ts';
 import { textToAst } from '../../src/syntax/parse.ts';
 import { ROOT } from './client.ts';
 

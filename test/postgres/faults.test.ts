@@ -5,6 +5,7 @@ import { runPipeline } from '../../runtime/pipeline.ts';
 import { compilePlan } from '../support/compile.ts';
 import { openSink, sql, unique } from './helpers.ts';
 import { startOwnServer, type OwnServer } from './own-server.ts';
+import { builtinEnvironment } from '../../connectors/registry.ts';
 
 // One server for the file; the tests stop and start it, so they run one at a time.
 const test = anyTest as TestFn<{ server: OwnServer }>;
@@ -68,6 +69,7 @@ sink orders to postgres { url: "${server.url}", table: "${table}", create: true,
     const batchSize = 200;
     const maxInflightPerPartition = 4;
     const run = runPipeline(plan, {
+      env: builtinEnvironment(),
       workers: 1, batchSize, maxInflightPerPartition, statusIntervalMs: 100,
       onStatus: (s) => {
         if (outage) outage.maxBuffered = Math.max(outage.maxBuffered, s.recordsIn - s.recordsOut);

@@ -6,11 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../../connectors/connector.ts';
+import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../../src/spi/connector.ts';
 import { openPostgresSink } from '../../connectors/postgres/sink.ts';
 import { CopyEncoder } from '../../connectors/postgres/copy-binary.ts';
 import type { ColumnCodec } from '../../connectors/postgres/types.ts';
-import { recordNode } from '../../runtime/schema.ts';
+import { recordNode } from '../../src/formats/schema.ts';
 import { pgUrl } from '../support/services.ts';
 
 /** The orders the sink tests write: a decimal amount, a key per order, seven customers. */
@@ -75,7 +75,7 @@ export async function openSink(schema: unknown, options: Record<string, unknown>
       const r = encoder.encode(values);
       const batch: EncodedBatch = {
         source: at.source ?? 'in', partition: at.partition ?? 0, count: r.count,
-        data: new Uint8Array(encoder.bytes(r.bytes)), ends: r.ends.slice(), offsets: Float64Array.from(offsets),
+        data: new Uint8Array(encoder.bytes()), ends: r.ends.slice(), offsets: Float64Array.from(offsets),
       };
       return writer.write(batch);
     },

@@ -10,6 +10,7 @@ import { compilePlan } from '../support/compile.ts';
 import { generatedOrders, runLookup, sorted } from '../support/lookup-run.ts';
 import { pgBouncerUrl } from '../support/services.ts';
 import { openSink, ORDER, orders, sql, unique, type Order } from './helpers.ts';
+import { builtinEnvironment } from '../../connectors/registry.ts';
 
 /** A client session through PgBouncer (the `sql` helper's `options` startup parameter is one PgBouncer refuses). */
 async function session(database?: string): Promise<pg.Client> {
@@ -122,7 +123,7 @@ source orders: Order from datagen { partitions: 4, count: ${n}, seed: 5 }
 stream paid = orders | select { id, customer_id, cents: long(amount * 100), created_at }
 sink paid to postgres { url: "${pgBouncerUrl()}", table: "${table}", create: true, batch_size: 300 }
 `);
-  await runPipeline(plan, { workers: 2, batchSize: 200 });
+  await runPipeline(plan, { env: builtinEnvironment(), workers: 2, batchSize: 200 });
   const [row] = await sql<{ n: string; records: string; first: string; last: string }>(`
     SELECT count(*) AS n, count(DISTINCT r) AS records, min(r) AS first, max(r) AS last
       FROM (SELECT floor(extract(epoch FROM created_at - timestamptz '2024-05-01T00:00:00Z')) AS r FROM ${table}) x`);

@@ -11,10 +11,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../../connectors/connector.ts';
+import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../../src/spi/connector.ts';
 import { openRedisSink } from '../../connectors/redis/sink.ts';
-import { jsonLineEncoder } from '../../runtime/json-codec.ts';
-import { schemaNode } from '../../runtime/schema.ts';
+import { jsonLineEncoder } from '../../src/formats/json-codec.ts';
+import { schemaNode } from '../../src/formats/schema.ts';
 import { redisUrl } from '../support/services.ts';
 
 export interface TestSink {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { SourceBatch, SourceReader } from '../../connectors/connector.ts';
+import type { SourceBatch, SourceReader } from '../../src/spi/connector.ts';
 import { startPipeline, type PipelineEvent } from '../../runtime/pipeline.ts';
 import type { ArrayRecord } from '../../connectors/array-source.ts';
 import { busyChain, byPartition, LIB, makePlan, testEnv } from './helpers.ts';

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { avroType, decodeRecords, RecordEncoder, toUnscaled } from '../../runtime/avro-codec.ts';
-import { fromJson, jsonLineEncoder, textLineEncoder, toJson } from '../../runtime/json-codec.ts';
-import { schemaNode } from '../../runtime/schema.ts';
+import { avroType, decodeRecords, RecordEncoder, toUnscaled } from '../../src/formats/avro-codec.ts';
+import { fromJson, jsonLineEncoder, textLineEncoder, toJson } from '../../src/formats/json-codec.ts';
+import { schemaNode } from '../../src/formats/schema.ts';
 
 const SCHEMA = {
   type: 'record',

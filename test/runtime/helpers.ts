@@ -5,8 +5,9 @@
  */
 import type { Plan, PlanSink, PlanSource } from '../../src/plan/plan.ts';
 import { ArraySource, type ArrayRecord } from '../../connectors/array-source.ts';
-import type { Connector, EncodedBatch, SinkWriter } from '../../connectors/connector.ts';
-import { builtinConnectors, createEnvironment } from '../../connectors/registry.ts';
+import type { Connector, EncodedBatch, SinkWriter } from '../../src/spi/connector.ts';
+import { builtinConnectors, builtinEnvironment } from '../../connectors/registry.ts';
+import { createEnvironment } from '../../src/spi/environment.ts';
 
 export const ORDER_SCHEMA = {
   type: 'record',
@@ -118,7 +119,7 @@ export interface TestEnv {
  * `collect` (records into `out`, dead letters into `dead`) and `stall`
  * (a sink whose writes wait until `release()`).
  */
-export function testEnv(records: ArrayRecord[][] | (() => import('../../connectors/connector.ts').SourceReader), sinkDelay?: () => Promise<void>): TestEnv {
+export function testEnv(records: ArrayRecord[][] | (() => import('../../src/spi/connector.ts').SourceReader), sinkDelay?: () => Promise<void>): TestEnv {
   const out: Collected[] = [];
   const dead: Collected[] = [];
   const commits = new Map<number, number[]>();
@@ -163,7 +164,7 @@ export function testEnv(records: ArrayRecord[][] | (() => import('../../connecto
       },
     },
   };
-  const env = createEnvironment([...builtinConnectors(), memory, collect]);
+  const env = createEnvironment([...builtinConnectors(), memory, collect], builtinEnvironment().workerModule);
   return { env, out, dead, commits, read: () => readCount };
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { ChainFailure } from '../../src/plan/chain.ts';
-import type { SourceBatch, SourceReader } from '../../connectors/connector.ts';
+import type { SourceBatch, SourceReader } from '../../src/spi/connector.ts';
 import { runPipeline, startPipeline } from '../../runtime/pipeline.ts';
 import { byPartition, expectedMap, LIB, makePlan, MAP_CHAIN, DEDUPE_CHAIN, orders, testEnv, type Collected } from './helpers.ts';
 

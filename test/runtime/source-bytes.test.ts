@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ArraySource, type ArrayRecord } from '../../connectors/array-source.ts';
-import { avroType } from '../../runtime/avro-codec.ts';
+import { avroType } from '../../src/formats/avro-codec.ts';
 import { runPipeline } from '../../runtime/pipeline.ts';
 import { byPartition, expectedMap, LIB, makePlan, MAP_CHAIN, ORDER_SCHEMA, orders, testEnv } from './helpers.ts';
 

@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
-import { compileFile } from '../../src/host/load.ts';
+import { compileFile } from '../../src/tooling/host/load.ts';
 import { formatTestResult, parseTestFile, runTests, TestFileError } from '../../runtime/testing.ts';
 import { DEDUPE_CHAIN, makePlan, MAP_CHAIN } from './helpers.ts';
 

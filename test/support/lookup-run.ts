@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordGenerator } from '../../connectors/datagen/generate.ts';
-import { builtinConnectorSpecs } from '../../connectors/registry.ts';
+import { builtinConnectorSpecs, builtinEnvironment } from '../../connectors/registry.ts';
 import { runPipeline, type PipelineSummary } from '../../runtime/pipeline.ts';
-import { recordNode } from '../../runtime/schema.ts';
+import { recordNode } from '../../src/formats/schema.ts';
 import { compile } from '../../src/compile.ts';
 
 export const COUNT = 300;
@@ -45,7 +45,7 @@ sink enriched to file { path: ${JSON.stringify(out)} }
     const r = compile({ entry: 'l.sensei', files: new Map([['l.sensei', text]]), connectors: builtinConnectorSpecs() });
     const errors = r.diagnostics.filter((d) => d.severity === 'error');
     if (errors.length > 0 || !r.plan) throw new Error(errors.map((d) => d.message).join('\n'));
-    const summary = await runPipeline(r.plan, { workers: 2, batchSize: 50 });
+    const summary = await runPipeline(r.plan, { env: builtinEnvironment(), workers: 2, batchSize: 50 });
     const records = (await readFile(out, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Enriched);
     return { records: sorted(records), written: records, summary };
   } finally {

@@ -25,7 +25,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { avroType } from '../../runtime/avro-codec.ts';
+import { avroType } from '../../src/formats/avro-codec.ts';
 import { COMPATIBILITY_LEVELS, compatibilityProblems, type CompatibilityLevel } from '../../connectors/kafka/compatibility.ts';
 
 export interface SchemaRegistryDouble {

@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { GRAPH_REQUEST, type GraphParams, type GraphResult, type ServerSettings } from '../../../src/lsp/protocol.ts';
+import { GRAPH_REQUEST, type GraphParams, type GraphResult, type ServerSettings } from '../../../src/tooling/lsp/protocol.ts';
 
 let client: LanguageClient | undefined;
 
@@ -50,7 +50,7 @@ let shown: vscode.Uri | undefined;
 
 async function showGraph(context: vscode.ExtensionContext): Promise<void> {
   const editor = vscode.window.activeTextEditor;
-  if (!editor || editor.document.languageId !== 'sensei') {
+  if (editor?.document.languageId !== 'sensei') {
     void vscode.window.showInformationMessage('Open a .sensei file to see its pipeline graph.');
     return;
   }

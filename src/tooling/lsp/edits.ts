@@ -1,0 +1,42 @@
+/**
+ * Text edits: whole-document formatting with the canonical formatter, and
+ * quick fixes from the `fixes` the compiler attaches to diagnostics
+ * ("did you mean …?").
+ */
+import { CodeActionKind, type CodeAction, type CodeActionParams, type TextEdit } from 'vscode-languageserver';
+import { formatText } from '../../format/format.ts';
+import type { Analysis } from './analysis.ts';
+import { spanToRange, toLspDiagnostics } from './diagnostics.ts';
+import type { PathMap } from './paths.ts';
+
+export function formatDocument(a: Analysis): TextEdit[] {
+  const formatted = formatText(a.path, a.text).text;
+  if (formatted === undefined || formatted === a.text) return [];
+  const end = a.index.position(a.text.length);
+  return [{ range: { start: { line: 0, character: 0 }, end: { line: end.line - 1, character: end.column - 1 } }, newText: formatted }];
+}
+
+const overlaps = (a: { start: { line: number; character: number }; end: { line: number; character: number } }, b: typeof a) =>
+  !(before(a.end, b.start) || before(b.end, a.start));
+const before = (x: { line: number; character: number }, y: typeof x) => x.line < y.line || (x.line === y.line && x.character < y.character);
+
+export function codeActions(a: Analysis, params: CodeActionParams, paths: PathMap, docsUrl: string | undefined): CodeAction[] {
+  if (params.context.only && !params.context.only.some((k) => CodeActionKind.QuickFix.startsWith(k))) return [];
+  const lsp = toLspDiagnostics(a, { paths, ...(docsUrl ? { docsUrl } : {}) });
+  const actions: CodeAction[] = [];
+  a.diagnostics.forEach((d, i) => {
+    if (!d.fixes?.length || d.span.file !== a.path) return;
+    const shown = lsp[i]!;
+    if (!overlaps(shown.range, params.range)) return;
+    for (const fix of d.fixes) {
+      actions.push({
+        title: fix.title,
+        kind: CodeActionKind.QuickFix,
+        diagnostics: [shown],
+        isPreferred: d.fixes.length === 1,
+        edit: { changes: { [paths.uriOf(fix.span.file)]: [{ range: spanToRange(fix.span), newText: fix.replacement }] } },
+      });
+    }
+  });
+  return actions;
+}

@@ -1,0 +1,141 @@
+/**
+ * The Sensei language server (`sensei lsp`, stdio). Every feature runs on
+ * the real compiler's output for the document's current text (see
+ * workspace.ts for versioning). A failing request is logged to stderr and
+ * answered with an empty result: no text can take the server down.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  CodeActionKind, createConnection, ProposedFeatures, ResponseError, TextDocuments, TextDocumentSyncKind, type Connection,
+  type CodeActionParams, type CompletionParams, type DefinitionParams, type DocumentFormattingParams, type DocumentSymbolParams,
+  type FoldingRangeParams, type HoverParams, type InitializeParams, type InitializeResult, type Position, type PrepareRenameParams,
+  type ReferenceParams, type RenameParams, type Hover, type CompletionItem, type Location, type Range, type WorkspaceEdit,
+  type DocumentSymbol, type FoldingRange, type TextEdit, type CodeAction,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { builtinConnectorSpecs } from '../../../connectors/registry.ts';
+import type { ConnectorSpecs } from '../../spi/spec.ts';
+import { hasErrors } from '../../diagnostics/diagnostic.ts';
+import { graphToSvg } from '../../graph/render-graph.ts';
+import { typedToPlan } from '../../lower/lower.ts';
+import { Analyzer, logError, type Analysis } from './analysis.ts';
+import { completionsAt } from './completion.ts';
+import { toLspDiagnostics } from './diagnostics.ts';
+import { codeActions, formatDocument } from './edits.ts';
+import { hoverAt } from './hover.ts';
+import { definitionAt, documentSymbols, foldingRanges, prepareRename, referencesAt, renameAt } from './navigation.ts';
+import { PathMap } from './paths.ts';
+import { GRAPH_REQUEST, type GraphParams, type GraphResult, type ServerSettings } from './protocol.ts';
+import { Workspace } from './workspace.ts';
+
+const DEFAULT_DELAY_MS = 200;
+
+export interface ServerOptions {
+  connection?: Connection;
+  connectors?: ConnectorSpecs;
+}
+
+/** Starts the server on stdio, or on the transport named on the command line (--stdio, --node-ipc, --socket=N, --pipe=name). */
+export function startLanguageServer(options: ServerOptions = {}): Connection {
+  const named = process.argv.some((a) => /^--(stdio|node-ipc|socket=|pipe=|clientProcessId)/.test(a));
+  const connection = options.connection ?? (named ? createConnection(ProposedFeatures.all) : createConnection(ProposedFeatures.all, process.stdin, process.stdout));
+  const connectors = options.connectors ?? builtinConnectorSpecs();
+  // The last line of defence: a bug that escapes a request's own catch is logged, and the server goes on.
+  process.on('uncaughtException', (error) => logError('running (uncaught)', error));
+  process.on('unhandledRejection', (error) => logError('running (unhandled rejection)', error));
+  const documents = new TextDocuments(TextDocument);
+  const paths = new PathMap();
+  let docsUrl = defaultDocsUrl();
+  const workspace = new Workspace(documents, new Analyzer(connectors), paths, {
+    debounceMs: DEFAULT_DELAY_MS,
+    publish: (uri, analysis) => {
+      try {
+        const diagnostics = toLspDiagnostics(analysis, { paths, ...(docsUrl ? { docsUrl } : {}) });
+        void connection.sendDiagnostics({ uri, version: analysis.version, diagnostics });
+      } catch (error) {
+        logError('publishing diagnostics', error);
+      }
+    },
+  });
+  const applySettings = (s: ServerSettings | undefined) => {
+    if (!s || typeof s !== 'object') return;
+    if (typeof s.diagnosticsDelay === 'number' && s.diagnosticsDelay >= 0) workspace.options.debounceMs = s.diagnosticsDelay;
+    if (typeof s.docsUrl === 'string' && s.docsUrl !== '') docsUrl = s.docsUrl;
+  };
+
+  /** Runs a request on the current analysis; errors are logged and answered with `fallback`. */
+  const onDocument = <P extends { textDocument: { uri: string } }, R>(what: string, fallback: R, fn: (a: Analysis, p: P) => R | Promise<R>) =>
+    async (params: P): Promise<R> => {
+      try {
+        const analysis = await workspace.current(params.textDocument.uri);
+        return analysis ? await fn(analysis, params) : fallback;
+      } catch (error) {
+        if (error instanceof ResponseError) throw error; // a refusal meant for the user (an invalid new name)
+        logError(what, error);
+        return fallback;
+      }
+    };
+  const offsetOf = (a: Analysis, p: Position) => {
+    const doc = documents.all().find((d) => d.version === a.version && paths.pathOf(d.uri) === a.path);
+    return (doc ?? TextDocument.create('', 'sensei', a.version, a.text)).offsetAt(p);
+  };
+
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    applySettings(params.initializationOptions as ServerSettings | undefined);
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        hoverProvider: true,
+        completionProvider: { triggerCharacters: ['.', '|'] },
+        definitionProvider: true,
+        referencesProvider: true,
+        renameProvider: { prepareProvider: true },
+        documentSymbolProvider: true,
+        foldingRangeProvider: true,
+        documentFormattingProvider: true,
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+      },
+      serverInfo: { name: 'sensei' },
+    };
+  });
+  connection.onDidChangeConfiguration((change) => {
+    applySettings((change.settings as { sensei?: ServerSettings } | undefined)?.sensei);
+  });
+
+  documents.onDidChangeContent((e) => workspace.changed(e.document.uri));
+  documents.onDidClose((e) => {
+    workspace.closed(e.document.uri);
+    void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+  });
+  connection.onDidChangeWatchedFiles(() => workspace.filesChanged());
+
+  connection.onHover(onDocument<HoverParams, Hover | null>('hover', null, (a, p) => hoverAt(a, offsetOf(a, p.position), connectors)));
+  connection.onCompletion(onDocument<CompletionParams, CompletionItem[]>('completion', [], (a, p) => completionsAt(a, offsetOf(a, p.position), connectors)));
+  connection.onDefinition(onDocument<DefinitionParams, Location | null>('definition', null, (a, p) => definitionAt(a, offsetOf(a, p.position), paths)));
+  connection.onReferences(onDocument<ReferenceParams, Location[]>('references', [], (a, p) => referencesAt(a, offsetOf(a, p.position), paths, p.context.includeDeclaration, workspace.importers(p.textDocument.uri))));
+  connection.onPrepareRename(onDocument<PrepareRenameParams, { range: Range; placeholder: string } | null>('prepare rename', null, (a, p) => prepareRename(a, offsetOf(a, p.position))));
+  connection.onRenameRequest(onDocument<RenameParams, WorkspaceEdit | null>('rename', null, (a, p) => renameAt(a, offsetOf(a, p.position), p.newName, paths, workspace.importers(p.textDocument.uri))));
+  connection.onDocumentSymbol(onDocument<DocumentSymbolParams, DocumentSymbol[]>('document symbols', [], (a) => documentSymbols(a)));
+  connection.onFoldingRanges(onDocument<FoldingRangeParams, FoldingRange[]>('folding ranges', [], (a) => foldingRanges(a)));
+  connection.onDocumentFormatting(onDocument<DocumentFormattingParams, TextEdit[]>('formatting', [], (a) => formatDocument(a)));
+  connection.onCodeAction(onDocument<CodeActionParams, CodeAction[]>('code actions', [], (a, p) => codeActions(a, p, paths, docsUrl)));
+  connection.onRequest(GRAPH_REQUEST, onDocument<GraphParams, GraphResult>('graph', { error: 'internal error' }, async (a): Promise<GraphResult> => {
+    if (!a.typed || hasErrors(a.diagnostics)) return { error: 'the pipeline has errors; fix them to see its graph' };
+    const plan = typedToPlan(a.typed);
+    return { svg: await graphToSvg(plan.graph, { name: plan.pipeline }) };
+  }));
+
+  documents.listen(connection);
+  connection.listen();
+  return connection;
+}
+
+/** The repository's docs/diagnostics.md, seen from this file (the bundled extension passes its own copy as `docsUrl`). */
+function defaultDocsUrl(): string | undefined {
+  try {
+    return pathToFileURL(resolve(dirname(fileURLToPath(import.meta.url)), '../../../docs/diagnostics.md')).href;
+  } catch {
+    return undefined; // import.meta.url is not a file URL (an unusual bundle): no links
+  }
+}
