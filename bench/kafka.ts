@@ -19,7 +19,7 @@ import type { AssignmentChange } from '../src/spi/connector.ts';
 import { frameHeader } from '../connectors/kafka/wire-format.ts';
 import { builtinConnectorSpecs, builtinEnvironment } from '../connectors/registry.ts';
 import { avroType } from '../src/formats/avro-codec.ts';
-import { startPipeline, type PipelineEvent } from '../runtime/pipeline.ts';
+import { startPipeline, type PipelineEvent } from '../runtime/index.ts';
 import { compile } from '../src/compile.ts';
 import type { Plan } from '../src/plan/plan.ts';
 import { startSchemaRegistry } from '../test/support/schema-registry.ts';

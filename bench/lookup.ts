@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import type { ArrayRecord } from '../connectors/array-source.ts';
 import { connectorSpecs } from '../src/spi/environment.ts';
 import { avroType } from '../src/formats/avro-codec.ts';
-import { startPipeline } from '../runtime/pipeline.ts';
+import { startPipeline } from '../runtime/index.ts';
 import { compile } from '../src/compile.ts';
 import type { Plan } from '../src/plan/plan.ts';
 import { pgUrl, redisUrl } from '../test/support/services.ts';

@@ -23,7 +23,7 @@ import type { ArrayRecord } from '../connectors/array-source.ts';
 import { builtinConnectorSpecs, builtinEnvironment } from '../connectors/registry.ts';
 import { connectorSpecs, type ConnectorEnvironment } from '../src/spi/environment.ts';
 import { avroType } from '../src/formats/avro-codec.ts';
-import { startPipeline, type PipelineEvent } from '../runtime/pipeline.ts';
+import { startPipeline, type PipelineEvent } from '../runtime/index.ts';
 import { recordNode } from '../src/formats/schema.ts';
 import { compile } from '../src/compile.ts';
 import { pgUrl } from '../test/support/services.ts';

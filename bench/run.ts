@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { avroType } from '../src/formats/avro-codec.ts';
-import { startPipeline, type MoveReport, type PipelineEvent } from '../runtime/pipeline.ts';
+import { startPipeline, type MoveReport, type PipelineEvent } from '../runtime/index.ts';
 import { measureTransfers, type TransferResult } from './transfer.ts';
 import { benchKafka, kafkaTable } from './kafka.ts';
 import { benchLookup } from './lookup.ts';

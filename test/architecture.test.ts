@@ -70,6 +70,9 @@ function violation(file: string, { target, typeOnly }: Import): string | undefin
   if (from === 'compiler' && to === 'spi' && !target.startsWith('src/spi/spec.ts')) return 'the compiler sees only connector specs';
   // Connectors and the runtime read the plan's shapes; the plan's code (validation, versions) is the loader's business.
   if (from === 'connectors' && to === 'plan' && !typeOnly) return 'connectors import plan types only';
+  // Inside the runtime: the worker side never reaches into the coordinator; cluster policies are pure.
+  if (file.startsWith('runtime/worker/') && target.startsWith('runtime/coordinator/')) return 'the worker side may not import the coordinator';
+  if (file.startsWith('runtime/cluster/') && to === 'runtime' && !target.startsWith('runtime/cluster/')) return 'cluster policies are pure';
   if (from === 'compiler') {
     const stage = STAGES.findIndex((s) => file.startsWith(s));
     const targetStage = STAGES.findIndex((s) => target.startsWith(s));
@@ -90,8 +93,8 @@ test('imports follow the direction of the data', (t) => {
 });
 
 test('the rules reject imports that point the wrong way', (t) => {
-  t.truthy(violation('runtime/pipeline.ts', { target: 'connectors/registry.ts', typeOnly: false }));
-  t.truthy(violation('connectors/kafka/source.ts', { target: 'runtime/pipeline.ts', typeOnly: true }));
+  t.truthy(violation('runtime/coordinator/coordinator.ts', { target: 'connectors/registry.ts', typeOnly: false }));
+  t.truthy(violation('connectors/kafka/source.ts', { target: 'runtime/coordinator/coordinator.ts', typeOnly: true }));
   t.truthy(violation('connectors/kafka/source.ts', { target: 'src/plan/validate.ts', typeOnly: false }));
   t.truthy(violation('src/check/check.ts', { target: 'src/spi/connector.ts', typeOnly: true }));
   t.truthy(violation('src/resolve/resolve.ts', { target: 'src/check/typed.ts', typeOnly: true }));

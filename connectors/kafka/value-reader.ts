@@ -5,7 +5,7 @@
  * Avro: each value names its writer schema by id (Confluent wire format).
  * When the writer schema is the reader schema, the Avro payload is passed
  * on as it is, unchecked: the worker that decodes it dead-letters it when it
- * does not decode (runtime/batch.ts), so the source's thread, which serves
+ * does not decode (runtime/worker/batch.ts), so the source's thread, which serves
  * every worker, never decodes it. Otherwise it is decoded here by Avro
  * schema resolution (fields added or removed, promoted types, defaults) and
  * re-encoded in the reader schema; a value that does not decode becomes a

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { PipelineStatus, PipelineSummary } from '../../runtime/pipeline.ts';
+import type { PipelineStatus, PipelineSummary } from '../../runtime/index.ts';
 import { statusLine, summaryText } from '../../src/tooling/cli/run.ts';
 
 const status: PipelineStatus = {

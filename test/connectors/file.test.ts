@@ -13,7 +13,7 @@ import { stdinConnector } from '../../connectors/stdin/stdin.ts';
 import { stdoutConnector } from '../../connectors/stdout/stdout.ts';
 import { stderrConnector } from '../../connectors/stderr/stderr.ts';
 import { avroType } from '../../src/formats/avro-codec.ts';
-import { runPipeline } from '../../runtime/pipeline.ts';
+import { runPipeline } from '../../runtime/index.ts';
 import { LIB } from '../runtime/helpers.ts';
 
 const SCHEMA = {

@@ -4,7 +4,7 @@ import test from 'ava';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
 import { frameHeader } from '../../connectors/kafka/wire-format.ts';
 import { avroType } from '../../src/formats/avro-codec.ts';
-import { runPipeline } from '../../runtime/pipeline.ts';
+import { runPipeline } from '../../runtime/index.ts';
 import { kafkaBrokers } from '../support/services.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
 import { createTopics, deleteTopics, produce, readTopic, unique } from './helpers.ts';

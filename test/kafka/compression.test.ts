@@ -8,7 +8,7 @@ import { compress as snappyCompress, uncompress as snappyUncompress } from 'snap
 import { kafkaClient } from '../../connectors/kafka/client.ts';
 import { COMPRESSIONS, registerCodecs } from '../../connectors/kafka/compression.ts';
 import { kafkaSpec } from '../../connectors/kafka/spec.ts';
-import { runPipeline } from '../../runtime/pipeline.ts';
+import { runPipeline } from '../../runtime/index.ts';
 import { compilePlan } from '../support/compile.ts';
 import { kafkaBrokers } from '../support/services.ts';
 import { createTopics, deleteTopics, kafka, produce, readTopic, unique } from './helpers.ts';

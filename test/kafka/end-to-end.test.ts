@@ -4,7 +4,7 @@ import { toPositive } from '../../src/formats/partitioner.ts';
 import { murmur2 } from '../../src/formats/murmur2.ts';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
 import { avroType } from '../../src/formats/avro-codec.ts';
-import { runPipeline } from '../../runtime/pipeline.ts';
+import { runPipeline } from '../../runtime/index.ts';
 import { kafkaBrokers } from '../support/services.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
 import { avroValues, createTopics, deleteTopics, produce, readTopic, unique } from './helpers.ts';

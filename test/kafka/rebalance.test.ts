@@ -6,7 +6,7 @@ import test from 'ava';
 import kafkajs from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
-import { startPipeline } from '../../runtime/pipeline.ts';
+import { startPipeline } from '../../runtime/index.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
 import { createTopics, deleteTopics, kafka, readTopic, unique } from './helpers.ts';
 import { compilePlan } from '../support/compile.ts';

@@ -1,7 +1,7 @@
 // The PostgreSQL sink while its server goes away and comes back: writes wait (retrying
 // with backoff), the sources stop on backpressure, and nothing is lost or written twice.
 import anyTest, { type TestFn } from 'ava';
-import { runPipeline } from '../../runtime/pipeline.ts';
+import { runPipeline } from '../../runtime/index.ts';
 import { compilePlan } from '../support/compile.ts';
 import { openSink, sql, unique } from './helpers.ts';
 import { startOwnServer, type OwnServer } from './own-server.ts';

@@ -4,7 +4,7 @@ import test from 'ava';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
 import { openPostgresLookup } from '../../connectors/postgres/lookup.ts';
 import { openRedisLookup } from '../../connectors/redis/lookup.ts';
-import { parseTestFile, runTests } from '../../runtime/testing.ts';
+import { parseTestFile, runTests } from '../../runtime/testing/testing.ts';
 import { compile } from '../../src/compile.ts';
 import { formatText } from '../../src/format/format.ts';
 import { client } from '../redis/helpers.ts';

@@ -5,7 +5,7 @@
 import test from 'ava';
 import pg from 'pg';
 import { openPostgresLookup } from '../../connectors/postgres/lookup.ts';
-import { runPipeline } from '../../runtime/pipeline.ts';
+import { runPipeline } from '../../runtime/index.ts';
 import { compilePlan } from '../support/compile.ts';
 import { generatedOrders, runLookup, sorted } from '../support/lookup-run.ts';
 import { pgBouncerUrl } from '../support/services.ts';

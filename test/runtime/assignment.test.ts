@@ -1,5 +1,5 @@
 import test from 'ava';
-import { planAssignment, type TaskLoad } from '../../runtime/assignment.ts';
+import { planAssignment, type TaskLoad } from '../../runtime/cluster/assignment.ts';
 
 const tasks = (n: number, load = 0, owner?: (i: number) => number | undefined): TaskLoad[] =>
   Array.from({ length: n }, (_, id) => ({ id, owner: owner?.(id), load }));

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { SourceBatch, SourceReader } from '../../src/spi/connector.ts';
-import { startPipeline, type PipelineEvent } from '../../runtime/pipeline.ts';
+import { startPipeline, type PipelineEvent } from '../../runtime/index.ts';
 import type { ArrayRecord } from '../../connectors/array-source.ts';
 import { busyChain, byPartition, LIB, makePlan, testEnv } from './helpers.ts';
 

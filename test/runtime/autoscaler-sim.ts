@@ -3,7 +3,7 @@
  * given rate, each worker processes `capacity` records per second, the
  * backlog carries over. Time is virtual; decisions apply at once.
  */
-import { autoscale, DEFAULT_AUTOSCALER, type AutoscalerConfig, type AutoscalerState, type ScaleDecision } from '../../runtime/autoscaler.ts';
+import { autoscale, DEFAULT_AUTOSCALER, type AutoscalerConfig, type AutoscalerState, type ScaleDecision } from '../../runtime/cluster/autoscaler.ts';
 
 export interface SimOptions {
   /** Arrival rate (records/s) at a time (ms). */

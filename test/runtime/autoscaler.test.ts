@@ -1,5 +1,5 @@
 import test from 'ava';
-import { autoscale, DEFAULT_AUTOSCALER, type AutoscalerConfig, type Observation } from '../../runtime/autoscaler.ts';
+import { autoscale, DEFAULT_AUTOSCALER, type AutoscalerConfig, type Observation } from '../../runtime/cluster/autoscaler.ts';
 import { brief, simulate } from './autoscaler-sim.ts';
 
 const config: AutoscalerConfig = { ...DEFAULT_AUTOSCALER, cpuBudget: 64 };

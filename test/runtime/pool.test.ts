@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { ChainFailure } from '../../src/plan/chain.ts';
 import type { SourceBatch, SourceReader } from '../../src/spi/connector.ts';
-import { runPipeline, startPipeline } from '../../runtime/pipeline.ts';
+import { runPipeline, startPipeline } from '../../runtime/index.ts';
 import { byPartition, expectedMap, LIB, makePlan, MAP_CHAIN, DEDUPE_CHAIN, orders, testEnv, type Collected } from './helpers.ts';
 
 const lines = (rows: Collected[]) => new Map([...byPartition(rows)].map(([p, list]) => [p, list.map((r) => r.line)]));

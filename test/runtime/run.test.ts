@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPipeline, type PipelineStatus } from '../../runtime/pipeline.ts';
+import { runPipeline, type PipelineStatus } from '../../runtime/index.ts';
 import { byPartition, expectedMap, LIB, makePlan, MAP_CHAIN, orders, testEnv } from './helpers.ts';
 
 test('one worker runs a chain over every partition, in order, with dead letters and acks', async (t) => {

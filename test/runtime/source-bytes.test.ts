@@ -1,7 +1,7 @@
 import test from 'ava';
 import { ArraySource, type ArrayRecord } from '../../connectors/array-source.ts';
 import { avroType } from '../../src/formats/avro-codec.ts';
-import { runPipeline } from '../../runtime/pipeline.ts';
+import { runPipeline } from '../../runtime/index.ts';
 import { byPartition, expectedMap, LIB, makePlan, MAP_CHAIN, ORDER_SCHEMA, orders, testEnv } from './helpers.ts';
 
 test('records a source hands over as unchecked bytes are decoded by the workers; one that does not decode becomes a dead letter and the rest go on', async (t) => {

@@ -1,7 +1,7 @@
 // `sensei test` with lookups: the results come from the test file's `lookups:`, never from a server.
 import test from 'ava';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
-import { parseTestFile, runTests, TestFileError } from '../../runtime/testing.ts';
+import { parseTestFile, runTests, TestFileError } from '../../runtime/testing/testing.ts';
 import { compile } from '../../src/compile.ts';
 import type { Plan } from '../../src/plan/plan.ts';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
 import { compileFile } from '../../src/tooling/host/load.ts';
-import { formatTestResult, parseTestFile, runTests, TestFileError } from '../../runtime/testing.ts';
+import { formatTestResult, parseTestFile, runTests, TestFileError } from '../../runtime/testing/testing.ts';
 import { DEDUPE_CHAIN, makePlan, MAP_CHAIN } from './helpers.ts';
 
 const pipelines = new URL('../../pipelines/', import.meta.url);

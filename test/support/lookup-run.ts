@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordGenerator } from '../../connectors/datagen/generate.ts';
 import { builtinConnectorSpecs, builtinEnvironment } from '../../connectors/registry.ts';
-import { runPipeline, type PipelineSummary } from '../../runtime/pipeline.ts';
+import { runPipeline, type PipelineSummary } from '../../runtime/index.ts';
 import { recordNode } from '../../src/formats/schema.ts';
 import { compile } from '../../src/compile.ts';
 

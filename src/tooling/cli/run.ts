@@ -6,8 +6,8 @@
  * live status is one line rewritten in place, shown only on a terminal and
  * not when a stdout sink writes to that same terminal.
  */
-import { startPipeline } from '../../../runtime/pipeline.ts';
-import type { PipelineStatus, PipelineSummary } from '../../../runtime/pipeline.ts';
+import { startPipeline } from '../../../runtime/index.ts';
+import type { PipelineStatus, PipelineSummary } from '../../../runtime/index.ts';
 import type { OutputFormat } from './choices.ts';
 import { EXIT_FAILURE, EXIT_OK } from './io.ts';
 import type { Io } from './io.ts';

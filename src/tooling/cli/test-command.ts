@@ -4,7 +4,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatTestResult, runTests } from '../../../runtime/testing.ts';
+import { formatTestResult, runTests } from '../../../runtime/testing/testing.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './io.ts';
 import type { Io, Output } from './io.ts';
 import { compileToPlan } from './pipeline.ts';

@@ -9,12 +9,12 @@
  * thousand decoded 1 KB records would not fit, and every pass over them
  * would go to memory. Chains do not depend on batch boundaries.
  */
-import { emptyLookupPending, type ChainBatch, type ChainContext, type ChainFunction, type ChainOutput, type Rejection } from '../src/plan/chain.ts';
-import type { PlanLookup } from '../src/plan/plan.ts';
-import type { DeadLetter, FormatEncoder, FormatEncoderFactory } from '../src/spi/connector.ts';
-import { avroType, isNullSchema, RecordEncoder, type AvroType } from '../src/formats/avro-codec.ts';
-import { genericJson, jsonLineEncoder, textLineEncoder } from '../src/formats/json-codec.ts';
-import { schemaNode } from '../src/formats/schema.ts';
+import { emptyLookupPending, type ChainBatch, type ChainContext, type ChainFunction, type ChainOutput, type Rejection } from '../../src/plan/chain.ts';
+import type { PlanLookup } from '../../src/plan/plan.ts';
+import type { DeadLetter, FormatEncoder, FormatEncoderFactory } from '../../src/spi/connector.ts';
+import { avroType, isNullSchema, RecordEncoder, type AvroType } from '../../src/formats/avro-codec.ts';
+import { genericJson, jsonLineEncoder, textLineEncoder } from '../../src/formats/json-codec.ts';
+import { schemaNode } from '../../src/formats/schema.ts';
 import { packOutput, type EncodedOutput, type InitMessage, type OperatorErrors } from './wire.ts';
 
 export interface Chain {

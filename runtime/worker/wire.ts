@@ -4,11 +4,11 @@
  * boundaries and bytes are views into it) that is transferred, not copied;
  * docs/architecture.md has the measurements behind this choice.
  */
-import type { PartitionState } from '../src/plan/chain.ts';
-import type { AvroSchemaJson, Constant, PlanLookup } from '../src/plan/plan.ts';
-import type { RecordHeaders, SinkFormat, SourceBatch } from '../src/spi/connector.ts';
-import type { RecordEncoder } from '../src/formats/avro-codec.ts';
-import type { AvroType } from '../src/formats/avro-codec.ts';
+import type { PartitionState } from '../../src/plan/chain.ts';
+import type { AvroSchemaJson, Constant, PlanLookup } from '../../src/plan/plan.ts';
+import type { RecordHeaders, SinkFormat, SourceBatch } from '../../src/spi/connector.ts';
+import type { RecordEncoder } from '../../src/formats/avro-codec.ts';
+import type { AvroType } from '../../src/formats/avro-codec.ts';
 
 /** Sent once, when a worker starts. */
 export interface InitMessage {

@@ -3,11 +3,11 @@
  * and tell a crash (uncaught error, unexpected exit) from a planned stop.
  */
 import { Worker } from 'node:worker_threads';
-import type { PartitionState } from '../src/plan/chain.ts';
+import type { PartitionState } from '../../src/plan/chain.ts';
 import type { FromWorker, InitMessage, ToWorker } from './wire.ts';
-import { bundledWorker } from './worker-bundle.ts';
+import { bundledWorker } from './bundle.ts';
 
-const TSX_ENTRY = new URL('./worker-entry.mjs', import.meta.url);
+const TSX_ENTRY = new URL('./entry.mjs', import.meta.url);
 
 export interface WorkerEvents {
   message(worker: WorkerHandle, msg: FromWorker): void;

@@ -20,15 +20,15 @@
  * `written` message follows when those sinks have accepted its output.
  */
 import { parentPort } from 'node:worker_threads';
-import type { LookupClient, SourceRecords, WorkerSinkWriter } from '../src/spi/connector.ts';
-import type { ChainContext } from '../src/plan/chain.ts';
-import type { ConnectorEnvironment } from '../src/spi/environment.ts';
-import { decodeRecords } from '../src/formats/avro-codec.ts';
+import type { LookupClient, SourceRecords, WorkerSinkWriter } from '../../src/spi/connector.ts';
+import type { ChainContext } from '../../src/plan/chain.ts';
+import type { ConnectorEnvironment } from '../../src/spi/environment.ts';
+import { decodeRecords } from '../../src/formats/avro-codec.ts';
 import { BatchRunner, chunkFor, type BatchInput, type BatchResult, type Chain } from './batch.ts';
 import { transferList, type BatchMessage, type FromWorker, type InitMessage, type ToWorker } from './wire.ts';
 
 const port = parentPort!;
-/** What the worker bundle has built in (see worker-bundle.ts). */
+/** What the worker bundle has built in (see bundle.ts). */
 let bundled: BundledParts = {};
 /** The connectors, built from the environment's worker module when first needed. */
 let environment: Promise<ConnectorEnvironment> | undefined;

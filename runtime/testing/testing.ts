@@ -36,15 +36,15 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { PartitionState } from '../src/plan/chain.ts';
-import type { Plan, PlanLookup, PlanSource } from '../src/plan/plan.ts';
-import { partitionOf } from '../src/formats/partitioner.ts';
-import { avroType, decodeRecords, isNullSchema, RecordEncoder } from '../src/formats/avro-codec.ts';
-import { BatchRunner, type BatchInput } from './batch.ts';
-import { fromJson, toJson } from '../src/formats/json-codec.ts';
-import { recordNode, schemaNode } from '../src/formats/schema.ts';
-import { stdlib } from './stdlib.ts';
-import type { EncodedOutput } from './wire.ts';
+import type { PartitionState } from '../../src/plan/chain.ts';
+import type { Plan, PlanLookup, PlanSource } from '../../src/plan/plan.ts';
+import { partitionOf } from '../../src/formats/partitioner.ts';
+import { avroType, decodeRecords, isNullSchema, RecordEncoder } from '../../src/formats/avro-codec.ts';
+import { BatchRunner, type BatchInput } from '../worker/batch.ts';
+import { fromJson, toJson } from '../../src/formats/json-codec.ts';
+import { recordNode, schemaNode } from '../../src/formats/schema.ts';
+import { stdlib } from '../stdlib.ts';
+import type { EncodedOutput } from '../worker/wire.ts';
 
 export interface PipelineTestFile {
   /** Where the file is: messages name it, input files are relative to it. */

@@ -14,7 +14,7 @@
  * modification time), so `sensei run` pays the build once.
  *
  * Without esbuild, or for a lib that is not a file, the caller falls back to
- * worker-entry.mjs, which registers tsx in the worker.
+ * entry.mjs, which registers tsx in the worker.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -1,0 +1,294 @@
+/**
+ * The coordinator: runs a plan on a pool of worker threads.
+ *
+ * The main thread owns the sources, the sinks and the assignment of tasks
+ * (source partitions) to workers. This module opens the connectors, builds
+ * the task table and the workers' setup, routes the workers' messages, runs
+ * the status and autoscaling intervals, and ends the run. Its parts:
+ *
+ * - data-path.ts: reading, dispatch and backpressure, sink fan-out and
+ *   acknowledgements;
+ * - placement.ts: the pool, moves between workers, crash recovery;
+ * - tasks.ts: the task table and its checkpoint rules;
+ * - status.ts: status, summary and the metrics file.
+ */
+import { availableParallelism } from 'node:os';
+import { PLAN_VERSION, type Plan } from '../../src/plan/plan.ts';
+import { avroType, isNullSchema } from '../../src/formats/avro-codec.ts';
+import type { Connector, SinkWriter } from '../../src/spi/connector.ts';
+import { sharedPackages } from '../../src/spi/environment.ts';
+import { autoscale, DEFAULT_AUTOSCALER, type AutoscalerConfig, type AutoscalerState } from '../cluster/autoscaler.ts';
+import type { WorkerHandle } from '../worker/pool.ts';
+import type { FromWorker, InitMessage } from '../worker/wire.ts';
+import { RunContext } from './context.ts';
+import { DataPath } from './data-path.ts';
+import { Placement } from './placement.ts';
+import type { PipelineRun, PipelineStatus, PipelineSummary, RunOptions } from './run.ts';
+import { StatusBoard } from './status.ts';
+import { newTask } from './tasks.ts';
+
+export function runPipeline(plan: Plan, options: RunOptions): Promise<PipelineSummary> {
+  return startPipeline(plan, options).done;
+}
+
+export function startPipeline(plan: Plan, options: RunOptions): PipelineRun {
+  return new Coordinator(plan, options).handle;
+}
+
+/** Formats every worker encodes without a connector's help. */
+const BUILTIN_FORMATS = ['json', 'text', 'avro'];
+
+class Coordinator {
+  readonly handle: PipelineRun;
+  private readonly run: RunContext;
+  private readonly stopCtl = new AbortController();
+  private readonly scaler: AutoscalerConfig & { intervalMs: number };
+  private scalerState: AutoscalerState = {};
+  private scaleTick = { at: performance.now(), processed: 0, busy: 0 };
+  private timers: NodeJS.Timeout[] = [];
+  private deadLetter: SinkWriter | undefined;
+  private data: DataPath | undefined;
+  private placement: Placement | undefined;
+  private board: StatusBoard | undefined;
+  private resolveDone!: (s: PipelineSummary) => void;
+  private rejectDone!: (e: Error) => void;
+
+  constructor(plan: Plan, private readonly options: RunOptions) {
+    this.run = new RunContext(plan, options, this.stopCtl.signal, (e) => this.fail(e), () => this.checkFinished());
+    const { intervalMs, ...scaler } = options.autoscaler ?? {};
+    this.scaler = { ...DEFAULT_AUTOSCALER, cpuBudget: availableParallelism(), ...scaler, intervalMs: intervalMs ?? 5000 };
+    const done = new Promise<PipelineSummary>((res, rej) => ((this.resolveDone = res), (this.rejectDone = rej)));
+    this.handle = {
+      done,
+      status: () => this.board?.current() ?? this.startingStatus(),
+      resize: async (n) => this.placement?.enqueue(() => this.placement!.resize(n)),
+      workerIds: () => this.run.pool().map((w) => w.id),
+      killWorker: async (id) => this.run.workers.get(id)?.kill(),
+      stop: () => this.stopCtl.abort(),
+    };
+    options.signal?.addEventListener('abort', () => this.stopCtl.abort(), { once: true });
+    this.start().catch((e: Error) => this.fail(e));
+  }
+
+  private connector(name: string): Connector {
+    const c = this.options.env.connectors.get(name);
+    if (!c) throw new Error(`connector ${name} is not registered`);
+    return c;
+  }
+
+  /** Lookups, sinks written from workers and connector formats need the connectors in the workers too. */
+  private needWorkerEnvironment(what: string): void {
+    if (!this.options.env.workerModule) throw new Error(`${what} runs connector code in the workers, but the connector environment has no workerModule to build it there from`);
+  }
+
+  private async start(): Promise<void> {
+    const { plan, options } = this.run;
+    if (plan.version !== PLAN_VERSION) throw new Error(`plan version ${plan.version} is not supported (expected ${PLAN_VERSION})`);
+    for (const l of plan.chains.flatMap((c) => c.lookups ?? [])) {
+      if (!this.options.env.connectors.get(l.connector)?.runtime.openLookup) throw new Error(`operator ${l.id}: connector ${l.connector} cannot look up records`);
+      this.needWorkerEnvironment(`operator ${l.id}`);
+    }
+    const data = await this.openConnectors();
+    this.buildTasks();
+    const placement = new Placement(this.run, data, this.workerSetup(), (w, m) => this.onMessage(w, m));
+    this.placement = placement;
+    this.board = new StatusBoard(this.run, data, placement);
+
+    const requested = options.workers ?? 'auto';
+    await placement.start(requested === 'auto' ? Math.min(this.scaler.minWorkers, this.maxWorkers()) : Math.max(1, Math.min(requested, this.run.tasks.length)));
+    this.run.phase = 'running';
+    for (const t of this.run.tasks) data.pump(t);
+
+    this.timers.push(setInterval(() => !this.run.over && this.board!.onInterval(), options.statusIntervalMs ?? 1000));
+    if ((options.workers ?? 'auto') === 'auto') this.timers.push(setInterval(() => this.onScaleTick(), this.scaler.intervalMs));
+    this.checkFinished();
+  }
+
+  /** The dead-letter target first (the others report rejected records to it), then the sinks, then the sources. */
+  private async openConnectors(): Promise<DataPath> {
+    const { plan } = this.run;
+    const signal = this.stopCtl.signal;
+    const dl = plan.deadLetter ?? { connector: 'stderr', options: {} };
+    const dlConnector = this.connector(dl.connector);
+    if (!dlConnector.runtime.openSink) throw new Error(`connector ${dl.connector} cannot take dead letters`);
+    this.deadLetter = await dlConnector.runtime.openSink({ pipeline: plan.pipeline, id: 'dead-letter', role: 'dead-letter', options: dl.options, signal });
+    const data = new DataPath(this.run, {
+      batchSize: this.options.batchSize ?? 1000,
+      maxPerTask: this.options.maxInflightPerPartition ?? 4,
+      maxPerWorker: this.options.maxInflightPerWorker ?? 16,
+      maxBuffered: this.options.maxBufferedRecords ?? 200_000,
+    }, this.deadLetter);
+    this.data = data;
+
+    for (const s of plan.sinks) {
+      const c = this.connector(s.connector);
+      if (!c.runtime.openSink) throw new Error(`connector ${s.connector} cannot be a sink`);
+      const writer = await c.runtime.openSink({
+        pipeline: plan.pipeline, id: s.id, role: 'sink', options: s.options, schema: s.schema, keySchema: s.keySchema, signal,
+        reject: (letters) => (letters.length === 0 ? Promise.resolve() : data.writeDeadLetters(letters[0]!.source, letters[0]!.partition, letters)),
+      });
+      if (writer.inWorkers !== undefined || !BUILTIN_FORMATS.includes(writer.format)) this.needWorkerEnvironment(`sink ${s.id}`);
+      this.run.sinks.push({ plan: s, writer, records: 0 });
+    }
+
+    for (const s of plan.sources) {
+      const c = this.connector(s.connector);
+      if (!c.runtime.openSource) throw new Error(`connector ${s.connector} cannot be a source`);
+      const reader = await c.runtime.openSource({
+        pipeline: plan.pipeline,
+        name: s.name,
+        options: s.options,
+        schema: s.schema,
+        keySchema: s.keySchema,
+        signal,
+        reject: (l) => data.writeDeadLetters(s.name, l.partition, [{ ...l, pipeline: plan.pipeline, source: s.name, time: new Date().toISOString() }]),
+        assigned: (change) => this.options.onEvent?.({ type: 'assignment', source: s.name, ...change }),
+      });
+      this.run.sources.push({ plan: s, reader, valueType: avroType(s.schema), keyType: isNullSchema(s.keySchema) ? undefined : avroType(s.keySchema), tasks: [] });
+    }
+    return data;
+  }
+
+  /** One task per source partition, running its source's chain. */
+  private buildTasks(): void {
+    const { plan, sinks, sources, tasks } = this.run;
+    const sinkIndex = new Map(sinks.map((s, i) => [s.plan.id, i]));
+    this.run.chainSinks = plan.chains.map((c) => c.sinks.map((id) => {
+      const i = sinkIndex.get(id);
+      if (i === undefined) throw new Error(`chain of ${c.source} writes to unknown sink ${id}`);
+      return i;
+    }));
+    for (const src of sources) {
+      const chain = plan.chains.findIndex((c) => c.source === src.plan.name || c.source === src.plan.id);
+      if (chain < 0) throw new Error(`no chain for source ${src.plan.name}`);
+      for (let p = 0; p < src.reader.partitions; p++) {
+        const task = newTask(tasks.length, src, p, chain);
+        src.tasks.push(task);
+        tasks.push(task);
+      }
+    }
+    if (tasks.length === 0) throw new Error('the plan has no source partitions');
+  }
+
+  /** What every worker is started with. */
+  private workerSetup(): Omit<InitMessage, 'workerId'> {
+    const { plan, sinks, chainSinks } = this.run;
+    const env = this.options.env;
+    return {
+      type: 'init',
+      pipeline: plan.pipeline,
+      libModule: String(this.options.libModule ?? new URL('../stdlib.ts', import.meta.url)),
+      environment: { module: env.workerModule, sharedPackages: sharedPackages(env) },
+      chains: plan.chains.map((c, i) => {
+        const src = plan.sources.find((s) => s.name === c.source || s.id === c.source)!;
+        return { source: src.name, code: c.code, sinks: chainSinks[i]!, stateful: c.state.length > 0, schema: src.schema, keySchema: src.keySchema, ...(c.lookups ? { lookups: c.lookups } : {}) };
+      }),
+      sinks: sinks.map((s) => ({
+        id: s.plan.id, connector: s.plan.connector, format: s.writer.format, formatOptions: s.writer.formatOptions, schema: s.plan.schema, keySchema: s.plan.keySchema,
+        withKeys: s.writer.format === 'avro' && !isNullSchema(s.plan.keySchema),
+        ...(s.writer.inWorkers !== undefined ? { inWorkers: { connector: s.plan.connector, setup: s.writer.inWorkers } } : {}),
+      })),
+      checkpointMs: this.options.checkpointIntervalMs ?? 1000,
+    };
+  }
+
+  private maxWorkers(): number {
+    return Math.max(1, Math.min(this.scaler.maxWorkers, this.run.tasks.length, this.scaler.cpuBudget));
+  }
+
+  private onMessage(worker: WorkerHandle, msg: FromWorker): void {
+    switch (msg.type) {
+      case 'result':
+        this.data!.onResult(worker, msg);
+        break;
+      case 'written':
+        this.data!.onWritten(worker, msg);
+        break;
+      case 'released':
+        this.placement!.onReleased(worker, msg.task, msg.state);
+        break;
+      case 'failed': {
+        const task = msg.task === undefined ? undefined : this.run.tasks[msg.task];
+        const where = task ? ` (source ${task.source.plan.name}, partition ${task.partition}${msg.offset !== undefined ? `, offset ${msg.offset}` : ''}${msg.operator ? `, operator ${msg.operator}` : ''})` : '';
+        const e = new Error(`${msg.message}${where}`);
+        if (msg.stack) e.stack = msg.stack;
+        this.fail(e);
+        break;
+      }
+    }
+  }
+
+  private onScaleTick(): void {
+    const run = this.run;
+    if (run.over || this.stopCtl.signal.aborted) return;
+    const now = performance.now();
+    const dt = Math.max(1, now - this.scaleTick.at);
+    const pool = run.pool();
+    const busy = run.tasks.reduce((a, t) => a + t.busyMs, 0);
+    const observation = {
+      now,
+      workers: pool.length,
+      partitions: run.tasks.length,
+      backlog: this.data!.backlog(),
+      throughput: ((run.counts.processed - this.scaleTick.processed) * 1000) / dt,
+      utilization: pool.length ? Math.min(1, (busy - this.scaleTick.busy) / dt / pool.length) : 0,
+    };
+    this.scaleTick = { at: now, processed: run.counts.processed, busy };
+    const { decision, state } = autoscale(observation, this.scalerState, this.scaler);
+    this.scalerState = state;
+    this.board!.lastDecision = decision;
+    if (decision.action === 'hold') return;
+    this.board!.decisions.push(decision);
+    this.options.onEvent?.({ type: 'scale', decision });
+    void this.placement!.enqueue(() => this.placement!.resize(decision.to));
+  }
+
+  private checkFinished(): void {
+    const run = this.run;
+    if (run.over || run.phase === 'starting') return;
+    for (const t of run.tasks) if (!t.exhausted || t.reading || t.batches.length > 0) return;
+    run.finished = true;
+    run.phase = 'draining';
+    this.finish().then(this.resolveDone, (e: Error) => {
+      run.finished = false;
+      this.fail(e);
+    });
+  }
+
+  private async finish(): Promise<PipelineSummary> {
+    for (const t of this.timers) clearInterval(t);
+    const placement = this.placement!;
+    await placement.settled();
+    for (const s of this.run.sinks) await s.writer.close();
+    await this.deadLetter!.close();
+    for (const s of this.run.sources) await s.reader.close();
+    const final = placement.size();
+    await placement.closeAll();
+    this.run.phase = 'done';
+    return this.board!.finish(final);
+  }
+
+  private fail(error: Error): void {
+    const run = this.run;
+    if (run.failed) return;
+    run.failed = error;
+    run.phase = 'failed';
+    this.stopCtl.abort();
+    for (const t of this.timers) clearInterval(t);
+    const cleanup = async () => {
+      await this.placement?.stopAll();
+      await Promise.allSettled([...run.sinks.map((s) => s.writer.close()), this.deadLetter?.close(), ...run.sources.map((s) => s.reader.close())]);
+    };
+    cleanup().finally(() => this.rejectDone(error));
+  }
+
+  /** The status before the pool exists. */
+  private startingStatus(): PipelineStatus {
+    const run = this.run;
+    return {
+      pipeline: run.plan.pipeline, state: run.phase, elapsedMs: performance.now() - run.started, workers: 0,
+      recordsIn: 0, recordsOut: 0, deadLetters: 0, inRate: 0, outRate: 0, backlog: 0, utilization: 0, inflightBatches: 0, rebalances: 0,
+      sources: [], sinks: [], pool: [], partitions: [],
+    };
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The data path of the coordinator: read a task's partition in offset
+ * order, send its batches to the owning worker, write the worker's encoded
+ * output to the sinks in the same order, and acknowledge a batch (commit
+ * its offsets to the source) once every sink and the dead-letter target
+ * have accepted everything derived from it.
+ *
+ * Backpressure is a bound on unacknowledged batches per task, on unanswered
+ * batches per worker and on buffered records overall: a slow sink stops its
+ * tasks' reads. Batches stay here until acknowledged, which is what lets a
+ * crashed worker's batches go to the next owner (tasks.ts).
+ */
+import { RecordEncoder } from '../../src/formats/avro-codec.ts';
+import type { DeadLetter, SinkWriter } from '../../src/spi/connector.ts';
+import type { WorkerHandle } from '../worker/pool.ts';
+import { BufferPool, packOutput, packSourceBatch, type ResultMessage, type WrittenMessage } from '../worker/wire.ts';
+import type { RunContext } from './context.ts';
+import { newBatch, takeAcknowledged, type Batch, type Task } from './tasks.ts';
+
+export interface DataPathLimits {
+  /** Largest batch read from a partition. */
+  batchSize: number;
+  /** Unacknowledged batches per task. */
+  maxPerTask: number;
+  /** Unanswered batches per worker. */
+  maxPerWorker: number;
+  /** Records read and not yet acknowledged, over all tasks. */
+  maxBuffered: number;
+}
+
+export class DataPath {
+  private readonly valueEncoder = new RecordEncoder();
+  private readonly keyEncoder = new RecordEncoder();
+  private readonly buffers = new BufferPool();
+  /** Records read and not yet acknowledged. */
+  private buffered = 0;
+  /** Tasks waiting for `buffered` to fall below the limit. */
+  private readonly starved = new Set<Task>();
+  /** Tasks that keep their owner during a rebalance: the gaps between their results are measured. */
+  watching: Set<Task> | undefined;
+
+  constructor(
+    private readonly run: RunContext,
+    private readonly limits: DataPathLimits,
+    private readonly deadLetter: SinkWriter,
+  ) {}
+
+  /** Send the task's unsent batches to its owner (while it has room), then read more if the task may. */
+  pump(task: Task): void {
+    if (this.run.over) return;
+    const owner = task.owner;
+    if (owner && !task.moving && owner.alive) {
+      for (const b of task.batches) {
+        if (b.sentTo || b.done || b.answered) continue;
+        if (owner.inflight >= this.limits.maxPerWorker) {
+          owner.blocked.add(task.id);
+          break;
+        }
+        this.send(task, b, owner);
+      }
+    }
+    if (task.reading || task.exhausted || task.batches.length >= this.limits.maxPerTask) return;
+    if (this.run.stopping.aborted) {
+      task.exhausted = true;
+      this.run.checkFinished();
+      return;
+    }
+    if (this.buffered >= this.limits.maxBuffered) {
+      this.starved.add(task);
+      return;
+    }
+    this.read(task);
+  }
+
+  private read(task: Task): void {
+    task.reading = true;
+    task.source.reader.read(task.partition, this.limits.batchSize).then(
+      (raw) => {
+        task.reading = false;
+        if (!raw || raw.offsets.length === 0) {
+          task.exhausted = true;
+          this.run.checkFinished();
+          return;
+        }
+        const batch = newBatch(task, raw);
+        task.batches.push(batch);
+        task.recordsIn += batch.count;
+        this.run.counts.recordsIn += batch.count;
+        this.buffered += batch.count;
+        this.pump(task);
+      },
+      (e: Error) => this.run.fail(new Error(`source ${task.source.plan.name} partition ${task.partition}: ${e.message}`)),
+    );
+  }
+
+  private send(task: Task, batch: Batch, worker: WorkerHandle): void {
+    const src = task.source;
+    const packed = packSourceBatch(batch.raw, src.valueType, src.keyType, this.valueEncoder, this.keyEncoder, this.buffers);
+    batch.sentTo = worker;
+    task.sentSeq = batch.seq;
+    worker.inflight++;
+    worker.post({ ...packed, task: task.id, seq: batch.seq }, [packed.offsets.buffer as ArrayBuffer]);
+  }
+
+  /** A worker answered a batch: fan its outputs out to the sinks; acknowledge once all are written. */
+  onResult(worker: WorkerHandle, msg: ResultMessage): void {
+    if (msg.recycle) this.buffers.give(msg.recycle);
+    const task = this.run.tasks[msg.task];
+    const batch = task?.batches.find((b) => b.seq === msg.seq);
+    // A late answer from a worker that lost the batch (crash) is dropped: the batch went elsewhere.
+    if (!task || !batch || batch.sentTo !== worker || batch.answered) return;
+    batch.answered = true;
+    worker.inflight--;
+    worker.busyMs += msg.busyMs;
+    worker.records += batch.count;
+    task.busyMs += msg.busyMs;
+    this.run.counts.processed += batch.count;
+    this.run.counts.skipped += msg.skipped;
+    const hooks = this.run.options.hooks;
+    for (const e of msg.errors) hooks?.operatorErrors?.(e);
+    const now = performance.now();
+    if (this.watching?.has(task) && task.lastResultAt) task.maxGapMs = Math.max(task.maxGapMs, now - task.lastResultAt);
+    task.lastResultAt = now;
+    if (msg.state) batch.state = msg.state;
+
+    const writes = this.writeOutputs(task, msg);
+    if (msg.writing) writes.push(new Promise<void>((resolve) => (batch.onWritten = (w) => {
+      batch.onWritten = undefined;
+      this.countWorkerWrites(task, w);
+      resolve();
+    })));
+    if (msg.deadLetters) {
+      const dl = msg.deadLetters;
+      writes.push(this.deadLetter.write({ source: task.source.plan.name, partition: task.partition, ...dl }).then(() => void (this.run.counts.deadLetters += dl.count)));
+    }
+    Promise.all(writes).then(
+      () => {
+        batch.done = true;
+        this.acknowledge(task);
+      },
+      (e: Error) => this.run.fail(e),
+    );
+    // The worker has room again: tasks waiting for it may send.
+    if (worker.blocked.size > 0) {
+      const waiting = [...worker.blocked];
+      worker.blocked.clear();
+      for (const id of waiting) this.pump(this.run.tasks[id]!);
+    }
+  }
+
+  /** A worker's own sinks accepted a batch's output. */
+  onWritten(worker: WorkerHandle, msg: WrittenMessage): void {
+    const batch = this.run.tasks[msg.task]?.batches.find((b) => b.seq === msg.seq);
+    if (batch?.sentTo === worker) batch.onWritten?.(msg);
+  }
+
+  /** The coordinator's sinks, one write per output of the batch. */
+  private writeOutputs(task: Task, msg: ResultMessage): Promise<void>[] {
+    const sinks = this.run.chainSinks[task.chain]!;
+    const writes: Promise<void>[] = [];
+    msg.outputs.forEach((out, i) => {
+      if (!out) return;
+      const sink = this.run.sinks[sinks[i]!]!;
+      const writing = performance.now();
+      writes.push(sink.writer.write({ source: task.source.plan.name, partition: task.partition, ...out }).then(() => {
+        this.countWritten(sinks[i]!, out.count, performance.now() - writing);
+      }));
+    });
+    return writes;
+  }
+
+  private countWorkerWrites(task: Task, w: WrittenMessage): void {
+    const sinks = this.run.chainSinks[task.chain]!;
+    w.counts.forEach((count, i) => {
+      if (count > 0) this.countWritten(sinks[i]!, count, w.latencyMs);
+    });
+  }
+
+  /** Records a sink accepted, wherever they were written from. */
+  private countWritten(sinkIndex: number, records: number, latencyMs: number): void {
+    const sink = this.run.sinks[sinkIndex]!;
+    this.run.options.hooks?.sinkWritten?.({ sink: sink.plan.id, records, latencyMs });
+    sink.records += records;
+    this.run.counts.recordsOut += records;
+  }
+
+  /** Advance the partition's acknowledged offset over the batches every sink has accepted. */
+  private acknowledge(task: Task): void {
+    const acked = takeAcknowledged(task);
+    for (const b of acked) {
+      this.buffered -= b.count;
+      this.run.options.hooks?.batchAcknowledged?.({ source: task.source.plan.name, partition: task.partition, records: b.count, latencyMs: performance.now() - b.readAt });
+    }
+    if (acked.length > 0) {
+      const commit = task.source.reader.commit?.(task.partition, acked[acked.length - 1]!.lastOffset);
+      if (commit) commit.catch((e: Error) => this.run.fail(e));
+    }
+    this.pump(task);
+    if (this.starved.size > 0 && this.buffered < this.limits.maxBuffered) {
+      const waiting = [...this.starved];
+      this.starved.clear();
+      for (const t of waiting) this.pump(t);
+    }
+    this.run.checkFinished();
+  }
+
+  /** Dead letters a connector reports itself (a source's unreadable record, a sink's rejected rows). */
+  writeDeadLetters(source: string, partition: number, letters: DeadLetter[]): Promise<void> {
+    const r = this.valueEncoder.encodeLines(letters.map((l) => JSON.stringify(l)));
+    const out = packOutput(this.valueEncoder.bytes(r.bytes), r.ends, letters.map((l) => l.offset));
+    return this.deadLetter.write({ source, partition, ...out }).then(() => void (this.run.counts.deadLetters += letters.length));
+  }
+
+  /** Records waiting: in the sources plus read and not yet answered. */
+  backlog(): number {
+    let n = 0;
+    for (const t of this.run.tasks) {
+      n += t.source.reader.backlog?.(t.partition) ?? 0;
+      for (const b of t.batches) if (!b.answered) n += b.count;
+    }
+    return n;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The run's public shapes: what a caller passes (`RunOptions`), gets back
+ * (`PipelineRun`, `PipelineSummary`) and observes (`PipelineStatus`,
+ * `PipelineEvent`, `RunHooks`).
+ */
+import type { AssignmentChange } from '../../src/spi/connector.ts';
+import type { ConnectorEnvironment } from '../../src/spi/environment.ts';
+import type { AutoscalerConfig, ScaleDecision } from '../cluster/autoscaler.ts';
+
+export interface RunOptions {
+  /** Pool size, or 'auto' for the autoscaler (default). Never more than the number of partitions. */
+  workers?: number | 'auto';
+  /** The connectors to run with (`builtinEnvironment()` of connectors/registry.ts, or one's own). */
+  env: ConnectorEnvironment;
+  /** Module exporting `stdlib`, the `lib` object of generated chains (default runtime/stdlib.ts). */
+  libModule?: string | URL;
+  /** Largest batch read from a partition (default 1000). */
+  batchSize?: number;
+  /** Unacknowledged batches per partition (default 4). */
+  maxInflightPerPartition?: number;
+  /** Unanswered batches per worker (default 16). */
+  maxInflightPerWorker?: number;
+  /** Records read and not yet acknowledged, over all partitions (default 200 000). */
+  maxBufferedRecords?: number;
+  /** How often stateful tasks checkpoint their state to the coordinator (default 1000 ms). */
+  checkpointIntervalMs?: number;
+  /** How often `onStatus` is called and metrics are written (default 1000 ms). */
+  statusIntervalMs?: number;
+  onStatus?: (status: PipelineStatus) => void;
+  onEvent?: (event: PipelineEvent) => void;
+  /** Status written here (JSON) at every status interval, and the summary at the end. */
+  metricsJsonPath?: string;
+  autoscaler?: Partial<AutoscalerConfig> & { intervalMs?: number };
+  /** Worker crashes tolerated before the run fails (default 10). */
+  maxWorkerCrashes?: number;
+  /** Aborting stops reading, drains what is in flight and ends the run normally. */
+  signal?: AbortSignal;
+  /** Per-batch measurements for metrics, called on the coordinator thread (keep them cheap). */
+  hooks?: RunHooks;
+}
+
+export interface RunHooks {
+  /** A batch is acknowledged: `latencyMs` from reading it to every sink accepting its output. */
+  batchAcknowledged?(b: { source: string; partition: number; records: number; latencyMs: number }): void;
+  /** A sink durably accepted one batch's output in `latencyMs`. */
+  sinkWritten?(w: { sink: string; records: number; latencyMs: number }): void;
+  /** Records an operator rejected in one batch (`on error dead_letter` or `skip`). */
+  operatorErrors?(e: { operator: string; action: 'dead_letter' | 'skip'; count: number }): void;
+}
+
+export interface PipelineStatus {
+  pipeline: string;
+  state: 'starting' | 'running' | 'rebalancing' | 'draining' | 'done' | 'failed';
+  elapsedMs: number;
+  workers: number;
+  recordsIn: number;
+  recordsOut: number;
+  deadLetters: number;
+  /** Records per second over the last status interval. */
+  inRate: number;
+  outRate: number;
+  /** Records waiting: in the sources plus read and not yet processed. */
+  backlog: number;
+  /** Busy fraction of the pool over the last status interval. */
+  utilization: number;
+  inflightBatches: number;
+  rebalances: number;
+  lastDecision?: ScaleDecision;
+  sources: { name: string; partitions: number; recordsIn: number; backlog: number }[];
+  sinks: { id: string; stream: string; connector: string; records: number }[];
+  pool: { id: number; partitions: number; utilization: number; recordsPerSec: number }[];
+  /** Every source partition: the worker that owns it and its backlog (consumer lag). */
+  partitions: { source: string; partition: number; worker: number | undefined; backlog: number }[];
+}
+
+export type PipelineEvent =
+  | { type: 'scale'; decision: ScaleDecision }
+  | { type: 'rebalance'; reason: string; moves: MoveReport[]; durationMs: number; nonMovingMaxGapMs: number }
+  | { type: 'worker-crash'; worker: number; error: string; partitions: number }
+  /** A source's partitions in this process changed (its consumer group rebalanced). */
+  | ({ type: 'assignment'; source: string } & AssignmentChange);
+
+export interface MoveReport {
+  source: string;
+  partition: number;
+  from: number | undefined;
+  to: number;
+  /** Time the partition had no owner processing it: stop dispatch → resumed on the new worker. */
+  pauseMs: number;
+}
+
+export interface PipelineSummary {
+  pipeline: string;
+  durationMs: number;
+  recordsIn: number;
+  recordsOut: number;
+  deadLetters: number;
+  skipped: number;
+  /** Records in per second. */
+  throughput: number;
+  sources: { name: string; records: number }[];
+  sinks: { id: string; stream: string; connector: string; records: number }[];
+  workers: { initial: number; final: number; max: number };
+  rebalances: number;
+  moves: MoveReport[];
+  crashes: number;
+  decisions: ScaleDecision[];
+}
+
+export interface PipelineRun {
+  readonly done: Promise<PipelineSummary>;
+  status(): PipelineStatus;
+  /** Resize the pool now (with `workers: 'auto'` the autoscaler may change it again). */
+  resize(workers: number): Promise<void>;
+  /** Ids of the live workers. */
+  workerIds(): number[];
+  /** Fault injection: terminate a worker as if it crashed. */
+  killWorker(id: number): Promise<void>;
+  /** Stop reading, drain, finish (same as aborting `signal`). */
+  stop(): void;
+}

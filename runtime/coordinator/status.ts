@@ -1,0 +1,136 @@
+/**
+ * What the run reports: the status (rates and utilization over the last
+ * interval, per source, sink, worker and partition), each task's smoothed
+ * load for the assignment, the summary at the end, and the metrics file.
+ */
+import { rename, writeFile } from 'node:fs/promises';
+import type { ScaleDecision } from '../cluster/autoscaler.ts';
+import type { RunContext } from './context.ts';
+import type { DataPath } from './data-path.ts';
+import type { Placement } from './placement.ts';
+import type { PipelineStatus, PipelineSummary } from './run.ts';
+
+export class StatusBoard {
+  private tick = { at: performance.now(), recordsIn: 0, recordsOut: 0, busy: new Map<number, number>(), records: new Map<number, number>() };
+  private last: PipelineStatus | undefined;
+  /** The autoscaler's decisions: every one that changed the pool, and the latest. */
+  readonly decisions: ScaleDecision[] = [];
+  lastDecision: ScaleDecision | undefined;
+
+  constructor(
+    private readonly run: RunContext,
+    private readonly data: DataPath,
+    private readonly placement: Placement,
+  ) {}
+
+  /** The status of the last interval (computed now before the first one ends). */
+  current(): PipelineStatus {
+    return this.last ?? this.compute();
+  }
+
+  /** Ends an interval: a fresh status, task loads smoothed, `onStatus` and the metrics file. */
+  onInterval(): void {
+    const run = this.run;
+    const now = performance.now();
+    const dt = Math.max(1, now - this.tick.at) / 1000;
+    this.last = this.compute();
+    for (const t of run.tasks) {
+      // Busy ms per second, smoothed over a few intervals.
+      t.load = 0.5 * t.load + 0.5 * ((t.busyMs - t.busyAtLastTick) / dt);
+      t.busyAtLastTick = t.busyMs;
+    }
+    const workers = [...run.workers.values()];
+    this.tick = {
+      at: now,
+      recordsIn: run.counts.recordsIn,
+      recordsOut: run.counts.recordsOut,
+      busy: new Map(workers.map((w) => [w.id, w.busyMs])),
+      records: new Map(workers.map((w) => [w.id, w.records])),
+    };
+    run.options.onStatus?.(this.last);
+    if (run.options.metricsJsonPath) void this.writeMetrics({ status: this.last });
+  }
+
+  private compute(): PipelineStatus {
+    const run = this.run;
+    const now = performance.now();
+    const dt = Math.max(1, now - this.tick.at) / 1000;
+    const pool = run.pool();
+    let busy = 0;
+    const poolStats = pool.map((w) => {
+      const b = w.busyMs - (this.tick.busy.get(w.id) ?? 0);
+      busy += b;
+      return {
+        id: w.id,
+        partitions: run.ownedBy(w).length,
+        utilization: Math.min(1, b / 1000 / dt),
+        recordsPerSec: (w.records - (this.tick.records.get(w.id) ?? 0)) / dt,
+      };
+    });
+    const { counts } = run;
+    return {
+      pipeline: run.plan.pipeline,
+      state: run.phase,
+      elapsedMs: now - run.started,
+      workers: pool.length,
+      recordsIn: counts.recordsIn,
+      recordsOut: counts.recordsOut,
+      deadLetters: counts.deadLetters,
+      inRate: (counts.recordsIn - this.tick.recordsIn) / dt,
+      outRate: (counts.recordsOut - this.tick.recordsOut) / dt,
+      backlog: this.data.backlog(),
+      utilization: pool.length ? Math.min(1, busy / 1000 / dt / pool.length) : 0,
+      inflightBatches: run.tasks.reduce((a, t) => a + t.batches.length, 0),
+      rebalances: counts.rebalances,
+      lastDecision: this.lastDecision,
+      sources: run.sources.map((s) => ({
+        name: s.plan.name,
+        partitions: s.tasks.length,
+        recordsIn: s.tasks.reduce((a, t) => a + t.recordsIn, 0),
+        backlog: s.tasks.reduce((a, t) => a + (s.reader.backlog?.(t.partition) ?? 0), 0),
+      })),
+      sinks: run.sinks.map((s) => ({ id: s.plan.id, stream: s.plan.stream, connector: s.plan.connector, records: s.records })),
+      pool: poolStats,
+      partitions: run.tasks.map((t) => ({ source: t.source.plan.name, partition: t.partition, worker: t.owner?.id, backlog: t.source.reader.backlog?.(t.partition) ?? 0 })),
+    };
+  }
+
+  /** The last status and the summary, once the run is done (`finalWorkers`: the pool before it closed). */
+  async finish(finalWorkers: number): Promise<PipelineSummary> {
+    const run = this.run;
+    this.last = this.compute();
+    const durationMs = performance.now() - run.started;
+    const { counts } = run;
+    const summary: PipelineSummary = {
+      pipeline: run.plan.pipeline,
+      durationMs,
+      recordsIn: counts.recordsIn,
+      recordsOut: counts.recordsOut,
+      deadLetters: counts.deadLetters,
+      skipped: counts.skipped,
+      throughput: counts.recordsIn / (durationMs / 1000),
+      sources: run.sources.map((s) => ({ name: s.plan.name, records: s.tasks.reduce((a, t) => a + t.recordsIn, 0) })),
+      sinks: run.sinks.map((s) => ({ id: s.plan.id, stream: s.plan.stream, connector: s.plan.connector, records: s.records })),
+      workers: { initial: this.placement.counts.initial, final: finalWorkers, max: this.placement.counts.max },
+      rebalances: counts.rebalances,
+      moves: this.placement.moves,
+      crashes: counts.crashes,
+      decisions: this.decisions,
+    };
+    run.options.onStatus?.(this.last);
+    if (run.options.metricsJsonPath) await this.writeMetrics({ status: this.last, summary });
+    return summary;
+  }
+
+  /** Written then renamed, so a reader never sees half a file; best effort, the run goes on. */
+  private async writeMetrics(data: object): Promise<void> {
+    const path = this.run.options.metricsJsonPath!;
+    const tmp = `${path}.${process.pid}.tmp`;
+    try {
+      await writeFile(tmp, JSON.stringify(data, (_k, v) => (v === Infinity ? 'Infinity' : v), 2));
+      await rename(tmp, path);
+    } catch {
+      // Metrics are best effort.
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The task table: a task is one source partition, with the batches read
+ * from it and not yet acknowledged, its owner among the workers, and the
+ * checkpoint a new owner starts from after a crash.
+ *
+ * The checkpoint rules live here. A worker sends a stateful task's state
+ * along with a result now and then; that state becomes the checkpoint only
+ * once its batch is acknowledged. A batch sent again after a crash is
+ * therefore never already in the state the next owner starts from (a
+ * `dedupe` would count its records as seen and drop them).
+ */
+import type { PartitionState } from '../../src/plan/chain.ts';
+import type { PlanSink, PlanSource } from '../../src/plan/plan.ts';
+import type { AvroType } from '../../src/formats/avro-codec.ts';
+import type { SinkWriter, SourceBatch, SourceReader } from '../../src/spi/connector.ts';
+import type { WorkerHandle } from '../worker/pool.ts';
+import type { WrittenMessage } from '../worker/wire.ts';
+
+export interface Source {
+  plan: PlanSource;
+  reader: SourceReader;
+  valueType: AvroType;
+  keyType: AvroType | undefined;
+  tasks: Task[];
+}
+
+export interface Sink {
+  plan: PlanSink;
+  writer: SinkWriter;
+  records: number;
+}
+
+export interface Batch {
+  seq: number;
+  raw: SourceBatch;
+  count: number;
+  lastOffset: number;
+  /** performance.now() when it was read. */
+  readAt: number;
+  sentTo: WorkerHandle | undefined;
+  answered: boolean;
+  /** Waiting for the worker's `written` (the sinks it writes itself). */
+  onWritten: ((msg: WrittenMessage) => void) | undefined;
+  done: boolean;
+  /** The task's state after this batch, when the worker sent it along; the checkpoint once the batch is acknowledged. */
+  state: PartitionState | undefined;
+}
+
+export interface Task {
+  id: number;
+  source: Source;
+  partition: number;
+  chain: number;
+  owner: WorkerHandle | undefined;
+  moving: boolean;
+  batches: Batch[];
+  reading: boolean;
+  exhausted: boolean;
+  nextSeq: number;
+  /** The state a new owner starts from after a crash: never ahead of what is acknowledged. */
+  checkpoint: PartitionState | undefined;
+  /** The last batch the checkpoint includes. */
+  checkpointSeq: number;
+  /** The last batch sent to a worker. */
+  sentSeq: number;
+  recordsIn: number;
+  busyMs: number;
+  /** Busy milliseconds per second, smoothed: the load the assignment balances. */
+  load: number;
+  busyAtLastTick: number;
+  lastResultAt: number;
+  maxGapMs: number;
+}
+
+export function newTask(id: number, source: Source, partition: number, chain: number): Task {
+  return {
+    id, source, partition, chain, owner: undefined, moving: false, batches: [], reading: false, exhausted: false, nextSeq: 0,
+    checkpoint: undefined, checkpointSeq: -1, sentSeq: -1, recordsIn: 0, busyMs: 0, load: 0, busyAtLastTick: 0, lastResultAt: 0, maxGapMs: 0,
+  };
+}
+
+export function newBatch(task: Task, raw: SourceBatch): Batch {
+  const count = raw.offsets.length;
+  return {
+    seq: task.nextSeq++, raw, count, lastOffset: raw.offsets[count - 1]!, readAt: performance.now(),
+    sentTo: undefined, answered: false, onWritten: undefined, done: false, state: undefined,
+  };
+}
+
+/** Takes the acknowledged batches off the front of the task (in order), advancing its checkpoint over them. */
+export function takeAcknowledged(task: Task): Batch[] {
+  const acked: Batch[] = [];
+  while (task.batches.length > 0 && task.batches[0]!.done) {
+    const b = task.batches.shift()!;
+    if (b.state && b.seq > task.checkpointSeq) {
+      task.checkpoint = b.state;
+      task.checkpointSeq = b.seq;
+    }
+    acked.push(b);
+  }
+  return acked;
+}
+
+/** The old owner drained the task and handed over its state, which includes every batch it was sent. */
+export function adoptReleasedState(task: Task, state: PartitionState | undefined): void {
+  if (state === task.checkpoint) return;
+  task.checkpoint = state;
+  task.checkpointSeq = task.sentSeq;
+}
+
+/**
+ * The task's worker died: batches it did not answer, or whose output it had
+ * not finished writing itself, go to the next owner (with the state they
+ * carried dropped: the next owner makes its own).
+ */
+export function orphan(task: Task, dead: WorkerHandle): void {
+  task.owner = undefined;
+  for (const b of task.batches) {
+    if (b.sentTo !== dead || (b.answered && !b.onWritten)) continue;
+    b.sentTo = undefined;
+    b.answered = false;
+    b.onWritten = undefined;
+    b.state = undefined;
+  }
+}
