@@ -13,7 +13,8 @@
  * - status.ts: status, summary and the metrics file.
  */
 import { availableParallelism } from 'node:os';
-import { PLAN_VERSION, type Plan } from '../../src/plan/plan.ts';
+import type { Plan } from '../../src/plan/plan.ts';
+import { validatePlan } from '../../src/plan/validate.ts';
 import { avroType, isNullSchema } from '../../src/formats/avro-codec.ts';
 import type { Connector, SinkWriter } from '../../src/spi/connector.ts';
 import { sharedPackages } from '../../src/spi/environment.ts';
@@ -83,7 +84,7 @@ class Coordinator {
 
   private async start(): Promise<void> {
     const { plan, options } = this.run;
-    if (plan.version !== PLAN_VERSION) throw new Error(`plan version ${plan.version} is not supported (expected ${PLAN_VERSION})`);
+    validatePlan(plan);
     for (const l of plan.chains.flatMap((c) => c.lookups ?? [])) {
       if (!this.options.env.connectors.get(l.connector)?.runtime.openLookup) throw new Error(`operator ${l.id}: connector ${l.connector} cannot look up records`);
       this.needWorkerEnvironment(`operator ${l.id}`);
@@ -159,7 +160,7 @@ class Coordinator {
       return i;
     }));
     for (const src of sources) {
-      const chain = plan.chains.findIndex((c) => c.source === src.plan.name || c.source === src.plan.id);
+      const chain = plan.chains.findIndex((c) => c.source === src.plan.id);
       if (chain < 0) throw new Error(`no chain for source ${src.plan.name}`);
       for (let p = 0; p < src.reader.partitions; p++) {
         const task = newTask(tasks.length, src, p, chain);
@@ -180,8 +181,8 @@ class Coordinator {
       libModule: String(this.options.libModule ?? new URL('../stdlib.ts', import.meta.url)),
       environment: { module: env.workerModule, sharedPackages: sharedPackages(env) },
       chains: plan.chains.map((c, i) => {
-        const src = plan.sources.find((s) => s.name === c.source || s.id === c.source)!;
-        return { source: src.name, code: c.code, sinks: chainSinks[i]!, stateful: c.state.length > 0, schema: src.schema, keySchema: src.keySchema, ...(c.lookups ? { lookups: c.lookups } : {}) };
+        const src = plan.sources.find((s) => s.id === c.source)!;
+        return { source: src.name, code: c.code, sinks: chainSinks[i]!, operators: c.operators, schema: src.schema, keySchema: src.keySchema, ...(c.lookups ? { lookups: c.lookups } : {}) };
       }),
       sinks: sinks.map((s) => ({
         id: s.plan.id, connector: s.plan.connector, format: s.writer.format, formatOptions: s.writer.formatOptions, schema: s.plan.schema, keySchema: s.plan.keySchema,

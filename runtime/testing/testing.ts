@@ -36,7 +36,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { PartitionState } from '../../src/plan/chain.ts';
+import { TaskOperators } from '../operators/task-operators.ts';
 import type { Plan, PlanLookup, PlanSource } from '../../src/plan/plan.ts';
 import { partitionOf } from '../../src/formats/partitioner.ts';
 import { avroType, decodeRecords, isNullSchema, RecordEncoder } from '../../src/formats/avro-codec.ts';
@@ -168,7 +168,7 @@ async function runCase(plan: Plan, file: PipelineTestFile, c: TestCase, lib: unk
     pipeline: plan.pipeline,
     chains: plan.chains.map((ch) => {
       const src = sourceOf(plan, ch.source);
-      return { source: src.name, code: ch.code, sinks: ch.sinks.map((id) => sinkIndex.get(id)!), stateful: ch.state.length > 0, schema: src.schema, keySchema: src.keySchema, lookups: ch.lookups };
+      return { source: src.name, code: ch.code, sinks: ch.sinks.map((id) => sinkIndex.get(id)!), operators: ch.operators, schema: src.schema, keySchema: src.keySchema, lookups: ch.lookups };
     }),
     // Every sink gets JSON, the form expectations are written in.
     sinks: plan.sinks.map((s) => ({ id: s.id, connector: s.connector, format: 'json', schema: s.schema, keySchema: s.keySchema, withKeys: false })),
@@ -292,7 +292,7 @@ async function runSource(
   const valueType = avroType(src.schema);
   const keyType = isNullSchema(src.keySchema) ? undefined : avroType(src.keySchema);
   const encoder = new RecordEncoder();
-  const states = new Map<number, PartitionState>();
+  const operators = new Map<number, TaskOperators>();
   const offsets = new Map<number, number>();
   const parts = records.map((r, i) => (keyNode ? partitionOf(r.key, keyNode, partitions) : i % partitions));
   for (let start = 0; start < records.length; ) {
@@ -305,8 +305,8 @@ async function runSource(
     const values = decodeRecords(valueType, encoder.bytes(encoded.bytes), encoded.ends);
     const first = offsets.get(p) ?? 0;
     offsets.set(p, first + slice.length);
-    let ctx = states.get(p);
-    if (!ctx) states.set(p, (ctx = {}));
+    let ops = operators.get(p);
+    if (!ops) operators.set(p, (ops = new TaskOperators(chain.operators, undefined, performance.now())));
     const keys = slice.map((r) => (keyType ? r.key : null));
     const input: BatchInput = {
       count: slice.length,
@@ -317,8 +317,8 @@ async function runSource(
       chunk: slice.length,
     };
     const result = chain.lookups
-      ? await runner.runWithLookups(chain, p, { state: ctx }, input, async (i, lookupKeys) => fetch(chain.lookups![i]!, lookupKeys))
-      : runner.run(chain, p, { state: ctx }, input);
+      ? await runner.runWithLookups(chain, p, ops, input, async (i, lookupKeys) => fetch(chain.lookups![i]!, lookupKeys))
+      : runner.run(chain, p, ops, input);
     result.outputs.forEach((out, i) => out && onOutput(chain.sinks[i]!, out));
     if (result.deadLetters) onDeadLetters(result.deadLetters);
     start = end;

@@ -10,7 +10,8 @@
  * would go to memory. Chains do not depend on batch boundaries.
  */
 import { emptyLookupPending, type ChainBatch, type ChainContext, type ChainFunction, type ChainOutput, type Rejection } from '../../src/plan/chain.ts';
-import type { PlanLookup } from '../../src/plan/plan.ts';
+import type { PlanLookup, PlanOperator } from '../../src/plan/plan.ts';
+import type { TaskOperators } from '../operators/task-operators.ts';
 import type { DeadLetter, FormatEncoder, FormatEncoderFactory } from '../../src/spi/connector.ts';
 import { avroType, isNullSchema, RecordEncoder, type AvroType } from '../../src/formats/avro-codec.ts';
 import { genericJson, jsonLineEncoder, textLineEncoder } from '../../src/formats/json-codec.ts';
@@ -22,7 +23,8 @@ export interface Chain {
   run: ChainFunction;
   /** Sink indices, in the order of the chain's outputs. */
   sinks: number[];
-  stateful: boolean;
+  /** The chain's stateful operators (plan `operators`); each task builds its own from them. */
+  operators: PlanOperator[];
   valueType: AvroType;
   keyType: AvroType | undefined;
   /** The chain's `lookup` operators (plan `lookups`); such a chain runs through `runWithLookups`. */
@@ -159,7 +161,7 @@ export class BatchRunner {
       source: c.source,
       run: new Function('lib', c.code)(lib) as ChainFunction,
       sinks: c.sinks,
-      stateful: c.stateful,
+      operators: c.operators,
       valueType: avroType(c.schema),
       keyType: isNullSchema(c.keySchema) ? undefined : avroType(c.keySchema),
       lookups: c.lookups && c.lookups.length > 0 ? c.lookups : undefined,
@@ -168,7 +170,8 @@ export class BatchRunner {
   }
 
   /** Runs the chain over the batch; a throw (a `ChainFailure` under `on error fail`, or a bug) propagates. */
-  run(chain: Chain, partition: number, ctx: ChainContext, input: BatchInput): BatchResult {
+  run(chain: Chain, partition: number, ops: TaskOperators, input: BatchInput): BatchResult {
+    const ctx: ChainContext = { operators: ops.instances };
     const batch = this.begin(chain, partition);
     for (let from = 0; from < input.count; from += input.chunk) {
       const to = Math.min(input.count, from + input.chunk);
@@ -177,6 +180,7 @@ export class BatchRunner {
       chain.run(chunkOf(chain, input, partition, from, to, rejected), out, rejected, ctx);
       batch.collect(out, rejected);
     }
+    ops.afterBatch(input.timestamps, performance.now());
     return batch.finish();
   }
 
@@ -186,13 +190,13 @@ export class BatchRunner {
    * waiting keys in one `fetch` and its continuation runs them on (a
    * continuation only parks records at later lookups, so one pass ends the batch).
    */
-  async runWithLookups(chain: Chain, partition: number, ctx: ChainContext, input: BatchInput, fetch: LookupFetch): Promise<BatchResult> {
+  async runWithLookups(chain: Chain, partition: number, ops: TaskOperators, input: BatchInput, fetch: LookupFetch): Promise<BatchResult> {
     const lookups = chain.lookups ?? [];
     const continuations = chain.run.continuations ?? [];
     const out: ChainOutput[] = chain.sinks.map(() => ({ keys: [], values: [], offsets: [] }));
     const rejected: Rejection[] = [];
     const pending = lookups.map(() => emptyLookupPending());
-    const lctx: ChainContext = { state: ctx.state, lookups: pending };
+    const lctx: ChainContext = { operators: ops.instances, lookups: pending };
     for (let from = 0; from < input.count; from += input.chunk) chain.run(chunkOf(chain, input, partition, from, Math.min(input.count, from + input.chunk), rejected), out, rejected, lctx);
     for (let i = 0; i < lookups.length; i++) {
       const p = pending[i]!;
@@ -202,6 +206,7 @@ export class BatchRunner {
       continuations[i]!(p, results, out, rejected, lctx);
       pending[i] = emptyLookupPending();
     }
+    ops.afterBatch(input.timestamps, performance.now());
     // The sink encoders are shared by every task of the worker: they are used only after the last await.
     const batch = this.begin(chain, partition);
     batch.collect(out, rejected);

@@ -5,7 +5,7 @@
  * docs/architecture.md has the measurements behind this choice.
  */
 import type { PartitionState } from '../../src/plan/chain.ts';
-import type { AvroSchemaJson, Constant, PlanLookup } from '../../src/plan/plan.ts';
+import type { AvroSchemaJson, Constant, PlanLookup, PlanOperator } from '../../src/plan/plan.ts';
 import type { RecordHeaders, SinkFormat, SourceBatch } from '../../src/spi/connector.ts';
 import type { RecordEncoder } from '../../src/formats/avro-codec.ts';
 import type { AvroType } from '../../src/formats/avro-codec.ts';
@@ -19,7 +19,7 @@ export interface InitMessage {
   libModule: string;
   /** The connectors in workers (`ConnectorEnvironment.workerModule`) and the packages the worker bundle leaves to node_modules. */
   environment: { module: string | undefined; sharedPackages: string[] };
-  chains: { source: string; code: string; sinks: number[]; stateful: boolean; schema: AvroSchemaJson; keySchema: AvroSchemaJson; lookups?: PlanLookup[] }[];
+  chains: { source: string; code: string; sinks: number[]; operators: PlanOperator[]; schema: AvroSchemaJson; keySchema: AvroSchemaJson; lookups?: PlanLookup[] }[];
   sinks: {
     id: string; connector: string; format: SinkFormat; formatOptions?: Constant; schema: AvroSchemaJson; keySchema: AvroSchemaJson; withKeys: boolean;
     /** The workers write this sink themselves: its connector and `SinkWriter.inWorkers`. */

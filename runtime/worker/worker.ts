@@ -21,9 +21,9 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { LookupClient, SourceRecords, WorkerSinkWriter } from '../../src/spi/connector.ts';
-import type { ChainContext } from '../../src/plan/chain.ts';
 import type { ConnectorEnvironment } from '../../src/spi/environment.ts';
 import { decodeRecords } from '../../src/formats/avro-codec.ts';
+import { TaskOperators } from '../operators/task-operators.ts';
 import { BatchRunner, chunkFor, type BatchInput, type BatchResult, type Chain } from './batch.ts';
 import { transferList, type BatchMessage, type FromWorker, type InitMessage, type ToWorker } from './wire.ts';
 
@@ -37,7 +37,8 @@ interface Task {
   id: number;
   chain: Chain;
   partition: number;
-  ctx: ChainContext;
+  /** Its stateful operators, their stores and its event time. */
+  operators: TaskOperators;
   lastCheckpoint: number;
   failed: boolean;
   queue: BatchMessage[];
@@ -150,12 +151,14 @@ function handle(msg: ToWorker): void {
     case 'close':
       void close();
       break;
-    case 'assign':
+    case 'assign': {
+      const chain = runner.chains[msg.chain]!;
       tasks.set(msg.task, {
-        id: msg.task, chain: runner.chains[msg.chain]!, partition: msg.partition, ctx: { state: msg.state ?? {} },
+        id: msg.task, chain, partition: msg.partition, operators: new TaskOperators(chain.operators, msg.state, performance.now()),
         lastCheckpoint: performance.now(), failed: false, queue: [], releasing: false, busy: false, writes: new Set(),
       });
       break;
+    }
     case 'release': {
       const task = tasks.get(msg.task);
       if (!task || (task.queue.length === 0 && !task.busy)) release(msg.task);
@@ -183,7 +186,7 @@ function handle(msg: ToWorker): void {
 function release(id: number): void {
   const task = tasks.get(id);
   tasks.delete(id);
-  const answer = () => post({ type: 'released', task: id, state: task?.ctx.state ?? {} });
+  const answer = () => post({ type: 'released', task: id, state: task?.operators.snapshot() ?? {} });
   if (!task || task.writes.size === 0) answer();
   else void Promise.allSettled([...task.writes]).then(answer);
 }
@@ -237,7 +240,7 @@ function runBatch(task: Task, msg: BatchMessage): void {
   const started = performance.now();
   let result: BatchResult;
   try {
-    result = runner.run(task.chain, task.partition, task.ctx, batchInput(task.chain, msg));
+    result = runner.run(task.chain, task.partition, task.operators, batchInput(task.chain, msg));
   } catch (e) {
     failTask(task, msg, e as Error);
     return;
@@ -250,7 +253,7 @@ async function runLookupBatch(task: Task, msg: BatchMessage): Promise<void> {
   const clients = lookupClients.get(task.chain)!;
   let result: BatchResult;
   try {
-    result = await runner.runWithLookups(task.chain, task.partition, task.ctx, batchInput(task.chain, msg), async (i, keys) => {
+    result = await runner.runWithLookups(task.chain, task.partition, task.operators, batchInput(task.chain, msg), async (i, keys) => {
       try {
         return await clients[i]!.lookup(keys);
       } catch (e) {
@@ -274,8 +277,8 @@ function failTask(task: Task, msg: BatchMessage, e: Error): void {
 function postResult(task: Task, msg: BatchMessage, started: number, result: BatchResult): void {
   const now = performance.now();
   const reply: FromWorker = { type: 'result', task: msg.task, seq: msg.seq, busyMs: now - started, ...result };
-  if (task.chain.stateful && now - task.lastCheckpoint >= init.checkpointMs) {
-    reply.state = task.ctx.state;
+  if (task.operators.stateful && now - task.lastCheckpoint >= init.checkpointMs) {
+    reply.state = task.operators.snapshot();
     task.lastCheckpoint = now;
   }
   const writes = writeOwnSinks(task, msg, result);

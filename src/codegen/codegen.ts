@@ -17,7 +17,7 @@
  * as continuation `c<i>`, a loop of its own over the waiting records and
  * their results, which the runtime calls once it has fetched them.
  */
-import type { PlanChain, PlanLookup } from '../plan/plan.ts';
+import type { PlanChain, PlanLookup, PlanOperator } from '../plan/plan.ts';
 import type { ErrorPolicy, TypedExpr, TypedOperator, TypedProgram, TypedStream } from '../check/typed.ts';
 import { isNullable } from '../types/type-utils.ts';
 import { typeToAvsc } from '../types/to-avsc.ts';
@@ -44,7 +44,8 @@ class ChainWriter {
   private readonly scope = new ChainScope();
   private readonly streams: Map<string, TypedStream>;
   private readonly sinks: string[] = [];
-  private readonly state = new Map<string, { stateVar: string; hiVar: string; within: number }>();
+  /** Stateful operators met so far, in order: `ctx.operators[i]` in the chain, `PlanChain.operators[i]` in the plan. */
+  private readonly stateful = new Map<string, { variable: string; descriptor: PlanOperator }>();
   private readonly opIds: string[] = [];
   /** Lookups met so far, by index; each continues the rest of its stream. */
   private readonly lookups: { op: Extract<TypedOperator, { kind: 'lookup' }>; stream: TypedStream; index: number; policy: ErrorPolicy }[] = [];
@@ -77,7 +78,7 @@ class ChainWriter {
     }
     return {
       sinks: this.sinks,
-      state: [...this.state.keys()].map((operator) => ({ operator, kind: 'dedupe' })),
+      operators: [...this.stateful.values()].map((o) => o.descriptor),
       code: lines.join('\n') + '\n',
       ...(this.lookups.length > 0 ? { lookups: this.lookups.map(({ op }) => this.planLookup(op)) } : {}),
     };
@@ -91,16 +92,9 @@ class ChainWriter {
       ...head,
       ...this.sinks.map((_, i) => `  const o${i} = out[${i}], o${i}k = o${i}.keys, o${i}v = o${i}.values, o${i}o = o${i}.offsets;`),
       ...(this.lookups.length > 0 ? ['  const lkp = ctx.lookups;'] : []),
-      ...[...this.state].flatMap(([id, s]) => [
-        `  let ${s.stateVar} = ctx.state[${JSON.stringify(id)}];`,
-        `  if (${s.stateVar} === undefined) ctx.state[${JSON.stringify(id)}] = ${s.stateVar} = new Map();`,
-        `  let ${s.hiVar} = -Infinity;`,
-      ]),
+      ...[...this.stateful.values()].map((o, i) => `  const ${o.variable} = ctx.operators[${i}];`),
       `  let at = 0${temps};`,
       ...loop,
-      // A Map iterates in insertion order and each record let through is re-inserted, so the oldest entries come first.
-      ...[...this.state.values()].map((s) =>
-        `  if (${s.hiVar} !== -Infinity) for (const [key, seen] of ${s.stateVar}) { if (seen > ${s.hiVar} - ${s.within}) break; ${s.stateVar}.delete(key); }`),
       '}',
     ];
   }
@@ -264,20 +258,26 @@ class ChainWriter {
   }
 
   private dedupe(op: Extract<TypedOperator, { kind: 'dedupe' }>, rec: string, flow: Flow): string[] {
-    let s = this.state.get(op.id);
-    if (!s) this.state.set(op.id, (s = { stateVar: `st${this.state.size}`, hiVar: `hi${this.state.size}`, within: op.withinMillis }));
+    const variable = this.statefulOperator(op.id, () => ({
+      id: op.id,
+      kind: 'dedupe',
+      config: { withinMs: op.withinMillis },
+      // Key → the record time it was last let through; the watermark expires keys older than the window.
+      stores: [{ name: 'seen', keySchema: typeToAvsc(op.key.type), valueSchema: { type: 'long', logicalType: 'timestamp-millis' }, retentionMs: op.withinMillis }],
+    }));
     const value = compileExpr(op.key, rec, this.scope);
     // Map keys compare by identity: bytes, records, arrays and maps are keyed by their content.
     const dk = primitiveEquality(op.key.type) ? value : `${this.scope.helper('stateKey')}(${value})`;
-    return [
-      '{',
-      `  const dk = ${dk}, seen = ${s.stateVar}.get(dk);`,
-      `  if (seen !== undefined && ts - seen < ${op.withinMillis}) ${flow.skip};`,
-      `  ${s.stateVar}.delete(dk); ${s.stateVar}.set(dk, ts);`,
-      `  if (ts > ${s.hiVar}) ${s.hiVar} = ts;`,
-      '}',
-    ];
+    return [`if (!${variable}.admit(${dk}, ts)) ${flow.skip};`];
   }
+
+  /** The variable holding a stateful operator in the chain (declared once per operator, whichever path meets it first). */
+  private statefulOperator(id: string, descriptor: () => PlanOperator): string {
+    let o = this.stateful.get(id);
+    if (!o) this.stateful.set(id, (o = { variable: `sop${this.stateful.size}`, descriptor: descriptor() }));
+    return o.variable;
+  }
+
 
   /** A segment of operators under the stream's error policy. */
   private trySegment(segment: { id: string; code: string[] }[], flow: Flow): string[] {

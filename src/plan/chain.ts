@@ -41,11 +41,20 @@ export interface Rejection {
   value: unknown;
 }
 
-/** Per-partition state of stateful operators, keyed by operator id; must survive structured clone. */
-export type PartitionState = Record<string, unknown>;
+/**
+ * A task's state as it moves or checkpoints: per stateful operator id, per
+ * store name, the store's contents. Survives structured clone.
+ */
+export type PartitionState = Record<string, Record<string, Map<unknown, unknown>>>;
 
 export interface ChainContext {
-  state: PartitionState;
+  /**
+   * The task's stateful operators, by index in `PlanChain.operators`. The
+   * chain calls the methods of each kind (runtime/operators/): dedupe's
+   * `admit(key, timestamp)`. Time reaches them from the runtime, not the
+   * chain: `onWatermark` after each batch that moved the watermark.
+   */
+  operators: unknown[];
   /** One buffer per `lookup` of the chain (plan `lookups`), empty before each call; the runtime fills them in. */
   lookups?: LookupPending[];
 }

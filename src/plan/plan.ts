@@ -2,7 +2,8 @@
  * The plan: the versioned JSON contract that the compiler hands the runtime.
  * `runtime/` imports this folder and nothing else of the compiler.
  */
-export const PLAN_VERSION = 1;
+/** 2: stateful operators are typed descriptors with their stores (`PlanOperator`), not just an id and a kind. */
+export const PLAN_VERSION = 2;
 
 /** A JSON-serializable constant: connector option values and literal values. */
 export type Constant = null | boolean | number | string | Constant[] | { [key: string]: Constant };
@@ -47,12 +48,38 @@ export interface PlanChain {
   source: string;
   /** Sink ids, in the order of the chain's outputs. */
   sinks: string[];
-  /** Stateful operators in the chain; their state moves with a partition. */
-  state: { operator: string; kind: string }[];
+  /** The chain's stateful operators, by index (`ChainContext.operators[i]`); their stores move with a partition. */
+  operators: PlanOperator[];
   /** Body of `(lib) => ChainFunction` (see chain.ts). */
   code: string;
   /** The chain's `lookup` operators, by index (`ChainContext.lookups[i]`); absent when it has none. */
   lookups?: PlanLookup[];
+}
+
+/**
+ * A stateful operator: the runtime makes one per task from the entry of
+ * `kind` in its operator registry (runtime/operators/), opens the stores it
+ * declares, and keeps them with the task wherever it moves.
+ */
+export interface PlanOperator {
+  /** The operator id. */
+  id: string;
+  /** The registry entry: `dedupe`. */
+  kind: string;
+  /** Settings of the kind (dedupe: `withinMs`). */
+  config: Record<string, Constant>;
+  stores: PlanStore[];
+}
+
+/** A keyed store of one operator, per task. */
+export interface PlanStore {
+  name: string;
+  /** Avro schema of the keys (as the operator's key expression types them). */
+  keySchema: AvroSchemaJson;
+  /** Avro schema of the values. */
+  valueSchema: AvroSchemaJson;
+  /** Entries whose time is this far behind the watermark are dropped; absent: kept until deleted. */
+  retentionMs?: number;
 }
 
 /** A `lookup` operator: what the worker asks `connector` for, and what it gets back. */

@@ -79,7 +79,12 @@ const planShape = record({
   chains: array(record({
     source: string,
     sinks: array(string),
-    state: array(record({ operator: string, kind: string })),
+    operators: array(record({
+      id: string,
+      kind: string,
+      config: options,
+      stores: array(record({ name: string, keySchema: schema, valueSchema: schema }, { retentionMs: expect('a non-negative number', (v) => typeof v === 'number' && v >= 0) })),
+    })),
     code: string,
   }, { lookups: array(record({ id: string, name: string, ...connectorPart, schema, keySchema: schema })) })),
   graph: record({

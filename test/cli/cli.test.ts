@@ -1,4 +1,5 @@
 import test from 'ava';
+import { PLAN_VERSION } from '../../src/plan/plan.ts';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -110,7 +111,7 @@ test('compile writes the versioned plan and a schema per stream and sink', async
   const r = await sensei(['compile', 'quickstart.sensei', '-o', 'out'], { cwd: dir });
   t.is(r.code, 0, r.stderr);
   const plan = JSON.parse(await readFile(join(dir, 'out/plan.json'), 'utf8')) as { version: number; pipeline: string; chains: unknown[] };
-  t.is(plan.version, 1);
+  t.is(plan.version, PLAN_VERSION);
   t.is(plan.pipeline, 'quickstart');
   t.true(plan.chains.length > 0);
   const schemas = await readdir(join(dir, 'out/schemas'));

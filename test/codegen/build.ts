@@ -9,6 +9,7 @@ import type { ChainFunction, ChainOutput, PartitionState, Rejection } from '../.
 import { ChainFailure } from '../../src/plan/chain.ts';
 import { generateChain } from '../../src/codegen/codegen.ts';
 import { stdlib } from '../../runtime/stdlib.ts';
+import { TaskOperators } from '../../runtime/operators/task-operators.ts';
 import { nullable, T } from '../../src/types/type-utils.ts';
 
 export { nullable, T };
@@ -135,19 +136,22 @@ export function run(typed: TypedProgram, source: string, batches: Input[][] | In
   const fn = instantiate(chain.code, opts.lib);
   const out = chain.sinks.map(() => ({ keys: [], values: [], offsets: [] }) as ChainOutput);
   const rejected: Rejection[] = [];
-  const ctx = { state: opts.state ?? {} };
+  // The stateful operators as a worker makes them for a task, and the watermark after each batch.
+  const operators = new TaskOperators(chain.operators, opts.state, 0);
   const list = (Array.isArray(batches[0]) ? batches : [batches]) as Input[][];
   let offset = 0;
   for (const batch of list) {
+    const timestamps = batch.map((r) => r.ts ?? 0);
     fn({
       partition: 0,
       keys: batch.map((r) => r.key ?? null),
       values: batch.map((r) => r.value),
       offsets: batch.map(() => offset++),
-      timestamps: batch.map((r) => r.ts ?? 0),
-    }, out, rejected, ctx);
+      timestamps,
+    }, out, rejected, { operators: operators.instances });
+    operators.afterBatch(timestamps, 0);
   }
-  return { out: Object.fromEntries(chain.sinks.map((id, i) => [id, out[i]!])), rejected, state: ctx.state, code: chain.code };
+  return { out: Object.fromEntries(chain.sinks.map((id, i) => [id, out[i]!])), rejected, state: operators.snapshot(), code: chain.code };
 }
 
 /** Evaluates `expr` over one record of type `schema` (through a `select`), returning the value or the error. */

@@ -123,19 +123,19 @@ test('dedupe drops a key seen within the window, per partition state that surviv
   const first = run(typed, 'orders', [{ value: orders[0], ts: 0 }, { value: orders[0], ts: 500 }, { value: orders[1], ts: 600 }]);
   t.deepEqual(first.out['sink:once:0']!.offsets, [0, 2]);
   const state = structuredClone(first.state);
-  t.true(state['once/0:dedupe'] instanceof Map);
+  t.true(state['once/0:dedupe']!.seen instanceof Map);
   const second = run(typed, 'orders', [{ value: orders[0], ts: 900 }, { value: orders[0], ts: 1000 }, { value: orders[1], ts: 1000 }], { state });
   // a: first seen at 0, so 900 is a repeat and 1000 is outside the window; b (600) is a repeat at 1000.
   t.deepEqual(second.out['sink:once:0']!.offsets, [1]);
 });
 
-test('dedupe evicts entries older than the window', (t) => {
+test('dedupe forgets keys last seen more than the window before the watermark', (t) => {
   const typed = new ProgramBuilder().source('orders', Order).stream('once', 'orders', [dedupe(field('id', T.string), 100)]).sink('once').build();
   const { state } = run(typed, 'orders', [
     [{ value: orders[0], ts: 0 }, { value: orders[1], ts: 50 }],
     [{ value: orders[2], ts: 120 }],
   ]);
-  t.deepEqual([...(state['once/0:dedupe'] as Map<string, number>).keys()], ['b', 'c']);
+  t.deepEqual([...state['once/0:dedupe']!.seen!.keys()], ['b', 'c']);
 });
 
 test('dedupe by a structured key compares by content', (t) => {
@@ -151,7 +151,12 @@ test('the chain lists its stateful operators and sinks', (t) => {
     .sink('once').sink('o2').sink('orders').build();
   const chain = generateChain(typed, 'orders');
   t.deepEqual(chain.sinks, ['sink:orders:0', 'sink:once:0']);
-  t.deepEqual(chain.state, [{ operator: 'once/0:dedupe', kind: 'dedupe' }]);
+  t.deepEqual(chain.operators, [{
+    id: 'once/0:dedupe',
+    kind: 'dedupe',
+    config: { withinMs: 1000 },
+    stores: [{ name: 'seen', keySchema: 'string', valueSchema: { type: 'long', logicalType: 'timestamp-millis' }, retentionMs: 1000 }],
+  }]);
 });
 
 const boom = bin('/', field('amount', T.int), bin('-', field('amount', T.int), int(20), T.int), T.int);

@@ -3,19 +3,23 @@ import test from 'ava';
 import { compilePlan } from '../support/compile.ts';
 import type { ChainOutput, PartitionState, Rejection } from '../../src/plan/chain.ts';
 import { instantiate, type Input } from './build.ts';
+import { TaskOperators } from '../../runtime/operators/task-operators.ts';
 
-function runText(text: string, source: string, inputs: Input[], state: PartitionState = {}) {
+function runText(text: string, source: string, inputs: Input[], state?: PartitionState) {
   const chain = compilePlan(text).chains.find((c) => c.source === `source:${source}`)!;
   const out: ChainOutput[] = chain.sinks.map(() => ({ keys: [], values: [], offsets: [] }));
   const rejected: Rejection[] = [];
+  const operators = new TaskOperators(chain.operators, state, 0);
+  const timestamps = inputs.map((r) => r.ts ?? 0);
   instantiate(chain.code)({
     partition: 0,
     keys: inputs.map((r) => r.key ?? null),
     values: inputs.map((r) => r.value),
     offsets: inputs.map((_, i) => i),
-    timestamps: inputs.map((r) => r.ts ?? 0),
-  }, out, rejected, { state });
-  return { out: Object.fromEntries(chain.sinks.map((id, i) => [id, out[i]!])), rejected, state };
+    timestamps,
+  }, out, rejected, { operators: operators.instances });
+  operators.afterBatch(timestamps, 0);
+  return { out: Object.fromEntries(chain.sinks.map((id, i) => [id, out[i]!])), rejected, state: operators.snapshot() };
 }
 
 const ORDER = `

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import avro from 'avsc';
-import type { Plan } from '../../src/plan/plan.ts';
+import { PLAN_VERSION, type Plan } from '../../src/plan/plan.ts';
 import { createEnvironment } from '../../src/spi/environment.ts';
 import { fileConnector } from '../../connectors/file/file.ts';
 import { stdinConnector } from '../../connectors/stdin/stdin.ts';
@@ -33,12 +33,12 @@ const IDENTITY = `return function (b, out) { const o = out[0]; for (let i = 0; i
 
 function plan(source: { connector: string; options: Plan['sources'][number]['options'] }, sink: { connector: string; options: Plan['sinks'][number]['options'] }, deadLetter?: Plan['deadLetter']): Plan {
   return {
-    version: 1,
+    version: PLAN_VERSION,
     pipeline: 'files',
     sources: [{ id: 'source:payments', name: 'payments', schema: SCHEMA, keySchema: 'string', ...source }],
     sinks: [{ id: 'sink:payments:0', stream: 'payments', schema: SCHEMA, keySchema: 'string', ...sink }],
     ...(deadLetter ? { deadLetter } : {}),
-    chains: [{ source: 'payments', sinks: ['sink:payments:0'], state: [], code: IDENTITY }],
+    chains: [{ source: 'source:payments', sinks: ['sink:payments:0'], operators: [], code: IDENTITY }],
     graph: { nodes: [], edges: [] },
   };
 }

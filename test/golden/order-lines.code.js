@@ -12,21 +12,14 @@ function reject(rejected, action, operator, e, offset, key, value) {
 return function chain(batch, out, rejected, ctx) {
   const keys = batch.keys, values = batch.values, offsets = batch.offsets, timestamps = batch.timestamps;
   const o0 = out[0], o0k = o0.keys, o0v = o0.values, o0o = o0.offsets;
-  let st0 = ctx.state["unique_orders/0:dedupe"];
-  if (st0 === undefined) ctx.state["unique_orders/0:dedupe"] = st0 = new Map();
-  let hi0 = -Infinity;
+  const sop0 = ctx.operators[0];
   let at = 0;
   for (let i = 0, n = values.length; i < n; i++) {
     const r0 = values[i], k0 = keys[i], off = offsets[i], ts = timestamps[i];
     s1: {
       let r1 = r0, k1 = k0;
       try {
-        {
-          const dk = r1.id, seen = st0.get(dk);
-          if (seen !== undefined && ts - seen < 600000) break s1;
-          st0.delete(dk); st0.set(dk, ts);
-          if (ts > hi0) hi0 = ts;
-        }
+        if (!sop0.admit(r1.id, ts)) break s1;
       } catch (e) { reject(rejected, "dead_letter", "unique_orders/0:dedupe", e, off, k0, r0); break s1; }
       s2: {
         let r2 = r1, k2 = k1;
@@ -47,5 +40,4 @@ return function chain(batch, out, rejected, ctx) {
       }
     }
   }
-  if (hi0 !== -Infinity) for (const [key, seen] of st0) { if (seen > hi0 - 600000) break; st0.delete(key); }
 };

@@ -2,6 +2,7 @@ import test from 'ava';
 import { typedToPlan } from '../../src/lower/lower.ts';
 import { durationText, exprText } from '../../src/lower/expr-text.ts';
 import { validatePlan } from '../../src/plan/validate.ts';
+import { PLAN_VERSION } from '../../src/plan/plan.ts';
 import { decimal } from '../../src/types/type-utils.ts';
 import { bin, call, dedupe, field, inList, keyBy, lit, ProgramBuilder, record, route, select, str, T, union, where } from '../codegen/build.ts';
 
@@ -20,7 +21,7 @@ function program() {
 
 test('sources, sinks and the dead letter carry connectors and Avro schemas', (t) => {
   const plan = typedToPlan(program());
-  t.is(plan.version, 1);
+  t.is(plan.version, PLAN_VERSION);
   t.deepEqual(plan.sources.map((s) => s.id), ['source:orders', 'source:refunds']);
   t.like(plan.sources[0]!.schema as object, { type: 'record', name: 'Order' });
   t.is(plan.sources[0]!.keySchema, 'string');
@@ -84,7 +85,7 @@ test('the plan survives JSON and validation', (t) => {
 test('stateful operators are listed in their chain', (t) => {
   const typed = new ProgramBuilder().source('orders', Order).stream('once', 'orders', [dedupe(field('id', T.string), 600_000)]).sink('once').build();
   const plan = typedToPlan(typed);
-  t.deepEqual(plan.chains[0]!.state, [{ operator: 'once/0:dedupe', kind: 'dedupe' }]);
+  t.deepEqual(plan.chains[0]!.operators.map((o) => [o.id, o.kind, o.stores.map((s) => s.name)]), [['once/0:dedupe', 'dedupe', ['seen']]]);
   t.is(plan.graph.nodes.find((n) => n.type === 'dedupe')!.label, 'dedupe by id within 10m');
 });
 

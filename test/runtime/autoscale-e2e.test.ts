@@ -5,39 +5,41 @@ import type { ArrayRecord } from '../../connectors/array-source.ts';
 import { busyChain, byPartition, LIB, makePlan, testEnv } from './helpers.ts';
 
 const PARTITIONS = 8;
-const PER_PARTITION = 1500;
 
-/** A burst of records in every partition, then silence until `end()`: load rises, then falls. */
-function burstThenIdle(parts: ArrayRecord[][]) {
+function record(p: number, i: number): ArrayRecord {
+  const n = i * PARTITIONS + p;
+  return { key: `c${p}`, value: { id: `o${n}`, customer: `c${p}`, amount: n % 100, n }, timestamp: n };
+}
+
+/**
+ * Records in every partition for as long as the load has to last (until `enough()`: the pool has grown,
+ * however fast this machine is), then silence until `end()`: load rises, then falls.
+ */
+function burstThenIdle() {
   let ended!: () => void;
   const end = new Promise<void>((r) => (ended = r));
-  const next = parts.map(() => 0);
+  let bursting = true;
+  const next: number[] = new Array(PARTITIONS).fill(0);
   const reader: SourceReader = {
-    partitions: parts.length,
+    partitions: PARTITIONS,
     async read(p: number, max: number): Promise<SourceBatch | undefined> {
-      const all = parts[p]!;
-      if (next[p]! >= all.length) {
+      if (!bursting) {
         await end;
         return undefined;
       }
-      const slice = all.slice(next[p]!, next[p]! + max);
       const from = next[p]!;
+      const slice = Array.from({ length: max }, (_, i) => record(p, from + i));
       next[p] = from + slice.length;
       return { offsets: slice.map((_, i) => from + i), timestamps: slice.map((r) => r.timestamp), keys: slice.map((r) => r.key), values: slice.map((r) => r.value) };
     },
-    backlog: (p) => parts[p]!.length - next[p]!,
+    backlog: () => (bursting ? 10_000 : 0),
     async close() {},
   };
-  return { reader, end: ended };
+  return { reader, enough: () => (bursting = false), end: ended, produced: () => [...next] };
 }
 
 test('autoscaling on real threads: load rises → pool grows → partitions move → load falls → pool shrinks; output exact', async (t) => {
-  const parts: ArrayRecord[][] = Array.from({ length: PARTITIONS }, (_, p) =>
-    Array.from({ length: PER_PARTITION }, (_, i) => {
-      const n = i * PARTITIONS + p;
-      return { key: `c${p}`, value: { id: `o${n}`, customer: `c${p}`, amount: n % 100, n }, timestamp: n };
-    }));
-  const source = burstThenIdle(parts);
+  const source = burstThenIdle();
   const { env, out } = testEnv(() => source.reader);
   const events: PipelineEvent[] = [];
   const run = startPipeline(makePlan({ code: busyChain(200) }), {
@@ -52,7 +54,8 @@ test('autoscaling on real threads: load rises → pool grows → partitions move
     },
     onEvent: (e) => {
       events.push(e);
-      // Once the pool has shrunk, the idle source ends and the run finishes.
+      // Once the pool has grown the burst stops; once it has shrunk, the idle source ends and the run finishes.
+      if (e.type === 'scale' && e.decision.action === 'up') source.enough();
       if (e.type === 'scale' && e.decision.action === 'down') source.end();
     },
   });
@@ -69,8 +72,8 @@ test('autoscaling on real threads: load rises → pool grows → partitions move
   t.true(rebalances.some((e) => e.type === 'rebalance' && /grew/.test(e.reason) && e.moves.length > 0));
   t.true(rebalances.some((e) => e.type === 'rebalance' && /shrank/.test(e.reason) && e.moves.length > 0));
 
-  const expected = new Map(parts.map((list, p) => [p, list.map((r) => {
-    const v = r.value as { id: string; amount: number; n: number };
+  const expected = new Map(source.produced().map((count, p) => [p, Array.from({ length: count }, (_, i) => {
+    const v = record(p, i).value as { id: string; amount: number; n: number };
     return { id: v.id, cents: v.amount * 100, n: v.n };
   })]));
   t.deepEqual(new Map([...byPartition(out)].map(([p, rows]) => [p, rows.map((r) => r.line)])), expected);

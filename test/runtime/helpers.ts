@@ -3,7 +3,7 @@
  * in-memory source and a collecting sink registered into an explicit
  * environment, and a stalling sink for backpressure tests.
  */
-import type { Plan, PlanSink, PlanSource } from '../../src/plan/plan.ts';
+import { PLAN_VERSION, type Plan, type PlanOperator, type PlanSink, type PlanSource } from '../../src/plan/plan.ts';
 import { ArraySource, type ArrayRecord } from '../../connectors/array-source.ts';
 import type { Connector, EncodedBatch, SinkWriter } from '../../src/spi/connector.ts';
 import { builtinConnectors, builtinEnvironment } from '../../connectors/registry.ts';
@@ -42,16 +42,22 @@ return function chain(batch, out, rejected, ctx) {
   }
 };`;
 
-/** dedupe by id (no time bound): state is a Map in ctx.state. */
+/** dedupe by id with no time bound (a window longer than any run): the operator of `makePlan({ stateful: true })`. */
+export const DEDUPE_OPERATOR: PlanOperator = {
+  id: 's/0:dedupe',
+  kind: 'dedupe',
+  config: { withinMs: Number.MAX_SAFE_INTEGER },
+  stores: [{ name: 'seen', keySchema: 'string', valueSchema: 'long' }],
+};
+
+/** The chain of that dedupe: the operator from the registry, called as generated chains call it. */
 export const DEDUPE_CHAIN = `
 return function chain(batch, out, rejected, ctx) {
-  let seen = ctx.state['s/0:dedupe'];
-  if (seen === undefined) ctx.state['s/0:dedupe'] = seen = new Map();
+  const dedupe = ctx.operators[0];
   const o = out[0];
   for (let i = 0; i < batch.values.length; i++) {
     const r = batch.values[i];
-    if (seen.has(r.id)) continue;
-    seen.set(r.id, batch.offsets[i]);
+    if (!dedupe.admit(r.id, batch.timestamps[i])) continue;
     o.keys.push(batch.keys[i]); o.values.push({ id: r.id, cents: Math.round(r.amount * 100), n: r.n }); o.offsets.push(batch.offsets[i]);
   }
 };`;
@@ -74,12 +80,12 @@ export function makePlan(opts: { code: string; source?: Partial<PlanSource>; sin
   const source: PlanSource = { id: 'source:orders', name: 'orders', connector: 'memory', options: {}, schema: ORDER_SCHEMA, keySchema: 'string', ...opts.source };
   const sink: PlanSink = { id: 'sink:out:0', stream: 'out', connector: 'collect', options: {}, schema: OUT_SCHEMA, keySchema: 'string', ...opts.sink };
   return {
-    version: 1,
+    version: PLAN_VERSION,
     pipeline: 'test',
     sources: [source],
     sinks: [sink],
     ...(opts.deadLetter ? { deadLetter: opts.deadLetter } : { deadLetter: { connector: 'collect', options: {} } }),
-    chains: [{ source: source.name, sinks: [sink.id], state: opts.stateful ? [{ operator: 's/0:dedupe', kind: 'dedupe' }] : [], code: opts.code }],
+    chains: [{ source: source.id, sinks: [sink.id], operators: opts.stateful ? [DEDUPE_OPERATOR] : [], code: opts.code }],
     graph: { nodes: [], edges: [] },
   };
 }
