@@ -6,11 +6,14 @@
  * balance requires: a process joining takes partitions from the most loaded
  * members, a process leaving hands its partitions to the least loaded.
  *
- * `assignSticky` is the pure core; `stickyAssigner` adapts it to kafkajs's
- * `PartitionAssigner` interface.
+ * The placement is the runtime's (`SourceContext.assignor`, the algorithm
+ * that also places tasks on worker threads); `assignSticky` maps a group's
+ * members and partitions onto it, and `stickyAssigner` adapts that to
+ * kafkajs's `PartitionAssigner` interface.
  */
 import kafkajs from 'kafkajs';
 import type { Assigner, PartitionAssigner } from 'kafkajs';
+import type { GroupAssignor, GroupSlot } from '../../src/spi/connector.ts';
 
 export interface MemberSubscription {
   id: string;
@@ -22,88 +25,45 @@ export interface MemberSubscription {
 /** Member id → topic → partitions (ascending). */
 export type GroupAssignment = Map<string, Record<string, number[]>>;
 
-interface Slot {
-  topic: string;
-  partition: number;
-}
-
 /**
  * Assigns every partition of the subscribed topics to exactly one member
- * subscribed to its topic. Owned partitions stay with their owner (the first
- * claimant in member-id order wins a partition claimed twice) unless the
- * owner has more than its share; then partitions move from the most to the
- * least loaded member, one at a time, until no two eligible members differ
- * by more than one. Deterministic: the same input gives the same output.
+ * subscribed to its topic, with the runtime's sticky assignor: owned
+ * partitions stay with their owner (the first claimant in member-id order
+ * wins a partition claimed twice) unless the owner has more than its share;
+ * then partitions move from the most to the least loaded member, one at a
+ * time, until no two members differ by more than one. Deterministic.
  */
-export function assignSticky(members: readonly MemberSubscription[], partitionCounts: ReadonlyMap<string, number>): GroupAssignment {
+export function assignSticky(members: readonly MemberSubscription[], partitionCounts: ReadonlyMap<string, number>, assignor: GroupAssignor): GroupAssignment {
   const sorted = [...members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const subscribed = new Map(sorted.map((m) => [m.id, new Set(m.topics)]));
-  const held = new Map<string, Slot[]>(sorted.map((m) => [m.id, []]));
-  const owner = new Map<string, string>();
-  const slotKey = (s: Slot) => `${s.topic}\u0000${s.partition}`;
-
+  const slotId = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+  const claimed = new Map<string, string>();
   for (const m of sorted) {
     for (const [topic, partitions] of Object.entries(m.owned)) {
       const count = partitionCounts.get(topic);
-      if (count === undefined || !subscribed.get(m.id)!.has(topic)) continue;
+      if (count === undefined || !m.topics.includes(topic)) continue;
       for (const partition of partitions) {
-        const slot = { topic, partition };
-        if (partition < 0 || partition >= count || owner.has(slotKey(slot))) continue;
-        owner.set(slotKey(slot), m.id);
-        held.get(m.id)!.push(slot);
+        const id = slotId(topic, partition);
+        if (partition >= 0 && partition < count && !claimed.has(id)) claimed.set(id, m.id);
       }
     }
   }
-
-  const eligible = (member: string, topic: string) => subscribed.get(member)!.has(topic);
-  const size = (member: string) => held.get(member)!.length;
-  const leastLoaded = (topic: string) => {
-    let best: string | undefined;
-    for (const m of sorted) if (eligible(m.id, topic) && (best === undefined || size(m.id) < size(best))) best = m.id;
-    return best;
-  };
-
-  const topics = [...partitionCounts.keys()].sort();
-  for (const topic of topics) {
+  const slots: GroupSlot[] = [];
+  const where = new Map<string, { topic: string; partition: number }>();
+  for (const topic of [...partitionCounts.keys()].sort()) {
+    const eligible = sorted.filter((m) => m.topics.includes(topic)).map((m) => m.id);
     for (let partition = 0; partition < partitionCounts.get(topic)!; partition++) {
-      const slot = { topic, partition };
-      if (owner.has(slotKey(slot))) continue;
-      const to = leastLoaded(topic);
-      if (to === undefined) continue;
-      owner.set(slotKey(slot), to);
-      held.get(to)!.push(slot);
+      const id = slotId(topic, partition);
+      where.set(id, { topic, partition });
+      slots.push({ id, owner: claimed.get(id), eligible });
     }
   }
-
-  // Even out: move one partition at a time from a member with the most to an eligible member with at least two fewer.
-  for (;;) {
-    const byLoad = [...sorted].sort((a, b) => size(b.id) - size(a.id) || (a.id < b.id ? -1 : 1));
-    let moved = false;
-    outer: for (const from of byLoad) {
-      const slots = held.get(from.id)!;
-      // Give away the most recently added (then the highest-numbered) partitions first: those the member owned longest stay.
-      for (let i = slots.length - 1; i >= 0; i--) {
-        const slot = slots[i]!;
-        for (const to of [...byLoad].reverse()) {
-          if (size(from.id) - size(to.id) < 2) break;
-          if (!eligible(to.id, slot.topic)) continue;
-          slots.splice(i, 1);
-          held.get(to.id)!.push(slot);
-          moved = true;
-          break outer;
-        }
-      }
-    }
-    if (!moved) break;
+  const owners = assignor(slots, sorted.map((m) => m.id));
+  const result: GroupAssignment = new Map(sorted.map((m) => [m.id, {}]));
+  for (const [id, member] of owners) {
+    const { topic, partition } = where.get(id)!;
+    (result.get(member)![topic] ??= []).push(partition);
   }
-
-  const result: GroupAssignment = new Map();
-  for (const m of sorted) {
-    const byTopic: Record<string, number[]> = {};
-    for (const s of held.get(m.id)!) (byTopic[s.topic] ??= []).push(s.partition);
-    for (const list of Object.values(byTopic)) list.sort((a, b) => a - b);
-    result.set(m.id, byTopic);
-  }
+  for (const byTopic of result.values()) for (const list of Object.values(byTopic)) list.sort((a, b) => a - b);
   return result;
 }
 
@@ -131,6 +91,8 @@ export interface AssignorHost {
   owned(): Record<string, number[]>;
   /** Called before the member sends JoinGroup (see rebalance-hook.ts); `lost` when its membership expired. */
   beforeJoin(lost: boolean): Promise<void>;
+  /** The runtime's assignor (`SourceContext.assignor`), used when this member leads the group. */
+  readonly assignor: GroupAssignor;
 }
 
 /** Marks an assigner object whose consumer wants to drain before rejoining. */
@@ -159,7 +121,7 @@ export function stickyAssigner(host: AssignorHost): PartitionAssigner {
         });
         const counts = new Map<string, number>();
         for (const topic of topics) counts.set(topic, cluster.findTopicPartitionMetadata(topic).length);
-        const assignment = assignSticky(subscriptions, counts);
+        const assignment = assignSticky(subscriptions, counts, host.assignor);
         return members.map((m) => ({
           memberId: m.memberId,
           memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: assignment.get(m.memberId) ?? {}, userData: Buffer.alloc(0) }),

@@ -22,7 +22,7 @@
  */
 import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
 import { recordNode } from '../../src/formats/schema.ts';
-import type { AssignmentChange, RecordHeaders, SourceBatch, SourceContext, SourceReader } from '../../src/spi/connector.ts';
+import type { AssignmentChange, GroupAssignor, RecordHeaders, SourceBatch, SourceContext, SourceReader } from '../../src/spi/connector.ts';
 import { stickyAssigner } from './assignor.ts';
 import { kafkaClient, kafkaOptions, brokersOf, retryRetriable } from './client.ts';
 import { installRebalanceHook } from './rebalance-hook.ts';
@@ -431,6 +431,11 @@ class KafkaSource implements SourceReader, RunSource {
   }
 
   /** For the sticky assignor: what this member owns now. */
+  /** The runtime's assignor, for when this member leads the group (stickyAssigner). */
+  get assignor(): GroupAssignor {
+    return this.ctx.assignor;
+  }
+
   owned(): Record<string, number[]> {
     const mine: number[] = [];
     this.parts.forEach((p, i) => p.owned && mine.push(i));

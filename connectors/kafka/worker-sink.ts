@@ -27,11 +27,19 @@ export async function openKafkaWorkerSink(ctx: WorkerSinkContext): Promise<Worke
   const channel = await shared.channel;
   const builder = new MessageBuilder(setup, ctx.schema, ctx.keySchema);
   let closed = false;
+  /** This writer's sends in flight: its close waits for them even when another writer keeps the producer open. */
+  const inflight = new Set<Promise<void>>();
   return {
-    write: (batch: EncodedBatch, from: SourceRecords) => channel.send(setup.topic, builder.messages(batch, passedThrough(batch.offsets, from)), setup.compression),
+    write(batch: EncodedBatch, from: SourceRecords) {
+      const sent = channel.send(setup.topic, builder.messages(batch, passedThrough(batch.offsets, from)), setup.compression);
+      inflight.add(sent);
+      void sent.finally(() => inflight.delete(sent)).catch(() => {});
+      return sent;
+    },
     async close() {
       if (closed) return;
       closed = true;
+      await Promise.allSettled([...inflight]);
       if (--shared.users > 0) return;
       channels.delete(cluster);
       await channel.close();

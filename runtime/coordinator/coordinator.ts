@@ -18,6 +18,7 @@ import { validatePlan } from '../../src/plan/validate.ts';
 import { avroType, isNullSchema } from '../../src/formats/avro-codec.ts';
 import type { Connector, SinkWriter } from '../../src/spi/connector.ts';
 import { sharedPackages } from '../../src/spi/environment.ts';
+import { groupAssignor } from '../cluster/assignment.ts';
 import { autoscale, DEFAULT_AUTOSCALER, type AutoscalerConfig, type AutoscalerState } from '../cluster/autoscaler.ts';
 import type { WorkerHandle } from '../worker/pool.ts';
 import type { FromWorker, InitMessage } from '../worker/wire.ts';
@@ -144,6 +145,7 @@ class Coordinator {
         signal,
         reject: (l) => data.writeDeadLetters(s.name, l.partition, [{ ...l, pipeline: plan.pipeline, source: s.name, time: new Date().toISOString() }]),
         assigned: (change) => this.options.onEvent?.({ type: 'assignment', source: s.name, ...change }),
+        assignor: groupAssignor,
       });
       this.run.sources.push({ plan: s, reader, valueType: avroType(s.schema), keyType: isNullSchema(s.keySchema) ? undefined : avroType(s.keySchema), tasks: [] });
     }

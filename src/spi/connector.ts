@@ -141,7 +141,24 @@ export interface SourceContext {
   reject(letter: Omit<DeadLetter, 'pipeline' | 'source' | 'time'>): Promise<void>;
   /** Reports that the partitions this process owns changed (a consumer group's rebalance). */
   assigned?(change: AssignmentChange): void;
+  /**
+   * The runtime's assignor, for a source whose consumer group lets one
+   * member assign partitions to all (Kafka's group leader): the same sticky,
+   * balanced placement the runtime uses for its worker threads.
+   */
+  assignor: GroupAssignor;
 }
+
+/** A partition a consumer group places on one member, and who holds it now. */
+export interface GroupSlot {
+  id: string;
+  owner: string | undefined;
+  /** The members that may take it (those subscribed to its topic). */
+  eligible: readonly string[];
+}
+
+/** Every slot that some member may take → its member: fewest moves from the current owners, balanced by count. */
+export type GroupAssignor = (slots: readonly GroupSlot[], members: readonly string[]) => Map<string, string>;
 
 /** A change of the partitions a source owns in this process. */
 export interface AssignmentChange {

@@ -40,6 +40,7 @@ import { createTopics, deleteTopics, produce, readTopic, unique } from '../kafka
 import { sql } from '../postgres/helpers.ts';
 import { startSchemaRegistry, type SchemaRegistryDouble } from '../support/schema-registry.ts';
 import { kafkaBrokers, pgUrl, redisUrl } from '../support/services.ts';
+import { groupAssignor } from '../../runtime/cluster/assignment.ts';
 
 // ---- records ------------------------------------------------------------------
 
@@ -162,6 +163,8 @@ function sourceContext(connector: Connector, options: Options, signal: AbortSign
   return {
     pipeline: 'conformance', name: 'in', options: planOptions(connector, 'source', options), schema: SCHEMA, keySchema: 'null', signal,
     reject: async (letter) => void letters.push(letter),
+    // What a run hands every source: the runtime's group assignor (the Kafka group leader uses it).
+    assignor: groupAssignor,
   };
 }
 

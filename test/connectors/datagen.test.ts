@@ -1,4 +1,5 @@
 import test from 'ava';
+import { groupAssignor } from '../../runtime/cluster/assignment.ts';
 import { readFileSync } from 'node:fs';
 import type { SourceBatch, SourceContext, SourceReader } from '../../src/spi/connector.ts';
 import { datagenConnector } from '../../connectors/datagen/datagen.ts';
@@ -38,6 +39,7 @@ async function open(options: Record<string, number | string>, schema: unknown = 
     pipeline: 't', name: 'orders', options, schema, keySchema,
     signal: new AbortController().signal,
     reject: async () => {},
+    assignor: groupAssignor,
   };
   return datagenConnector.runtime.openSource!(ctx);
 }

@@ -1,6 +1,10 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { assignSticky, movedPartitions, type GroupAssignment, type MemberSubscription } from '../../connectors/kafka/assignor.ts';
+import { assignSticky as assignWith, movedPartitions, type GroupAssignment, type MemberSubscription } from '../../connectors/kafka/assignor.ts';
+import { groupAssignor } from '../../runtime/cluster/assignment.ts';
+
+// The group leader places partitions with the runtime's assignor, as a run hands it to the source.
+const assignSticky = (members: MemberSubscription[], counts: ReadonlyMap<string, number>) => assignWith(members, counts, groupAssignor);
 
 const TOPIC = 'orders';
 

@@ -1,5 +1,7 @@
 import test from 'ava';
-import { planAssignment, type TaskLoad } from '../../runtime/cluster/assignment.ts';
+import { planAssignment, type Placeable } from '../../runtime/cluster/assignment.ts';
+
+type TaskLoad = Placeable<number, number>;
 
 const tasks = (n: number, load = 0, owner?: (i: number) => number | undefined): TaskLoad[] =>
   Array.from({ length: n }, (_, id) => ({ id, owner: owner?.(id), load }));
