@@ -158,6 +158,8 @@ interface Settings {
 
 class KafkaSource implements SourceReader, RunSource {
   readonly partitions: number;
+  /** The consumer group decides which partitions this process reads (reported through `ctx.assigned`). */
+  readonly assignedPartitions = true;
   readonly name: string;
   readonly topic: string;
   readonly groupId: string;

@@ -98,11 +98,13 @@ class Coordinator {
 
     const requested = options.workers ?? 'auto';
     await placement.start(requested === 'auto' ? Math.min(this.scaler.minWorkers, this.maxWorkers()) : Math.max(1, Math.min(requested, this.run.tasks.length)));
+    if (this.run.over) return;
     this.run.phase = 'running';
-    for (const t of this.run.tasks) data.pump(t);
-
+    // The intervals first: a run stopped while it started can finish inside these pumps (its tasks
+    // without a worker end there), and its end clears them.
     this.timers.push(setInterval(() => !this.run.over && this.board!.onInterval(), options.statusIntervalMs ?? 1000));
     if ((options.workers ?? 'auto') === 'auto') this.timers.push(setInterval(() => this.onScaleTick(), this.scaler.intervalMs));
+    for (const t of this.run.tasks) data.pump(t);
     this.checkFinished();
   }
 
@@ -136,6 +138,8 @@ class Coordinator {
     for (const s of plan.sources) {
       const c = this.connector(s.connector);
       if (!c.runtime.openSource) throw new Error(`connector ${s.connector} cannot be a source`);
+      // What the source's consumer group gives this process; it may report before the tasks exist.
+      const owned = new Set<number>();
       const reader = await c.runtime.openSource({
         pipeline: plan.pipeline,
         name: s.name,
@@ -144,10 +148,18 @@ class Coordinator {
         keySchema: s.keySchema,
         signal,
         reject: (l) => data.writeDeadLetters(s.name, l.partition, [{ ...l, pipeline: plan.pipeline, source: s.name, time: new Date().toISOString() }]),
-        assigned: (change) => this.options.onEvent?.({ type: 'assignment', source: s.name, ...change }),
+        assigned: (change) => {
+          for (const p of change.lost) owned.delete(p);
+          for (const p of [...change.kept, ...change.gained]) owned.add(p);
+          this.onAssigned(s.name, owned);
+          this.options.onEvent?.({ type: 'assignment', source: s.name, ...change });
+        },
         assignor: groupAssignor,
       });
-      this.run.sources.push({ plan: s, reader, valueType: avroType(s.schema), keyType: isNullSchema(s.keySchema) ? undefined : avroType(s.keySchema), tasks: [] });
+      this.run.sources.push({
+        plan: s, reader, valueType: avroType(s.schema), keyType: isNullSchema(s.keySchema) ? undefined : avroType(s.keySchema), tasks: [],
+        owned: reader.assignedPartitions ? owned : undefined,
+      });
     }
     return data;
   }
@@ -193,6 +205,14 @@ class Coordinator {
       })),
       checkpointMs: this.options.checkpointIntervalMs ?? 1000,
     };
+  }
+
+  /** The source's consumer group changed what this process owns: tasks follow, and the workers are rebalanced. */
+  private onAssigned(source: string, owned: ReadonlySet<number>): void {
+    const src = this.run.sources.find((s) => s.plan.name === source);
+    if (!src || !this.placement) return;
+    for (const t of src.tasks) t.owned = owned.has(t.partition);
+    void this.placement.enqueue(() => this.placement!.rebalance(`consumer group assigned ${source} partitions [${[...owned].sort((a, b) => a - b).join(', ')}]`));
   }
 
   private maxWorkers(): number {

@@ -15,7 +15,7 @@ import type { InitMessage } from '../worker/wire.ts';
 import type { RunContext } from './context.ts';
 import type { DataPath } from './data-path.ts';
 import type { MoveReport } from './run.ts';
-import { adoptReleasedState, orphan, type Task } from './tasks.ts';
+import { adoptReleasedState, needsWorker, orphan, type Task } from './tasks.ts';
 
 export class Placement {
   private nextWorkerId = 0;
@@ -33,12 +33,14 @@ export class Placement {
     private readonly onMessage: WorkerEvents['message'],
   ) {}
 
-  /** The first workers and the first assignment. */
-  async start(workers: number): Promise<void> {
+  /** The first workers and the first assignment, queued like every pool change (a consumer group may already be reporting partitions). */
+  start(workers: number): Promise<void> {
     this.counts.initial = workers;
     this.target = workers;
-    await this.spawn(workers);
-    await this.rebalance('start');
+    return this.enqueue(async () => {
+      await this.spawn(workers);
+      await this.rebalance('start');
+    });
   }
 
   size(): number {
@@ -121,22 +123,27 @@ export class Placement {
     });
   }
 
-  private async rebalance(reason: string): Promise<void> {
+  /** Places the tasks that need a worker with the fewest moves, and takes the others (partitions another process owns now) off theirs. */
+  async rebalance(reason: string): Promise<void> {
     const run = this.run;
     const pool = run.pool();
     if (pool.length === 0) throw new Error('no live workers');
     const plan = planAssignment(
-      run.tasks.map((t) => ({ id: t.id, owner: t.owner?.id, load: t.load })),
+      run.tasks.filter(needsWorker).map((t) => ({ id: t.id, owner: t.owner?.id, load: t.load })),
       pool.map((w) => w.id),
     );
-    if (plan.moves.length === 0) return;
+    const leaving = run.tasks.filter((t) => !needsWorker(t) && t.owner !== undefined && !t.moving);
+    if (plan.moves.length === 0 && leaving.length === 0) return;
     const startedAt = performance.now();
     const moving = new Set(plan.moves.map((m) => run.tasks[m.task]!));
     const staying = new Set(run.tasks.filter((t) => !moving.has(t)));
     for (const t of staying) t.maxGapMs = 0;
     this.data.watching = staying;
     if (run.phase === 'running') run.phase = 'rebalancing';
-    const reports = await Promise.all(plan.moves.map((m) => this.move(run.tasks[m.task]!, run.workers.get(m.to)!)));
+    const [reports] = await Promise.all([
+      Promise.all(plan.moves.map((m) => this.move(run.tasks[m.task]!, run.workers.get(m.to)!))),
+      Promise.all(leaving.map((t) => this.unplace(t))),
+    ]);
     let nonMovingMaxGapMs = 0;
     const end = performance.now();
     for (const t of staying) {
@@ -149,7 +156,7 @@ export class Placement {
       run.counts.rebalances++;
       this.moves.push(...reports);
     }
-    run.options.onEvent?.({ type: 'rebalance', reason, moves: reports, durationMs: end - startedAt, nonMovingMaxGapMs });
+    run.options.onEvent?.({ type: 'rebalance', reason, moves: reports, released: leaving.length, durationMs: end - startedAt, nonMovingMaxGapMs });
   }
 
   /** Stop dispatch → drain (the old owner answers `release` after its queued batches) → hand the state over → resume. */
@@ -178,6 +185,25 @@ export class Placement {
     task.moving = false;
     this.data.pump(task);
     return { ...report, pauseMs: performance.now() - stoppedAt };
+  }
+
+  /**
+   * Takes a task off its worker for good: its partition went to another
+   * process, with its state (which belongs to the new owner from now on).
+   */
+  private async unplace(task: Task): Promise<void> {
+    const from = task.owner!;
+    task.moving = true;
+    if (from.alive) {
+      await new Promise<PartitionState | undefined>((resolve) => {
+        from.releases.set(task.id, resolve);
+        from.post({ type: 'release', task: task.id });
+      });
+    }
+    task.owner = undefined;
+    task.checkpoint = undefined;
+    task.checkpointSeq = task.sentSeq;
+    task.moving = false;
   }
 
   /** Every worker: closed when the run ends, stopped when it fails. */

@@ -75,7 +75,8 @@ export interface PipelineStatus {
 
 export type PipelineEvent =
   | { type: 'scale'; decision: ScaleDecision }
-  | { type: 'rebalance'; reason: string; moves: MoveReport[]; durationMs: number; nonMovingMaxGapMs: number }
+  /** Tasks moved between workers (`moves`), and `released`: tasks taken off their worker because another process owns their partition now. */
+  | { type: 'rebalance'; reason: string; moves: MoveReport[]; released: number; durationMs: number; nonMovingMaxGapMs: number }
   | { type: 'worker-crash'; worker: number; error: string; partitions: number }
   /** A source's partitions in this process changed (its consumer group rebalanced). */
   | ({ type: 'assignment'; source: string } & AssignmentChange);

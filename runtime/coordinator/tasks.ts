@@ -22,6 +22,8 @@ export interface Source {
   valueType: AvroType;
   keyType: AvroType | undefined;
   tasks: Task[];
+  /** The partitions this process owns, when the source's consumer group decides (`SourceReader.assignedPartitions`). */
+  owned: Set<number> | undefined;
 }
 
 export interface Sink {
@@ -56,6 +58,12 @@ export interface Task {
   batches: Batch[];
   reading: boolean;
   exhausted: boolean;
+  /**
+   * This process owns the partition (always, unless its source's consumer
+   * group shares the partitions among processes). Only owned tasks, and
+   * tasks still draining batches, are placed on a worker.
+   */
+  owned: boolean;
   nextSeq: number;
   /** The state a new owner starts from after a crash: never ahead of what is acknowledged. */
   checkpoint: PartitionState | undefined;
@@ -74,7 +82,7 @@ export interface Task {
 
 export function newTask(id: number, source: Source, partition: number, chain: number): Task {
   return {
-    id, source, partition, chain, owner: undefined, moving: false, batches: [], reading: false, exhausted: false, nextSeq: 0,
+    id, source, partition, chain, owner: undefined, moving: false, batches: [], reading: false, exhausted: false, owned: source.owned?.has(partition) ?? true, nextSeq: 0,
     checkpoint: undefined, checkpointSeq: -1, sentSeq: -1, recordsIn: 0, busyMs: 0, load: 0, busyAtLastTick: 0, lastResultAt: 0, maxGapMs: 0,
   };
 }
@@ -99,6 +107,11 @@ export function takeAcknowledged(task: Task): Batch[] {
     acked.push(b);
   }
   return acked;
+}
+
+/** Whether the task needs a worker: this process owns its partition, or it still has batches to finish. */
+export function needsWorker(task: Task): boolean {
+  return task.owned || task.batches.length > 0;
 }
 
 /** The old owner drained the task and handed over its state, which includes every batch it was sent. */

@@ -41,6 +41,12 @@ export type RecordHeaders = Record<string, Uint8Array | string | (Uint8Array | s
 export interface SourceReader {
   readonly partitions: number;
   /**
+   * Set when this process owns only the partitions the source reports
+   * through `SourceContext.assigned` (a consumer group shares them among
+   * processes); otherwise it owns them all from the start.
+   */
+  readonly assignedPartitions?: boolean;
+  /**
    * The next records of a partition, at most `max`, starting after the last
    * record returned. Waits until at least one is available; resolves
    * `undefined` when the partition is exhausted (bounded sources) or the run

@@ -188,6 +188,11 @@ export function byPartition(records: Collected[]): Map<number, Collected[]> {
   return m;
 }
 
+/** The output lines by partition, in arrival order: what `expectedMap` predicts. */
+export function lines(rows: Collected[]): Map<number, unknown[]> {
+  return new Map([...byPartition(rows)].map(([p, list]) => [p, list.map((r) => r.line)]));
+}
+
 /** What MAP_CHAIN must output for `parts`, per partition, in order. */
 export function expectedMap(parts: ArrayRecord[][]): Map<number, { id: string; cents: number; n: number }[]> {
   const m = new Map<number, { id: string; cents: number; n: number }[]>();

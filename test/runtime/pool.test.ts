@@ -7,9 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { ChainFailure } from '../../src/plan/chain.ts';
 import type { SourceBatch, SourceReader } from '../../src/spi/connector.ts';
 import { runPipeline, startPipeline } from '../../runtime/index.ts';
-import { byPartition, expectedMap, LIB, makePlan, MAP_CHAIN, DEDUPE_CHAIN, orders, testEnv, type Collected } from './helpers.ts';
+import { expectedMap, LIB, lines, makePlan, MAP_CHAIN, DEDUPE_CHAIN, orders, testEnv } from './helpers.ts';
 
-const lines = (rows: Collected[]) => new Map([...byPartition(rows)].map(([p, list]) => [p, list.map((r) => r.line)]));
 
 for (const workers of [1, 2, 3, 4]) {
   test.serial(`${workers} worker(s) give exactly the expected records, partition by partition in order`, async (t) => {
