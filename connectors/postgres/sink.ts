@@ -93,7 +93,9 @@ export function newClient(url: string | undefined): pg.Client {
 
 /** What to do about an error: split the batch (the data), reconnect and retry, or stop the run. */
 export function classify(e: unknown): 'data' | 'transient' | 'fatal' {
-  const code = (e as { code?: unknown }).code;
+  const { code, syscall } = e as { code?: unknown; syscall?: unknown };
+  // A socket error (write EPIPE, read ECONNRESET): its code can look like a SQLSTATE, but the connection broke.
+  if (typeof syscall === 'string') return 'transient';
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
     if (code.startsWith('22') || code.startsWith('23')) return 'data';
     if (/^(08|53|58)/.test(code) || ['57P01', '57P02', '57P03', '57014', '40001', '40P01', '55P03', '25P03'].includes(code)) return 'transient';
