@@ -432,12 +432,12 @@ class KafkaSource implements SourceReader, RunSource {
     if (this.drainWaiters.length > 0 && (this.closing || this.drained())) for (const w of this.drainWaiters.splice(0)) w();
   }
 
-  /** For the sticky assignor: what this member owns now. */
   /** The runtime's assignor, for when this member leads the group (stickyAssigner). */
   get assignor(): GroupAssignor {
     return this.ctx.assignor;
   }
 
+  /** For the sticky assignor: what this member owns now. */
   owned(): Record<string, number[]> {
     const mine: number[] = [];
     this.parts.forEach((p, i) => p.owned && mine.push(i));
