@@ -21,7 +21,7 @@ import { sharedPackages } from '../../src/spi/environment.ts';
 import { groupAssignor } from '../cluster/assignment.ts';
 import { autoscale, DEFAULT_AUTOSCALER, type AutoscalerConfig, type AutoscalerState } from '../cluster/autoscaler.ts';
 import type { WorkerHandle } from '../worker/pool.ts';
-import type { FromWorker, InitMessage } from '../worker/wire.ts';
+import { BUILTIN_FORMATS, type FromWorker, type InitMessage } from '../worker/wire.ts';
 import { RunContext } from './context.ts';
 import { DataPath } from './data-path.ts';
 import { Placement } from './placement.ts';
@@ -36,9 +36,6 @@ export function runPipeline(plan: Plan, options: RunOptions): Promise<PipelineSu
 export function startPipeline(plan: Plan, options: RunOptions): PipelineRun {
   return new Coordinator(plan, options).handle;
 }
-
-/** Formats every worker encodes without a connector's help. */
-const BUILTIN_FORMATS = ['json', 'text', 'avro'];
 
 class Coordinator {
   readonly handle: PipelineRun;

@@ -164,13 +164,7 @@ export class Placement {
     const from = task.owner;
     const stoppedAt = performance.now();
     task.moving = true;
-    let state = task.checkpoint;
-    if (from?.alive) {
-      state = await new Promise<PartitionState | undefined>((resolve) => {
-        from.releases.set(task.id, resolve);
-        from.post({ type: 'release', task: task.id });
-      });
-    }
+    const state = from?.alive ? await this.release(from, task) : task.checkpoint;
     task.owner = undefined;
     adoptReleasedState(task, state);
     await to.ready.catch(() => {});
@@ -194,16 +188,19 @@ export class Placement {
   private async unplace(task: Task): Promise<void> {
     const from = task.owner!;
     task.moving = true;
-    if (from.alive) {
-      await new Promise<PartitionState | undefined>((resolve) => {
-        from.releases.set(task.id, resolve);
-        from.post({ type: 'release', task: task.id });
-      });
-    }
+    if (from.alive) await this.release(from, task);
     task.owner = undefined;
     task.checkpoint = undefined;
     task.checkpointSeq = task.sentSeq;
     task.moving = false;
+  }
+
+  /** Asks a worker to drain a task and hand it over: its state once its queued batches ran (the checkpoint if it dies first). */
+  private release(from: WorkerHandle, task: Task): Promise<PartitionState | undefined> {
+    return new Promise((resolve) => {
+      from.releases.set(task.id, resolve);
+      from.post({ type: 'release', task: task.id });
+    });
   }
 
   /** Every worker: closed when the run ends, stopped when it fails. */

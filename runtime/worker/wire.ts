@@ -10,6 +10,9 @@ import type { RecordHeaders, SinkFormat, SourceBatch } from '../../src/spi/conne
 import type { RecordEncoder } from '../../src/formats/avro-codec.ts';
 import type { AvroType } from '../../src/formats/avro-codec.ts';
 
+/** Sink formats every worker encodes without a connector's help; any other is the sink connector's own. */
+export const BUILTIN_FORMATS: readonly string[] = ['json', 'text', 'avro'];
+
 /** Sent once, when a worker starts. */
 export interface InitMessage {
   type: 'init';

@@ -25,7 +25,7 @@ import type { ConnectorEnvironment } from '../../src/spi/environment.ts';
 import { decodeRecords } from '../../src/formats/avro-codec.ts';
 import { TaskOperators } from '../operators/task-operators.ts';
 import { BatchRunner, chunkFor, type BatchInput, type BatchResult, type Chain } from './batch.ts';
-import { transferList, type BatchMessage, type FromWorker, type InitMessage, type ToWorker } from './wire.ts';
+import { BUILTIN_FORMATS, transferList, type BatchMessage, type FromWorker, type InitMessage, type ToWorker } from './wire.ts';
 
 const port = parentPort!;
 /** What the worker bundle has built in (see bundle.ts). */
@@ -89,7 +89,7 @@ export function startWorker(parts: BundledParts = {}): void {
 async function start(msg: InitMessage): Promise<void> {
   init = msg;
   const lib = bundled.lib ?? ((await import(msg.libModule)) as { stdlib: unknown }).stdlib;
-  const formats = msg.sinks.some((s) => !['json', 'text', 'avro'].includes(s.format)) ? (await connectors()).connectors : undefined;
+  const formats = msg.sinks.some((s) => !BUILTIN_FORMATS.includes(s.format)) ? (await connectors()).connectors : undefined;
   runner = new BatchRunner(msg, lib, (sink) => formats?.get(sink.connector)?.runtime.formats?.[sink.format]);
   await openLookups(msg);
   await openWorkerSinks(msg);
