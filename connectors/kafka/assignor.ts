@@ -93,15 +93,19 @@ export interface AssignorHost {
   beforeJoin(lost: boolean): Promise<void>;
   /** The runtime's assignor (`SourceContext.assignor`), used when this member leads the group. */
   readonly assignor: GroupAssignor;
+  /** Joins as this static member (static-membership.ts); dynamic membership when undefined. */
+  readonly groupInstanceId: string | undefined;
 }
 
 /** Marks an assigner object whose consumer wants to drain before rejoining. */
 export const BEFORE_JOIN = Symbol.for('sensei.kafka.beforeJoin');
+/** Marks an assigner object whose consumer joins as a static member, with this instance id. */
+export const GROUP_INSTANCE_ID = Symbol.for('sensei.kafka.groupInstanceId');
 
 export function stickyAssigner(host: AssignorHost): PartitionAssigner {
   const { AssignerProtocol } = kafkajs;
   return ({ cluster }) => {
-    const assigner: Assigner & { [BEFORE_JOIN]: AssignorHost['beforeJoin'] } = {
+    const assigner: Assigner & { [BEFORE_JOIN]: AssignorHost['beforeJoin']; [GROUP_INSTANCE_ID]: string | undefined } = {
       name: STICKY_PROTOCOL,
       version: 1,
       protocol({ topics }) {
@@ -128,6 +132,7 @@ export function stickyAssigner(host: AssignorHost): PartitionAssigner {
         }));
       },
       [BEFORE_JOIN]: (lost) => host.beforeJoin(lost),
+      [GROUP_INSTANCE_ID]: host.groupInstanceId,
     };
     return assigner;
   };

@@ -11,13 +11,15 @@
  * the consumer's assigners. The broker waits for a member up to its
  * rebalance timeout, so a drain of the in-flight batches fits easily.
  * kafkajs is pinned to 2.2.x (its last line); test/kafka/rebalance.test.ts
- * fails if the hook stops being called.
+ * fails if the hook stops being called. The hook is also where a static
+ * member's coordinator requests start carrying its instance id.
  */
 import { createRequire } from 'node:module';
-import { BEFORE_JOIN } from './assignor.ts';
+import { BEFORE_JOIN, GROUP_INSTANCE_ID } from './assignor.ts';
+import { useStaticMembership, type GroupWithCoordinator } from './static-membership.ts';
 
-interface ConsumerGroupLike {
-  assigners: Record<symbol, ((lost: boolean) => Promise<void>) | undefined>[];
+interface ConsumerGroupLike extends GroupWithCoordinator {
+  assigners: { [BEFORE_JOIN]?: (lost: boolean) => Promise<void>; [GROUP_INSTANCE_ID]?: string }[];
   memberId: string | null;
   joinAndSync(): Promise<void>;
 }
@@ -35,7 +37,11 @@ export function installRebalanceHook(): void {
   const wrapped = async function (this: ConsumerGroupLike) {
     // kafkajs clears memberId when the coordinator forgot the member: its partitions are already gone.
     const lost = this.memberId === null;
-    for (const assigner of this.assigners) await assigner[BEFORE_JOIN]?.(lost);
+    for (const assigner of this.assigners) {
+      const instanceId = assigner[GROUP_INSTANCE_ID];
+      if (instanceId !== undefined) useStaticMembership(this, instanceId);
+      await assigner[BEFORE_JOIN]?.(lost);
+    }
     return joinAndSync.call(this);
   };
   ConsumerGroup.prototype.joinAndSync = Object.assign(wrapped, { [OURS]: true });

@@ -111,6 +111,7 @@ export async function openKafkaSource(ctx: SourceContext): Promise<SourceReader>
       bufferRecords: o.number('buffer_records'),
       commitIntervalMs: o.number('commit_interval'),
       cluster: clusterKey(ctx.options),
+      groupInstanceId: o.optionalString('group_instance_id') ?? (process.env.SENSEI_INSTANCE_ID ? `${process.env.SENSEI_INSTANCE_ID}-${ctx.name}` : undefined),
     });
     const sessionTimeout = o.number('session_timeout');
     const consumer = kafka.consumer({
@@ -154,6 +155,7 @@ interface Settings {
   bufferRecords: number;
   commitIntervalMs: number;
   cluster: string;
+  groupInstanceId: string | undefined;
 }
 
 class KafkaSource implements SourceReader, RunSource {
@@ -207,6 +209,10 @@ class KafkaSource implements SourceReader, RunSource {
       // kafkajs restarts after any error its retries gave up on; only a retriable root cause (the broker away) is worth it.
       // Anything else (a batch that does not decompress) would fail the same way forever: the run fails, naming it.
       const cause = rootCause(e.payload.error);
+      if ((cause as { type?: string }).type === 'FENCED_INSTANCE_ID') {
+        this.failWith(new Error(`kafka source ${this.name}: another consumer joined group ${this.groupId} as instance ${this.groupInstanceId}; each process needs its own SENSEI_INSTANCE_ID (or group_instance_id)`));
+        return;
+      }
       if (!e.payload.restart || (cause as { retriable?: boolean }).retriable !== true) {
         this.failWith(new Error(`kafka source ${this.name}: consumer failed: ${cause.message}`));
       }
@@ -430,6 +436,10 @@ class KafkaSource implements SourceReader, RunSource {
 
   private checkDrained(): void {
     if (this.drainWaiters.length > 0 && (this.closing || this.drained())) for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  get groupInstanceId(): string | undefined {
+    return this.s.groupInstanceId;
   }
 
   /** The runtime's assignor, for when this member leads the group (stickyAssigner). */

@@ -34,6 +34,11 @@ export const kafkaSpec: ConnectorSpec = {
     { name: 'reset', type: 'enum', values: ['earliest', 'latest'], doc: 'Source: where `start: committed` begins a partition the group has no offset for.', default: 'earliest' },
     { name: 'isolation', type: 'enum', values: ['read_committed', 'read_uncommitted'], doc: 'Source: whether records of open or aborted transactions are skipped.', default: 'read_committed' },
     { name: 'bounded', type: 'boolean', doc: 'Source: stop at the end offsets the topic had when the run started (backfills, tests, benchmarks).', default: false },
+    {
+      name: 'group_instance_id',
+      type: 'string',
+      doc: 'Source: static group membership: a process restarted under the same id gets its partitions back at once instead of after `session_timeout`. Default `<$SENSEI_INSTANCE_ID>-<source name>` when that variable is set (as `sensei-run` and the Kubernetes manifests do), else dynamic membership. Each process needs its own.',
+    },
     { name: 'session_timeout', type: 'duration', doc: 'Source: consumer-group session timeout.', default: '30s' },
     { name: 'rebalance_timeout', type: 'duration', doc: 'Source: how long a rebalance waits for members to drain and rejoin.', default: '60s' },
     { name: 'commit_interval', type: 'duration', doc: 'Source: how often acknowledged offsets are committed (at-least-once).', default: '1s' },

@@ -48,6 +48,8 @@ export interface PipelineFile {
   guarantee?: 'at_least_once' | 'exactly_once';
   bounded?: boolean;
   name?: string;
+  /** Consumer-group session timeout; default 6s. */
+  sessionTimeout?: string;
 }
 
 /** A pipeline file in a fresh temp dir: events pass through keyed by `key`, with an output field derived from `n`. */
@@ -60,7 +62,7 @@ pipeline ${p.name ?? 'kafka_processes'}
 schema Event { key: string, seq: long, n: long }
 source events: Event from kafka {
   topic: "${p.input}", brokers: "${brokers}", registry: "${p.registry}", group: "${p.group}",
-  bounded: ${p.bounded ?? false}, session_timeout: 6s, rebalance_timeout: 20s, commit_interval: 200ms, buffer_records: 500
+  bounded: ${p.bounded ?? false}, session_timeout: ${p.sessionTimeout ?? '6s'}, rebalance_timeout: 20s, commit_interval: 200ms, buffer_records: 500
 }
 stream out = events | select { key, seq, n, twice: n * 2 } | key by key
 sink out to kafka { topic: "${p.output}", brokers: "${brokers}", registry: "${p.registry}", guarantee: ${p.guarantee ?? 'at_least_once'} }
