@@ -124,6 +124,8 @@ export async function openKafkaSource(ctx: SourceContext): Promise<SourceReader>
       maxWaitTimeInMs: 100,
       readUncommitted: o.oneOf('isolation', ['read_committed', 'read_uncommitted'] as const) === 'read_uncommitted',
       allowAutoTopicCreation: false,
+      // kafkajs restarts a crashed consumer on a timer; a closed source's consumer must stay closed.
+      retry: { restartOnFailure: async () => !source.isClosed },
     });
     await source.start(consumer);
     return source;
@@ -175,6 +177,8 @@ class KafkaSource implements SourceReader, RunSource {
   private drainWaiters: (() => void)[] = [];
   private error: Error | undefined;
   private closing = false;
+  /** Set when close() begins: from then on the consumer must not come back. */
+  private closed = false;
   private timers: NodeJS.Timeout[] = [];
   private committing: Promise<void> = Promise.resolve();
   private readonly emptyKeys: null[] = [];
@@ -200,7 +204,11 @@ class KafkaSource implements SourceReader, RunSource {
   async start(consumer: Consumer): Promise<void> {
     this.consumer = consumer;
     const { GROUP_JOIN, END_BATCH_PROCESS, CRASH } = consumer.events;
-    consumer.on(GROUP_JOIN, (e) => this.assigned(e.payload.memberAssignment[this.topic] ?? []));
+    consumer.on(GROUP_JOIN, (e) => {
+      // A restart kafkajs scheduled before close() ran joins anyway: leave at once, or it would hold partitions unread.
+      if (this.closed) void consumer.disconnect().catch(() => {});
+      else this.assigned(e.payload.memberAssignment[this.topic] ?? []);
+    });
     consumer.on(END_BATCH_PROCESS, (e) => {
       // Batches of only control records or aborted records never reach eachBatch; they still move the position.
       if (e.payload.batchSize === 0 && !this.rejoining) this.enqueue(e.payload.partition, [], Number(e.payload.lastOffset) + 1, e.payload.highWatermark);
@@ -568,8 +576,13 @@ class KafkaSource implements SourceReader, RunSource {
     this.wakeAll();
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   async close(): Promise<void> {
-    if (this.closing) return;
+    if (this.closed) return;
+    this.closed = true;
     for (const t of this.timers) clearInterval(t);
     if (!this.run.exactlyOnce) await this.commitAcknowledged();
     this.closing = true;

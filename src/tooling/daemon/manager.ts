@@ -148,7 +148,11 @@ export class PipelineManager {
     for (const [name, m] of this.pipelines) {
       if (!m.wanted) continue;
       const state = m.run?.status().state;
-      if (m.state !== 'running' || (state !== 'running' && state !== 'rebalancing')) reasons.push(`pipeline ${name} is ${m.state === 'running' ? state : m.state}`);
+      if (m.state !== 'running' || (state !== 'running' && state !== 'rebalancing')) {
+        // After a failure the daemon retries with backoff: say what it is waiting out.
+        const why = m.state !== 'running' && m.failures > 0 && m.lastError !== undefined ? ` (attempt ${m.failures + 1} after: ${m.lastError})` : '';
+        reasons.push(`pipeline ${name} is ${m.state === 'running' ? state : m.state}${why}`);
+      }
       else for (const source of this.assignments.waiting(name)) reasons.push(`pipeline ${name}: source ${source} has no consumer-group assignment yet`);
     }
     return { ready: reasons.length === 0, reasons };
