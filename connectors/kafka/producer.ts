@@ -34,8 +34,29 @@ export interface ProducerSettings {
   /** Exactly-once: the transactional id, stable across restarts of this process. */
   transactionalId?: string;
   transactionTimeoutMs?: number;
-  /** Largest request, bytes (keys and values counted). */
+  /** Largest request, bytes (as `messageBytes` counts them). */
   maxRequestBytes: number;
+}
+
+/** Per record: Kafka's record framing (length, attributes, deltas, key and value lengths, header count) at its widest. */
+const RECORD_OVERHEAD = 21;
+/** Per header: the varint lengths of its name and value. */
+const HEADER_OVERHEAD = 10;
+
+/** What one message adds to a produce request, at most: key, value, headers and their framing. */
+export function messageBytes(m: Message): number {
+  let bytes = RECORD_OVERHEAD + byteLength(m.key) + byteLength(m.value);
+  if (m.headers) {
+    for (const [name, value] of Object.entries(m.headers)) {
+      const values = Array.isArray(value) ? value : [value];
+      for (const v of values) bytes += HEADER_OVERHEAD + Buffer.byteLength(name) + byteLength(v as Buffer | string | null | undefined);
+    }
+  }
+  return bytes;
+}
+
+function byteLength(x: Buffer | string | null | undefined): number {
+  return x === null || x === undefined ? 0 : typeof x === 'string' ? Buffer.byteLength(x) : x.length;
 }
 
 export class ProducerChannel {
@@ -72,8 +93,24 @@ export class ProducerChannel {
   send(topic: string, messages: Message[], compression: Compression): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (messages.length === 0) return Promise.resolve();
+    // A call larger than one request is queued in request-sized parts (in order), so no request outgrows the limit.
+    const parts: Promise<void>[] = [];
+    let from = 0;
     let bytes = 0;
-    for (const m of messages) bytes += ((m.value as Buffer | null)?.length ?? 0) + ((m.key as Buffer | null)?.length ?? 0) + 20;
+    for (let i = 0; i < messages.length; i++) {
+      const size = messageBytes(messages[i]!);
+      if (i > from && bytes + size > this.settings.maxRequestBytes) {
+        parts.push(this.enqueue(topic, messages.slice(from, i), compression, bytes));
+        from = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    parts.push(this.enqueue(topic, from === 0 ? messages : messages.slice(from), compression, bytes));
+    return parts.length === 1 ? parts[0]! : Promise.all(parts).then(() => undefined);
+  }
+
+  private enqueue(topic: string, messages: Message[], compression: Compression, bytes: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ topic, messages, compression, bytes, resolve, reject });
       this.pump();

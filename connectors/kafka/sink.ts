@@ -24,7 +24,7 @@ import { kafkaPartition } from '../../src/formats/partitioner.ts';
 import { kafkaClient, kafkaOptions, retryRetriable } from './client.ts';
 import { COMPRESSIONS, type Compression } from './compression.ts';
 import { MessageBuilder, setupConstant, type SinkSetup } from './messages.ts';
-import type { ProducerChannel } from './producer.ts';
+import { messageBytes, type ProducerChannel } from './producer.ts';
 import { RegistryClient } from './registry-client.ts';
 import { KafkaRun, type InputRecord } from './run.ts';
 import { subjectName } from './subject.ts';
@@ -148,8 +148,13 @@ class KafkaSink extends RunProducerSink {
   }
 }
 
+/** Room a record batch's own header takes in a request (Kafka's record batch header is 61 bytes). */
+const BATCH_HEADER = 100;
+
 class DeadLetterSink extends RunProducerSink {
   readonly format = 'json';
+  /** Largest dead letter the target takes; a larger one is cut to this, with headers saying so. */
+  private readonly maxLetterBytes: number;
 
   constructor(
     run: KafkaRun,
@@ -160,6 +165,7 @@ class DeadLetterSink extends RunProducerSink {
     private readonly pipeline: string,
   ) {
     super(run, options);
+    this.maxLetterBytes = kafkaOptions(options).number('batch_bytes') - BATCH_HEADER;
   }
 
   async write(batch: EncodedBatch): Promise<void> {
@@ -186,14 +192,25 @@ class DeadLetterSink extends RunProducerSink {
       };
       if (source) headers['sensei.source.topic'] = source.topic;
       const key = input?.key ?? null;
-      messages.push({
+      const message: Message = {
         key,
         value: input ? input.value : Buffer.from(line),
         headers,
         partition: kafkaPartition(key, this.partitions, Math.max(0, letter.partition) % this.partitions),
         ...(input ? { timestamp: input.timestamp } : {}),
-      });
+      };
+      messages.push(this.fitted(message));
     }
     await this.send(this.topic, messages, this.compression);
+  }
+
+  /** A dead letter too large for the target keeps its headers and the start of its value; `sensei.value.bytes` gives the original size. */
+  private fitted(message: Message): Message {
+    const excess = messageBytes(message) - this.maxLetterBytes;
+    if (excess <= 0) return message;
+    const value = message.value as Buffer | null;
+    const headers = { ...(message.headers as IHeaders), 'sensei.value': 'truncated', 'sensei.value.bytes': String(value?.length ?? 0) };
+    const room = this.maxLetterBytes - messageBytes({ ...message, value: null, headers });
+    return { ...message, headers, value: value && room > 0 ? value.subarray(0, room) : null };
   }
 }
