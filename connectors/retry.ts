@@ -5,7 +5,7 @@
  * acknowledged, so the source delivers them again on the next run).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Options } from '../src/spi/connector.ts';
+import type { Options, Outage } from '../src/spi/connector.ts';
 import { durationOption } from './options.ts';
 
 export interface RetryPolicy {
@@ -24,7 +24,11 @@ export function retryPolicy(options: Options): RetryPolicy {
   };
 }
 
-/** One outage: call `wait` after each failed attempt, `reset` after a success. */
+/**
+ * One outage: call `wait` after each failed attempt, `reset` after a
+ * success. `report` (the context's `outage`) hears of each failed attempt
+ * and of the recovery, so that the run can say what it is waiting for.
+ */
 export class Backoff {
   private failures = 0;
   private since = 0;
@@ -33,12 +37,14 @@ export class Backoff {
     private readonly policy: RetryPolicy,
     private readonly signal: AbortSignal,
     private readonly what: string,
+    private readonly report?: (outage: Outage | undefined) => void,
   ) {}
 
   async wait(error: Error): Promise<void> {
     const now = Date.now();
     if (this.failures === 0) this.since = now;
     this.failures++;
+    this.report?.({ what: this.what, error: error.message, since: this.since, attempts: this.failures });
     if (this.policy.timeoutMs > 0 && now - this.since >= this.policy.timeoutMs) {
       throw new Error(`${this.what}: still failing after ${Math.round((now - this.since) / 1000)} s: ${error.message}`);
     }
@@ -48,6 +54,7 @@ export class Backoff {
   }
 
   reset(): void {
+    if (this.failures > 0) this.report?.(undefined);
     this.failures = 0;
   }
 }

@@ -86,7 +86,9 @@ export async function openPostgresLookup(ctx: LookupContext): Promise<LookupClie
   // An idle client the server drops reports here; the pool replaces it.
   pool.on('error', () => {});
   const name = options.boolean('prepared_statements') ? `sensei_lookup_${ctx.id.replace(/\W/g, '_')}` : undefined;
-  const backoff = new Backoff(retryPolicy(ctx.options), new AbortController().signal, `postgres lookup ${ctx.id}`);
+  // Closing the lookup ends an outage wait (the run is stopping).
+  const closed = new AbortController();
+  const backoff = new Backoff(retryPolicy(ctx.options), closed.signal, `postgres lookup ${ctx.id}`);
 
   const run = async (keys: unknown[]): Promise<pg.QueryResult> => {
     for (;;) {
@@ -124,5 +126,11 @@ export async function openPostgresLookup(ctx: LookupContext): Promise<LookupClie
     }
     return out;
   });
-  return { lookup: (keys) => cache.lookup(keys), close: () => pool.end() };
+  return {
+    lookup: (keys) => cache.lookup(keys),
+    close: () => {
+      closed.abort();
+      return pool.end();
+    },
+  };
 }

@@ -134,7 +134,7 @@ export async function openPostgresSink(ctx: SinkContext): Promise<SinkWriter> {
   if (deleteField !== undefined && mode !== 'upsert') throw new Error('postgres: delete_field needs mode: upsert');
   if (deleteField !== undefined && !schema.fields.some((f) => f.name === deleteField)) throw new Error(`postgres: delete_field ${deleteField} is not a field of the stream`);
 
-  const client = await connectWithRetry(url, new Backoff(retry, ctx.signal, `postgres ${tableName}`));
+  const client = await connectWithRetry(url, new Backoff(retry, ctx.signal, `postgres ${tableName}`, ctx.outage));
   try {
     const sql = quoteName(tableName);
     let table = await readTable(client, sql);
@@ -212,7 +212,7 @@ export class PostgresSink implements SinkWriter {
   ) {
     this.lanes = Array.from({ length: s.poolSize }, (_, id) => ({
       id, client: undefined, queue: [], queuedRows: 0, busy: false, timer: undefined,
-      backoff: new Backoff(s.retry, ctx.signal, `postgres ${s.tableName}`),
+      backoff: new Backoff(s.retry, ctx.signal, `postgres ${s.tableName}`, ctx.outage),
     }));
     this.columns = s.schema.fields.map((f) => quoteIdent(f.name)).join(', ');
     this.formatOptions = s.codecs as unknown as Constant;

@@ -16,7 +16,7 @@ import { availableParallelism } from 'node:os';
 import type { Plan } from '../../src/plan/plan.ts';
 import { validatePlan } from '../../src/plan/validate.ts';
 import { avroType, isNullSchema } from '../../src/formats/avro-codec.ts';
-import type { Connector, SinkWriter } from '../../src/spi/connector.ts';
+import type { Connector, Outage, SinkWriter } from '../../src/spi/connector.ts';
 import { sharedPackages } from '../../src/spi/environment.ts';
 import { groupAssignor } from '../cluster/assignment.ts';
 import { autoscale, DEFAULT_AUTOSCALER, type AutoscalerConfig, type AutoscalerState } from '../cluster/autoscaler.ts';
@@ -26,7 +26,7 @@ import { RunContext } from './context.ts';
 import { DataPath } from './data-path.ts';
 import { Placement } from './placement.ts';
 import type { PipelineRun, PipelineStatus, PipelineSummary, RunOptions } from './run.ts';
-import { StatusBoard } from './status.ts';
+import { outageList, StatusBoard } from './status.ts';
 import { newTask } from './tasks.ts';
 
 export function runPipeline(plan: Plan, options: RunOptions): Promise<PipelineSummary> {
@@ -112,7 +112,7 @@ class Coordinator {
     const dl = plan.deadLetter ?? { connector: 'stderr', options: {} };
     const dlConnector = this.connector(dl.connector);
     if (!dlConnector.runtime.openSink) throw new Error(`connector ${dl.connector} cannot take dead letters`);
-    this.deadLetter = await dlConnector.runtime.openSink({ pipeline: plan.pipeline, id: 'dead-letter', role: 'dead-letter', options: dl.options, signal });
+    this.deadLetter = await dlConnector.runtime.openSink({ pipeline: plan.pipeline, id: 'dead-letter', role: 'dead-letter', options: dl.options, signal, outage: this.outageReporter('dead-letter') });
     const data = new DataPath(this.run, {
       batchSize: this.options.batchSize ?? 1000,
       maxPerTask: this.options.maxInflightPerPartition ?? 4,
@@ -126,6 +126,7 @@ class Coordinator {
       if (!c.runtime.openSink) throw new Error(`connector ${s.connector} cannot be a sink`);
       const writer = await c.runtime.openSink({
         pipeline: plan.pipeline, id: s.id, role: 'sink', options: s.options, schema: s.schema, keySchema: s.keySchema, signal,
+        outage: this.outageReporter(s.id),
         reject: (letters) => (letters.length === 0 ? Promise.resolve() : data.writeDeadLetters(letters[0]!.source, letters[0]!.partition, letters)),
       });
       if (writer.inWorkers !== undefined || !BUILTIN_FORMATS.includes(writer.format)) this.needWorkerEnvironment(`sink ${s.id}`);
@@ -152,6 +153,7 @@ class Coordinator {
           this.options.onEvent?.({ type: 'assignment', source: s.name, ...change });
         },
         assignor: groupAssignor,
+        outage: this.outageReporter(`source:${s.name}`),
       });
       this.run.sources.push({
         plan: s, reader, valueType: avroType(s.schema), keyType: isNullSchema(s.keySchema) ? undefined : avroType(s.keySchema), tasks: [],
@@ -159,6 +161,21 @@ class Coordinator {
       });
     }
     return data;
+  }
+
+  /** A connector's outage reports: kept for the status, and an event when one begins or ends. */
+  private outageReporter(connector: string): (outage: Outage | undefined) => void {
+    return (outage) => {
+      const { outages } = this.run;
+      const current = outages.get(connector);
+      if (outage) {
+        outages.set(connector, outage);
+        if (!current) this.options.onEvent?.({ type: 'outage', connector, ...outage });
+      } else if (current) {
+        outages.delete(connector);
+        this.options.onEvent?.({ type: 'recovered', connector, what: current.what, downMs: Date.now() - current.since });
+      }
+    };
   }
 
   /** One task per source partition, running its source's chain. */
@@ -308,7 +325,7 @@ class Coordinator {
     return {
       pipeline: run.plan.pipeline, state: run.phase, elapsedMs: performance.now() - run.started, workers: 0,
       recordsIn: 0, recordsOut: 0, deadLetters: 0, inRate: 0, outRate: 0, backlog: 0, utilization: 0, inflightBatches: 0, rebalances: 0,
-      sources: [], sinks: [], pool: [], partitions: [],
+      sources: [], sinks: [], pool: [], partitions: [], outages: outageList(run),
     };
   }
 }

@@ -3,7 +3,7 @@
  * (`PipelineRun`, `PipelineSummary`) and observes (`PipelineStatus`,
  * `PipelineEvent`, `RunHooks`).
  */
-import type { AssignmentChange } from '../../src/spi/connector.ts';
+import type { AssignmentChange, Outage } from '../../src/spi/connector.ts';
 import type { ConnectorEnvironment } from '../../src/spi/environment.ts';
 import type { AutoscalerConfig, ScaleDecision } from '../cluster/autoscaler.ts';
 
@@ -71,6 +71,8 @@ export interface PipelineStatus {
   pool: { id: number; partitions: number; utilization: number; recordsPerSec: number }[];
   /** Every source partition: the worker that owns it and its backlog (consumer lag). */
   partitions: { source: string; partition: number; worker: number | undefined; backlog: number }[];
+  /** Servers the connectors are waiting out, with the last error. */
+  outages: ({ connector: string } & Outage)[];
 }
 
 export type PipelineEvent =
@@ -79,7 +81,11 @@ export type PipelineEvent =
   | { type: 'rebalance'; reason: string; moves: MoveReport[]; released: number; durationMs: number; nonMovingMaxGapMs: number }
   | { type: 'worker-crash'; worker: number; error: string; partitions: number }
   /** A source's partitions in this process changed (its consumer group rebalanced). */
-  | ({ type: 'assignment'; source: string } & AssignmentChange);
+  | ({ type: 'assignment'; source: string } & AssignmentChange)
+  /** A connector began waiting out an unreachable or failing server (`connector`: `sink:…`, `source:NAME` or `dead-letter`). */
+  | ({ type: 'outage'; connector: string } & Outage)
+  /** That server answers again, after `downMs`. */
+  | { type: 'recovered'; connector: string; what: string; downMs: number };
 
 export interface MoveReport {
   source: string;

@@ -92,6 +92,7 @@ export class StatusBoard {
       sinks: run.sinks.map((s) => ({ id: s.plan.id, stream: s.plan.stream, connector: s.plan.connector, records: s.records })),
       pool: poolStats,
       partitions: run.tasks.map((t) => ({ source: t.source.plan.name, partition: t.partition, worker: t.owner?.id, backlog: t.source.reader.backlog?.(t.partition) ?? 0 })),
+      outages: outageList(run),
     };
   }
 
@@ -133,4 +134,9 @@ export class StatusBoard {
       // Metrics are best effort.
     }
   }
+}
+
+/** The outages being waited out, for a status. */
+export function outageList(run: RunContext): PipelineStatus['outages'] {
+  return [...run.outages].map(([connector, o]) => ({ connector, ...o }));
 }

@@ -147,6 +147,8 @@ export interface SourceContext {
   reject(letter: Omit<DeadLetter, 'pipeline' | 'source' | 'time'>): Promise<void>;
   /** Reports that the partitions this process owns changed (a consumer group's rebalance). */
   assigned?(change: AssignmentChange): void;
+  /** As `SinkContext.outage`. */
+  outage?(outage: Outage | undefined): void;
   /**
    * The runtime's assignor, for a source whose consumer group lets one
    * member assign partitions to all (Kafka's group leader): the same sticky,
@@ -175,6 +177,18 @@ export interface AssignmentChange {
   pauseMs: number;
 }
 
+/** A server a connector cannot reach or that keeps failing, while the connector waits it out and retries. */
+export interface Outage {
+  /** What is unreachable, e.g. `postgres orders`. */
+  what: string;
+  /** The last error. */
+  error: string;
+  /** When the outage began (epoch ms). */
+  since: number;
+  /** Failed attempts so far. */
+  attempts: number;
+}
+
 export interface SinkContext {
   pipeline: string;
   /** Sink id (`sink:<stream>:<n>`) or `dead-letter`. */
@@ -187,6 +201,8 @@ export interface SinkContext {
   signal: AbortSignal;
   /** Sends records the sink's target rejected to the dead-letter target; resolves once written. */
   reject?(letters: DeadLetter[]): Promise<void>;
+  /** Reports an outage being waited out (again after each failed attempt), and `undefined` once the server answers again. */
+  outage?(outage: Outage | undefined): void;
 }
 
 /** The source records an output batch derives from (record i of the source batch), for sinks that pass keys, headers and timestamps through. */

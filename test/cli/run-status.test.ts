@@ -19,6 +19,7 @@ const status: PipelineStatus = {
   sources: [{ name: 'orders', partitions: 12, recordsIn: 612_000, backlog: 1234 }],
   sinks: [{ id: 'sink:paid:0', stream: 'paid', connector: 'stdout', records: 598_500 }],
   partitions: [],
+  outages: [],
   pool: [
     { id: 0, partitions: 4, utilization: 0.7, recordsPerSec: 16_000 },
     { id: 1, partitions: 4, utilization: 0.7, recordsPerSec: 16_000 },

@@ -34,6 +34,11 @@ export async function runCommand(path: string, opts: RunCommandOptions, io: Io):
     workers: opts.workers,
     ...(opts.metricsJson === undefined ? {} : { metricsJsonPath: opts.metricsJson }),
     ...(live ? { onStatus: (s: PipelineStatus) => io.stderr.write(clearLine + statusLine(s).slice(0, columns() - 1)) } : {}),
+    onEvent: (e) => {
+      // Outages are said even without a terminal: a run that waits must never look idle.
+      if (e.type === 'outage') io.stderr.write(`${live ? clearLine : ''}waiting for ${e.what} (retrying with backoff): ${e.error}\n`);
+      else if (e.type === 'recovered') io.stderr.write(`${live ? clearLine : ''}${e.what} answers again after ${seconds(e.downMs)}\n`);
+    },
   });
 
   // First Ctrl-C drains and finishes normally; a second one gives up at once.
@@ -70,6 +75,7 @@ export function statusLine(s: PipelineStatus): string {
     `lag ${count(s.backlog)}`,
     `${s.workers} worker${s.workers === 1 ? '' : 's'}${partitions ? `, partitions ${partitions}` : ''}`,
     `${count(s.recordsIn)} in ${count(s.recordsOut)} out${s.deadLetters > 0 ? ` ${count(s.deadLetters)} dead` : ''}`,
+    ...s.outages.map((o) => `waiting for ${o.what}: ${o.error}`),
   ].join(' | ');
 }
 

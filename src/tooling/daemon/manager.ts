@@ -147,7 +147,9 @@ export class PipelineManager {
     if (this.shuttingDown) reasons.push('shutting down');
     for (const [name, m] of this.pipelines) {
       if (!m.wanted) continue;
-      const state = m.run?.status().state;
+      const status = m.run?.status();
+      const state = status?.state;
+      for (const o of status?.outages ?? []) reasons.push(`pipeline ${name}: waiting for ${o.what} since ${new Date(o.since).toISOString()} (${o.attempts} attempts): ${o.error}`);
       if (m.state !== 'running' || (state !== 'running' && state !== 'rebalancing')) {
         // After a failure the daemon retries with backoff: say what it is waiting out.
         const why = m.state !== 'running' && m.failures > 0 && m.lastError !== undefined ? ` (attempt ${m.failures + 1} after: ${m.lastError})` : '';
@@ -294,6 +296,12 @@ export class PipelineManager {
             break;
           case 'assignment':
             this.assignments.assigned(name, e);
+            break;
+          case 'outage':
+            this.log.warn({ event: 'outage', pipeline: name, connector: e.connector, what: e.what, error: e.error }, `${e.what} is failing; retrying with backoff: ${e.error}`);
+            break;
+          case 'recovered':
+            this.log.info({ event: 'recovered', pipeline: name, connector: e.connector, what: e.what, downMs: e.downMs }, `${e.what} answers again after ${Math.round(e.downMs / 1000)} s`);
             break;
         }
       },
