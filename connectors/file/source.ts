@@ -51,6 +51,7 @@ export async function openFileSource(ctx: SourceContext): Promise<FileSource> {
     partitionOf: keyNode === undefined ? undefined : (key) => partitionOf(key, keyNode, partitions),
     emitKeys: keyNode !== undefined && !isNullSchema(ctx.keySchema),
     timestamp: mtimeMs,
+    unit: isAvro ? 'record' : 'line',
   }, file, records);
 }
 
@@ -65,6 +66,8 @@ interface FileSettings {
   emitKeys: boolean;
   /** Every record's timestamp: the file's modification time. */
   timestamp: number;
+  /** What an offset counts, for messages. */
+  unit: 'line' | 'record';
 }
 
 interface Queued {
@@ -172,6 +175,15 @@ export class FileSource implements SourceReader {
     if (this.ended || this.dealt === 0 || read === 0) return queued;
     const unread = (Math.max(0, this.s.size - read) * this.dealt) / read;
     return queued + Math.round(unread / this.partitions);
+  }
+
+  /** `line 20000 of orders.jsonl`, or the range over partitions: `lines 19997–20000 of orders.jsonl`. */
+  describeOffsets(offsets: ReadonlyMap<number, number>): string {
+    const values = [...offsets.values()];
+    const least = Math.min(...values);
+    const most = Math.max(...values);
+    const { unit, path } = this.s;
+    return least === most ? `${unit} ${most} of ${path}` : `${unit}s ${least}–${most} of ${path}`;
   }
 
   async close(): Promise<void> {

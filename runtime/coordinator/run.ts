@@ -35,6 +35,8 @@ export interface RunOptions {
   maxWorkerCrashes?: number;
   /** Aborting stops reading, drains what is in flight and ends the run normally. */
   signal?: AbortSignal;
+  /** Sinks forget the source positions earlier runs stored (exactly-once): every record is written again. */
+  fromStart?: boolean;
   /** Per-batch measurements for metrics, called on the coordinator thread (keep them cheap). */
   hooks?: RunHooks;
 }
@@ -79,7 +81,13 @@ export type PipelineEvent =
   | { type: 'rebalance'; reason: string; moves: MoveReport[]; released: number; durationMs: number; nonMovingMaxGapMs: number }
   | { type: 'worker-crash'; worker: number; error: string; partitions: number }
   /** A source's partitions in this process changed (its consumer group rebalanced). */
-  | ({ type: 'assignment'; source: string } & AssignmentChange);
+  | ({ type: 'assignment'; source: string } & AssignmentChange)
+  /**
+   * At start: a sink holds a source's records up to `offsets` from an earlier
+   * run and skips them (`position` says where that is, in the source's terms;
+   * `store` where the sink keeps them).
+   */
+  | { type: 'resume'; source: string; sink: string; connector: string; store: string; position: string; offsets: { partition: number; offset: number }[] };
 
 export interface MoveReport {
   source: string;

@@ -99,6 +99,7 @@ test('an Avro container file is a source too', async (t) => {
   const offsets: number[] = [];
   for (let b = await reader.read(1, 10); b; b = await reader.read(1, 10)) offsets.push(...b.offsets);
   t.deepEqual(offsets, Array.from({ length: 30 }, (_, i) => 2 * i + 2));
+  t.is(reader.describeOffsets(new Map([[0, 59], [1, 60]])), `records 59–60 of ${input}`);
   await reader.close();
 });
 
@@ -193,6 +194,7 @@ test('offsets are line numbers; blank lines are skipped, bad lines are dead lett
   t.is(reader.backlog(0), 0);
   t.like(letters, [{ partition: -1, offset: 4, operator: 'source:payments', value: '{"id": "broken"' }]);
   t.true(letters[0]!.reason.startsWith(`${input}:4: `), letters[0]!.reason);
+  t.is(reader.describeOffsets(new Map([[0, 20_002]])), `line 20002 of ${input}`);
   await reader.close();
 });
 

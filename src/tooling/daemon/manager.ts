@@ -291,6 +291,12 @@ export class PipelineManager {
           case 'assignment':
             this.assignments.assigned(name, e);
             break;
+          case 'resume':
+            this.log.info(
+              { event: 'resume', pipeline: name, source: e.source, sink: e.sink, store: e.store, offsets: e.offsets },
+              `source ${e.source} resumes after ${e.position}: sink ${e.sink} holds the records up to there (${e.store})`,
+            );
+            break;
         }
       },
     };
