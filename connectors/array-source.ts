@@ -1,7 +1,6 @@
 /**
- * A source over records already in memory, split into partitions: what the
- * file source reads a file into, and what tests and benchmarks feed pipelines
- * with. Offsets are positions within a partition.
+ * A source over records already in memory, split into partitions: what tests
+ * and benchmarks feed pipelines with. Offsets are positions within a partition.
  */
 import type { SourceBatch, SourceReader } from '../src/spi/connector.ts';
 

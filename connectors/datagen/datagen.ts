@@ -146,6 +146,13 @@ export class DatagenReader implements SourceReader {
     return Math.max(0, Math.ceil((limit - this.cursor[p]!) / this.partitions));
   }
 
+  /** Offsets count each partition's records from 0: `20000 generated records` up to them, over the partitions given. */
+  describeOffsets(offsets: ReadonlyMap<number, number>): string {
+    let records = 0;
+    for (const offset of offsets.values()) records += offset + 1;
+    return `${records} generated records`;
+  }
+
   async close(): Promise<void> {
     this.chunks.clear();
   }

@@ -2,7 +2,7 @@ import type { ConnectorSpec } from '../../src/spi/spec.ts';
 
 export const fileSpec: ConnectorSpec = {
   name: 'file',
-  doc: 'Reads records from a JSON-lines or Avro container file, or appends records as JSON lines (also as a dead-letter target).',
+  doc: 'Reads records from a JSON-lines or Avro container file as a stream, with bounded memory (offsets are line numbers, or record numbers in an Avro file), or appends records as JSON lines (also as a dead-letter target).',
   roles: ['source', 'sink', 'dead-letter'],
   options: [
     { name: 'path', type: 'string', doc: 'File path, relative to the working directory.', required: true },

@@ -12,7 +12,9 @@
  *
  * The offsets statement records, per source partition, the last offset
  * written (exactly-once); records at or below it are skipped, which makes a
- * replay after a restart or a commit of unknown outcome harmless. A write
+ * replay after a restart or a commit of unknown outcome harmless. The sink
+ * reports the offsets it found at open (`resumesAfter`), so that a run that
+ * writes nothing new says why; `SinkContext.fromStart` deletes them instead. A write
  * resolves only when its transaction has committed: while the server is
  * down the lane retries with backoff and the runtime's bound on
  * unacknowledged batches stops the sources. A batch the server rejects for
@@ -25,7 +27,7 @@
 import pg from 'pg';
 import { recordNode, type RecordNode } from '../../src/formats/schema.ts';
 import type { Constant } from '../../src/plan/plan.ts';
-import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../../src/spi/connector.ts';
+import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter, SourcePosition, StoredPositions } from '../../src/spi/connector.ts';
 import { OptionReader } from '../options.ts';
 import { COPY_HEADER, COPY_TRAILER, decodeRow } from './copy-binary.ts';
 import { copyFrom } from './copy-in.ts';
@@ -33,7 +35,7 @@ import { durationOption } from '../options.ts';
 import { Backoff, retryPolicy, type RetryPolicy } from '../retry.ts';
 import { postgresSpec } from './spec.ts';
 import {
-  createTableSql, matchColumns, offsetsTableSql, quoteIdent, quoteName, readOffsets, readTable, saveOffsetsSql, type OffsetRow, type TableInfo,
+  createTableSql, forgetOffsets, matchColumns, offsetsTableSql, quoteIdent, quoteName, readOffsets, readTable, saveOffsetsSql, type TableInfo,
 } from './table.ts';
 import type { ColumnCodec } from './types.ts';
 
@@ -153,10 +155,12 @@ export async function openPostgresSink(ctx: SinkContext): Promise<SinkWriter> {
       if (missing) throw new Error(`postgres: key column "${missing}" is not a field of the stream`);
     }
     const directUpsert = mode === 'upsert' && deleteField === undefined && await primaryKeyIsArbiter(client, table, key);
-    const committed = new Map<string, number>();
+    let stored: SourcePosition[] = [];
     if (exactlyOnce) {
       await client.query(offsetsTableSql(offsetsTable));
-      for (const r of await readOffsets(client, offsetsTable, ctx.pipeline, ctx.id)) committed.set(partitionKey(r.source, r.partition), r.offset);
+      // Forgotten at start rather than with the first write: a run that fails before writing has still been asked to start over.
+      if (ctx.fromStart) await forgetOffsets(client, offsetsTable, ctx.pipeline, ctx.id);
+      else stored = await readOffsets(client, offsetsTable, ctx.pipeline, ctx.id);
     }
     return new PostgresSink(ctx, {
       url, tableName, table, schema, codecs, mode, key, directUpsert, deleteField,
@@ -164,7 +168,7 @@ export async function openPostgresSink(ctx: SinkContext): Promise<SinkWriter> {
       lingerMs: durationOption(ctx.options, 'linger', '0ms'),
       poolSize: options.number('pool_size'),
       exactlyOnce, offsetsTable, retry,
-    }, committed);
+    }, stored.length > 0 ? { store: `table ${options.string('offsets_table')}`, positions: stored } : undefined);
   } finally {
     await client.end().catch(() => {});
   }
@@ -203,13 +207,16 @@ export class PostgresSink implements SinkWriter {
   /** Upserts (of any lane) left before the next direct COPY attempt, and the pause after the last miss. */
   private directSkip = 0;
   private directPause = 0;
+  /** Last offset written per source partition. */
+  private readonly committed = new Map<string, number>();
 
   constructor(
     private readonly ctx: SinkContext,
     private readonly s: PostgresSinkSettings,
-    /** Last offset written per source partition. */
-    private readonly committed: Map<string, number>,
+    /** The offsets earlier runs stored (exactly-once): records at or below them are skipped. */
+    readonly resumesAfter?: StoredPositions,
   ) {
+    for (const r of resumesAfter?.positions ?? []) this.committed.set(partitionKey(r.source, r.partition), r.offset);
     this.lanes = Array.from({ length: s.poolSize }, (_, id) => ({
       id, client: undefined, queue: [], queuedRows: 0, busy: false, timer: undefined,
       backoff: new Backoff(s.retry, ctx.signal, `postgres ${s.tableName}`, ctx.outage),
@@ -364,8 +371,8 @@ export class PostgresSink implements SinkWriter {
   }
 
   /** Per source partition, the last offset whose records are all in these parts. */
-  private reached(parts: Part[]): OffsetRow[] {
-    const out = new Map<string, OffsetRow>();
+  private reached(parts: Part[]): SourcePosition[] {
+    const out = new Map<string, SourcePosition>();
     for (const p of parts) {
       const { offsets } = p.batch;
       let last = p.to - 1;

@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { unwrapNullable, type RecordNode } from '../../src/formats/schema.ts';
+import type { SourcePosition } from '../../src/spi/connector.ts';
 import { columnCodec, createType, describe, type CatalogColumn, type ColumnCodec } from './types.ts';
 
 export interface TableInfo {
@@ -96,12 +97,6 @@ export function matchColumns(table: TableInfo, schema: RecordNode, options: { de
   return codecs;
 }
 
-export interface OffsetRow {
-  source: string;
-  partition: number;
-  offset: number;
-}
-
 /** Created on first use; one row per pipeline, sink and source partition. */
 export function offsetsTableSql(sql: string): string {
   return `CREATE TABLE IF NOT EXISTS ${sql} (
@@ -110,7 +105,7 @@ export function offsetsTableSql(sql: string): string {
     PRIMARY KEY (pipeline, sink, source, partition))`;
 }
 
-export async function readOffsets(client: pg.ClientBase, sql: string, pipeline: string, sink: string): Promise<OffsetRow[]> {
+export async function readOffsets(client: pg.ClientBase, sql: string, pipeline: string, sink: string): Promise<SourcePosition[]> {
   const { rows } = await client.query<{ source: string; partition: number; offset: string }>(
     `SELECT source, partition, "offset" FROM ${sql} WHERE pipeline = $1 AND sink = $2`,
     [pipeline, sink],
@@ -118,8 +113,13 @@ export async function readOffsets(client: pg.ClientBase, sql: string, pipeline: 
   return rows.map((r) => ({ source: r.source, partition: r.partition, offset: Number(r.offset) }));
 }
 
+/** Deletes the offsets of a pipeline's sink: its next writes start over. */
+export async function forgetOffsets(client: pg.ClientBase, sql: string, pipeline: string, sink: string): Promise<void> {
+  await client.query(`DELETE FROM ${sql} WHERE pipeline = $1 AND sink = $2`, [pipeline, sink]);
+}
+
 /** The statement that records offsets inside a batch's transaction; never moves an offset back. */
-export function saveOffsetsSql(sql: string, pipeline: string, sink: string, rows: readonly OffsetRow[]): string {
+export function saveOffsetsSql(sql: string, pipeline: string, sink: string, rows: readonly SourcePosition[]): string {
   const lit = pg.escapeLiteral;
   const values = rows.map((r) => `(${lit(pipeline)}, ${lit(sink)}, ${lit(r.source)}, ${r.partition}, ${r.offset})`).join(', ');
   return `INSERT INTO ${sql} (pipeline, sink, source, partition, "offset") VALUES ${values}

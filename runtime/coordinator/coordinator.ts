@@ -37,6 +37,16 @@ export function startPipeline(plan: Plan, options: RunOptions): PipelineRun {
   return new Coordinator(plan, options).handle;
 }
 
+/** Offsets in general terms, for sources that do not say what theirs mean. */
+function describeOffsets(offsets: ReadonlyMap<number, number>): string {
+  if (offsets.size === 1) {
+    const [[partition, offset]] = offsets;
+    return `offset ${offset} of partition ${partition}`;
+  }
+  const values = [...offsets.values()];
+  return `offsets ${Math.min(...values)}–${Math.max(...values)} of ${offsets.size} partitions`;
+}
+
 class Coordinator {
   readonly handle: PipelineRun;
   private readonly run: RunContext;
@@ -127,6 +137,7 @@ class Coordinator {
       const writer = await c.runtime.openSink({
         pipeline: plan.pipeline, id: s.id, role: 'sink', options: s.options, schema: s.schema, keySchema: s.keySchema, signal,
         outage: this.outageReporter(s.id),
+        fromStart: this.options.fromStart ?? false,
         reject: (letters) => (letters.length === 0 ? Promise.resolve() : data.writeDeadLetters(letters[0]!.source, letters[0]!.partition, letters)),
       });
       if (writer.inWorkers !== undefined || !BUILTIN_FORMATS.includes(writer.format)) this.needWorkerEnvironment(`sink ${s.id}`);
@@ -160,6 +171,7 @@ class Coordinator {
         owned: reader.assignedPartitions ? owned : undefined,
       });
     }
+    this.reportResumes();
     return data;
   }
 
@@ -176,6 +188,23 @@ class Coordinator {
         this.options.onEvent?.({ type: 'recovered', connector, what: current.what, downMs: Date.now() - current.since });
       }
     };
+  }
+
+  /** One `resume` event per source and sink holding some of its records from an earlier run. */
+  private reportResumes(): void {
+    for (const sink of this.run.sinks) {
+      const stored = sink.writer.resumesAfter;
+      if (!stored) continue;
+      for (const source of this.run.sources) {
+        const offsets = stored.positions.filter((p) => p.source === source.plan.name).map(({ partition, offset }) => ({ partition, offset }));
+        if (offsets.length === 0) continue;
+        const byPartition = new Map(offsets.map((o) => [o.partition, o.offset]));
+        this.options.onEvent?.({
+          type: 'resume', source: source.plan.name, sink: sink.plan.id, connector: sink.plan.connector, store: stored.store,
+          position: source.reader.describeOffsets?.(byPartition) ?? describeOffsets(byPartition), offsets,
+        });
+      }
+    }
   }
 
   /** One task per source partition, running its source's chain. */

@@ -35,6 +35,8 @@ export interface RunOptions {
   maxWorkerCrashes?: number;
   /** Aborting stops reading, drains what is in flight and ends the run normally. */
   signal?: AbortSignal;
+  /** Sinks forget the source positions earlier runs stored (exactly-once): every record is written again. */
+  fromStart?: boolean;
   /** Per-batch measurements for metrics, called on the coordinator thread (keep them cheap). */
   hooks?: RunHooks;
 }
@@ -85,7 +87,13 @@ export type PipelineEvent =
   /** A connector began waiting out an unreachable or failing server (`connector`: `sink:…`, `source:NAME` or `dead-letter`). */
   | ({ type: 'outage'; connector: string } & Outage)
   /** That server answers again, after `downMs`. */
-  | { type: 'recovered'; connector: string; what: string; downMs: number };
+  | { type: 'recovered'; connector: string; what: string; downMs: number }
+  /**
+   * At start: a sink holds a source's records up to `offsets` from an earlier
+   * run and skips them (`position` says where that is, in the source's terms;
+   * `store` where the sink keeps them).
+   */
+  | { type: 'resume'; source: string; sink: string; connector: string; store: string; position: string; offsets: { partition: number; offset: number }[] };
 
 export interface MoveReport {
   source: string;

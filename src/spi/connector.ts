@@ -58,7 +58,23 @@ export interface SourceReader {
   commit?(partition: number, offset: number): void | Promise<void>;
   /** Records available but not read yet (consumer lag); `Infinity` for an unbounded generator. */
   backlog?(partition: number): number;
+  /** Where these offsets (partition → offset) are, in the source's own terms, for messages: `line 20000 of orders.jsonl`. */
+  describeOffsets?(offsets: ReadonlyMap<number, number>): string;
   close(): Promise<void>;
+}
+
+/** The last offset of a source partition whose records a sink holds. */
+export interface SourcePosition {
+  source: string;
+  partition: number;
+  offset: number;
+}
+
+/** Source positions a sink stored with its output in earlier runs (exactly-once): it skips the records at or below them. */
+export interface StoredPositions {
+  /** Where the sink keeps them, for messages: `table sensei_offsets`. */
+  store: string;
+  positions: readonly SourcePosition[];
 }
 
 /**
@@ -111,6 +127,8 @@ export interface SinkWriter {
    * closes the sink.
    */
   readonly inWorkers?: Constant;
+  /** Set when earlier runs of the pipeline left positions with this sink: the runtime reports them when the run starts. */
+  readonly resumesAfter?: StoredPositions;
   /**
    * Resolves once the sink has durably accepted the records. Calls for one
    * partition come in offset order and must be applied in call order.
@@ -199,6 +217,8 @@ export interface SinkContext {
   schema?: AvroSchemaJson;
   keySchema?: AvroSchemaJson;
   signal: AbortSignal;
+  /** Forget the source positions earlier runs stored (`SinkWriter.resumesAfter`): every record is written again. */
+  fromStart?: boolean;
   /** Sends records the sink's target rejected to the dead-letter target; resolves once written. */
   reject?(letters: DeadLetter[]): Promise<void>;
   /** Reports an outage being waited out (again after each failed attempt), and `undefined` once the server answers again. */

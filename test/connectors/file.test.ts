@@ -14,6 +14,9 @@ import { stdoutConnector } from '../../connectors/stdout/stdout.ts';
 import { stderrConnector } from '../../connectors/stderr/stderr.ts';
 import { avroType } from '../../src/formats/avro-codec.ts';
 import { runPipeline } from '../../runtime/index.ts';
+import { groupAssignor } from '../../runtime/cluster/assignment.ts';
+import { openFileSource, type FileSource } from '../../connectors/file/source.ts';
+import type { DeadLetter, SourceBatch } from '../../src/spi/connector.ts';
 import { LIB } from '../runtime/helpers.ts';
 
 const SCHEMA = {
@@ -90,6 +93,109 @@ test('an Avro container file is a source too', async (t) => {
   await runPipeline(plan({ connector: 'file', options: { path: input, partitions: 2 } }, { connector: 'file', options: { path: join(dir, 'out.jsonl') } }), { workers: 1, env, libModule: LIB });
   const out = (await readFile(join(dir, 'out.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
   t.deepEqual([...out].sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1))), rows);
+  // Its offsets are record numbers, dealt round robin.
+  const run = new AbortController();
+  const { reader } = await openReader({ path: input, partitions: 2 }, run.signal);
+  const offsets: number[] = [];
+  for (let b = await reader.read(1, 10); b; b = await reader.read(1, 10)) offsets.push(...b.offsets);
+  t.deepEqual(offsets, Array.from({ length: 30 }, (_, i) => 2 * i + 2));
+  t.is(reader.describeOffsets(new Map([[0, 59], [1, 60]])), `records 59–60 of ${input}`);
+  await reader.close();
+});
+
+/** `count` payments as JSON lines, ids p0, p1, … in file order. */
+function payments(count: number): string[] {
+  return Array.from({ length: count }, (_, n) => JSON.stringify({ id: `p${n}`, customer: `c${n % 97}`, amount: n % 1000, at: 1714557600000 + n, note: null, blob: '' }));
+}
+
+/** A file source opened as the runtime opens it, with the dead letters it reports. */
+async function openReader(options: Record<string, string | number>, signal: AbortSignal): Promise<{ reader: FileSource; letters: Omit<DeadLetter, 'pipeline' | 'source' | 'time'>[] }> {
+  const letters: Omit<DeadLetter, 'pipeline' | 'source' | 'time'>[] = [];
+  const reader = await openFileSource({
+    pipeline: 'files', name: 'payments', options, schema: SCHEMA, keySchema: 'string', signal,
+    reject: async (letter) => void letters.push(letter),
+    assignor: groupAssignor,
+  });
+  return { reader, letters };
+}
+
+test('a file far larger than any buffer streams through a run: every line once, each partition in file order', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sensei-file-'));
+  const input = join(dir, 'in.jsonl');
+  const count = 200_000;
+  await writeFile(input, payments(count).join('\n') + '\n');
+  const env = createEnvironment([fileConnector, stderrConnector()]);
+  const summary = await runPipeline(
+    plan({ connector: 'file', options: { path: input, partitions: 4, key: 'customer' } }, { connector: 'file', options: { path: join(dir, 'out.jsonl') } }),
+    { workers: 2, env, libModule: LIB },
+  );
+  t.is(summary.recordsOut, count);
+  const ids = (await readFile(join(dir, 'out.jsonl'), 'utf8')).trim().split('\n').map((l) => Number((JSON.parse(l) as { id: string }).id.slice(1)));
+  t.deepEqual([...ids].sort((a, b) => a - b), Array.from({ length: count }, (_, n) => n));
+  // A customer's payments share a key, so a partition: they come out in file order.
+  const last = new Map<number, number>();
+  let outOfOrder = 0;
+  for (const n of ids) {
+    if ((last.get(n % 97) ?? -1) > n) outOfOrder++;
+    last.set(n % 97, n);
+  }
+  t.is(outOfOrder, 0);
+});
+
+test('a partition that is not read stops the reading at its bound: its queue never exceeds it, and every line still comes in order', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sensei-file-'));
+  const input = join(dir, 'in.jsonl');
+  const count = 24_000;
+  await writeFile(input, payments(count).join('\n') + '\n');
+  const run = new AbortController();
+  const { reader } = await openReader({ path: input, partitions: 2 }, run.signal);
+  const most = [0, 0];
+  const observe = () => {
+    for (const p of [0, 1]) most[p] = Math.max(most[p]!, reader.queued(p));
+  };
+  const offsets: number[][] = [[], []];
+  const consume = async (p: number, max: number, slowly: boolean) => {
+    for (;;) {
+      // The slow partition takes one record per turn of the event loop: the file is read far faster.
+      if (slowly) await new Promise((resolve) => setImmediate(resolve));
+      observe();
+      const batch: SourceBatch | undefined = await reader.read(p, max);
+      observe();
+      if (!batch) return;
+      offsets[p]!.push(...batch.offsets);
+    }
+  };
+  await Promise.all([consume(0, 1000, false), consume(1, 1, true)]);
+  t.is(most[1], reader.capacity, 'the slow partition filled up to its bound, and never beyond');
+  t.true(most[0]! <= reader.capacity);
+  // Round robin: line n (from 1) goes to partition (n - 1) mod 2, and its offset is its line number.
+  t.deepEqual(offsets[0], Array.from({ length: count / 2 }, (_, i) => 2 * i + 1));
+  t.deepEqual(offsets[1], Array.from({ length: count / 2 }, (_, i) => 2 * i + 2));
+  await reader.close();
+});
+
+test('offsets are line numbers; blank lines are skipped, bad lines are dead letters naming file:line; backlog estimates what is left', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sensei-file-'));
+  const input = join(dir, 'in.jsonl');
+  const lines = payments(20_000);
+  lines.splice(2, 0, '', '{"id": "broken"');
+  await writeFile(input, lines.join('\r\n'));
+  const run = new AbortController();
+  const { reader, letters } = await openReader({ path: input }, run.signal);
+  const first = await reader.read(0, 1000);
+  t.deepEqual(first!.offsets.slice(0, 4), [1, 2, 5, 6]);
+  t.deepEqual(first!.values!.slice(0, 3).map((v) => (v as { id: string }).id), ['p0', 'p1', 'p2']);
+  const left = reader.backlog(0);
+  t.true(Math.abs(left - 19_000) < 1900, `backlog ${left} after 1000 of 20000 records`);
+  const offsets = [...first!.offsets];
+  for (let b = await reader.read(0, 1000); b; b = await reader.read(0, 1000)) offsets.push(...b.offsets);
+  t.is(offsets.length, 20_000);
+  t.is(offsets.at(-1), 20_002, 'the last line has no newline and is read');
+  t.is(reader.backlog(0), 0);
+  t.like(letters, [{ partition: -1, offset: 4, operator: 'source:payments', value: '{"id": "broken"' }]);
+  t.true(letters[0]!.reason.startsWith(`${input}:4: `), letters[0]!.reason);
+  t.is(reader.describeOffsets(new Map([[0, 20_002]])), `line 20002 of ${input}`);
+  await reader.close();
 });
 
 function collector(): { stream: Writable; text: () => string } {

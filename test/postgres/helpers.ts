@@ -52,7 +52,7 @@ export interface TestSink {
   write(values: unknown[], at?: { source?: string; partition?: number; from?: number; offsets?: number[] }): Promise<void>;
 }
 
-export async function openSink(schema: unknown, options: Record<string, unknown>, settings: { pipeline?: string; id?: string; signal?: AbortSignal } = {}): Promise<TestSink> {
+export async function openSink(schema: unknown, options: Record<string, unknown>, settings: { pipeline?: string; id?: string; signal?: AbortSignal; fromStart?: boolean } = {}): Promise<TestSink> {
   const letters: DeadLetter[] = [];
   const ctx: SinkContext & { reject(l: DeadLetter[]): Promise<void> } = {
     pipeline: settings.pipeline ?? unique('p'),
@@ -62,6 +62,7 @@ export async function openSink(schema: unknown, options: Record<string, unknown>
     schema,
     keySchema: 'null',
     signal: settings.signal ?? new AbortController().signal,
+    fromStart: settings.fromStart ?? false,
     reject: async (l) => void letters.push(...l),
   };
   const writer = await openPostgresSink(ctx);

@@ -35,6 +35,30 @@ test('records at or below the committed offset are skipped, so a replay writes n
   t.is(Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0]!.n), 500);
 });
 
+test('a reopened sink reports the offsets it holds; opened from the start it forgets them and writes the records again', async (t) => {
+  const table = unique('again');
+  const pipeline = unique('p');
+  const first = await openSink(ORDER, { table, create: true }, { pipeline });
+  t.is(first.writer.resumesAfter, undefined);
+  await first.write(orders(300), { partition: 0 });
+  await first.write(orders(200, 300), { partition: 1 });
+  await first.writer.close();
+  const second = await openSink(ORDER, { table }, { pipeline });
+  t.is(second.writer.resumesAfter?.store, 'table sensei_offsets');
+  t.deepEqual([...second.writer.resumesAfter!.positions].sort((a, b) => a.partition - b.partition), [
+    { source: 'in', partition: 0, offset: 299 },
+    { source: 'in', partition: 1, offset: 199 },
+  ]);
+  await second.writer.close();
+  const third = await openSink(ORDER, { table }, { pipeline, fromStart: true });
+  t.is(third.writer.resumesAfter, undefined);
+  await third.write(orders(300), { partition: 0 });
+  await third.writer.close();
+  t.is(Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0]!.n), 800, 'partition 0 written again');
+  const stored = await sql<{ partition: number; offset: string }>('SELECT partition, "offset" FROM sensei_offsets WHERE pipeline = $1', [pipeline]);
+  t.deepEqual(stored.map((o) => [o.partition, Number(o.offset)]), [[0, 299]], 'partition 1 forgotten, partition 0 stored again');
+});
+
 test('upsert keeps the last record of each key, within a batch and across batches', async (t) => {
   const table = unique('upsert');
   const sink = await openSink(ORDER, { table, create: true, mode: 'upsert', key: 'customer' });

@@ -84,7 +84,13 @@ function buildProgram(run: (command: (io: Io) => Promise<number>) => Promise<voi
     .addOption(new Option('--workers <n>', 'worker threads: a number or "auto"').argParser(parseWorkers).default('auto'))
     .option('--metrics-json <path>', 'write the final metrics as JSON to this file')
     .addOption(new Option('--format <format>', 'format of the final summary').choices(OUTPUT_FORMATS).default('text'))
-    .action((file: string, opts: { workers: number | 'auto'; metricsJson?: string; format: OutputFormat }) =>
+    .option(
+      '--from-start',
+      'reprocess every record: sinks forget the source positions earlier runs stored (an exactly-once PostgreSQL sink ' +
+        'skips the records it already holds), so those records are written again (appended twice, or upserted over). ' +
+        'Kafka sources still start from their consumer group\'s committed offsets',
+    )
+    .action((file: string, opts: { workers: number | 'auto'; metricsJson?: string; format: OutputFormat; fromStart?: boolean }) =>
       run(async (io) => (await import('./run.ts')).runCommand(file, opts, io)),
     );
 

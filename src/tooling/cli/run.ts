@@ -7,7 +7,7 @@
  * not when a stdout sink writes to that same terminal.
  */
 import { startPipeline } from '../../../runtime/index.ts';
-import type { PipelineStatus, PipelineSummary } from '../../../runtime/index.ts';
+import type { PipelineEvent, PipelineStatus, PipelineSummary } from '../../../runtime/index.ts';
 import type { OutputFormat } from './choices.ts';
 import { EXIT_FAILURE, EXIT_OK } from './io.ts';
 import type { Io } from './io.ts';
@@ -18,6 +18,7 @@ export interface RunCommandOptions {
   workers: number | 'auto';
   metricsJson?: string;
   format: OutputFormat;
+  fromStart?: boolean;
 }
 
 export async function runCommand(path: string, opts: RunCommandOptions, io: Io): Promise<number> {
@@ -32,11 +33,13 @@ export async function runCommand(path: string, opts: RunCommandOptions, io: Io):
   const run = startPipeline(plan, {
     env: builtinEnvironment(),
     workers: opts.workers,
+    fromStart: opts.fromStart ?? false,
     ...(opts.metricsJson === undefined ? {} : { metricsJsonPath: opts.metricsJson }),
     ...(live ? { onStatus: (s: PipelineStatus) => io.stderr.write(clearLine + statusLine(s).slice(0, columns() - 1)) } : {}),
-    onEvent: (e) => {
+    onEvent: (e: PipelineEvent) => {
+      if (e.type === 'resume') io.stderr.write(`${live ? clearLine : ''}${resumeLine(e)}\n`);
       // Outages are said even without a terminal: a run that waits must never look idle.
-      if (e.type === 'outage') io.stderr.write(`${live ? clearLine : ''}waiting for ${e.what} (retrying with backoff): ${e.error}\n`);
+      else if (e.type === 'outage') io.stderr.write(`${live ? clearLine : ''}waiting for ${e.what} (retrying with backoff): ${e.error}\n`);
       else if (e.type === 'recovered') io.stderr.write(`${live ? clearLine : ''}${e.what} answers again after ${seconds(e.downMs)}\n`);
     },
   });
@@ -64,6 +67,12 @@ export async function runCommand(path: string, opts: RunCommandOptions, io: Io):
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Why a re-run may write nothing: `resuming source orders after line 20000 of orders.jsonl: …; --from-start to write them again`. */
+function resumeLine(e: Extract<PipelineEvent, { type: 'resume' }>): string {
+  return `resuming source ${e.source} after ${e.position}: the ${e.connector} sink ${e.sink} holds the records up to there from an earlier run ` +
+    `(positions in ${e.store}) and skips them; --from-start to write them again`;
 }
 
 /** `quickstart running 12s | in 50.0k/s out 49.8k/s | lag 1.2k | 4 workers, partitions 3/3/3/3 | 600k in 598k out` */

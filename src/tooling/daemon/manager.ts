@@ -303,6 +303,12 @@ export class PipelineManager {
           case 'recovered':
             this.log.info({ event: 'recovered', pipeline: name, connector: e.connector, what: e.what, downMs: e.downMs }, `${e.what} answers again after ${Math.round(e.downMs / 1000)} s`);
             break;
+          case 'resume':
+            this.log.info(
+              { event: 'resume', pipeline: name, source: e.source, sink: e.sink, store: e.store, offsets: e.offsets },
+              `source ${e.source} resumes after ${e.position}: sink ${e.sink} holds the records up to there (${e.store})`,
+            );
+            break;
         }
       },
     };
