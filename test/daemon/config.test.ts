@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { configJsonSchema } from '../../src/tooling/daemon/config-schema.ts';
 import { ConfigError, loadConfig } from '../../src/tooling/daemon/config.ts';
+import { exposedControl, isLoopback } from '../../src/tooling/daemon/exposure.ts';
 import { loadSecrets, Scrubber } from '../../src/tooling/daemon/secrets.ts';
 import { leafSettings } from '../../src/tooling/daemon/settings.ts';
 import { ROOT, tempDir } from './daemon-process.ts';
@@ -96,6 +97,16 @@ test('secrets come from <VAR>_FILE and from secrets.dir, and are scrubbed from t
   const scrubber = new Scrubber(env, names);
   t.is(scrubber.scrub('pw=from-the-dir token s3cr3t-token'), 'pw=[redacted] token [redacted]');
   t.throws(() => loadSecrets({ SENSEI_KAFKA_USERNAME_FILE: join(dir, 'missing') }, undefined), { message: /SENSEI_KAFKA_USERNAME_FILE: cannot read the secret SENSEI_KAFKA_USERNAME/ });
+});
+
+test('control endpoints beyond loopback need a token or control off', (t) => {
+  for (const host of ['127.0.0.1', '127.8.0.1', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) t.true(isLoopback(host), host);
+  for (const host of ['0.0.0.0', '::', '10.0.0.7', '::ffff:10.0.0.7', 'sensei.internal', '']) t.false(isLoopback(host), host);
+  const admin = { host: '0.0.0.0', port: 9464, control: true };
+  t.is(exposedControl(admin, undefined)?.key, 'admin.control');
+  t.is(exposedControl(admin, 'token'), undefined);
+  t.is(exposedControl({ ...admin, control: false }, undefined), undefined);
+  t.is(exposedControl({ ...admin, host: '127.0.0.1' }, undefined), undefined);
 });
 
 test('docs/sensei-run.schema.json is the schema generated from the settings', async (t) => {

@@ -1,6 +1,6 @@
 // The real `sensei-run` executable on the embedded connectors (datagen → file):
-// start, readiness, metrics, status, live replacement, admin control, secrets,
-// refusal to start, graceful shutdown.
+// start, readiness, metrics, status, live replacement, admin control and its
+// guard, secrets, refusal to start, graceful shutdown.
 import test from 'ava';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -195,6 +195,45 @@ test('secrets are never logged or served, and guard the control endpoints', asyn
     t.false(text.includes(secret));
     t.false(text.includes(token));
   }
+});
+
+test('control reachable beyond loopback without a token: refuses to start (exit 2), naming the settings and the fixes', async (t) => {
+  const dir = await tempDir({ 'a.sensei': generatorPipeline('alpha', 'a.jsonl') });
+  for (const args of [[dir], ['--check', dir]]) {
+    const d = daemon(args, { env: { SENSEI_ADMIN_HOST: '0.0.0.0', SENSEI_ADMIN_TOKEN: '' } });
+    t.is((await d.exited).code, 2, args.join(' '));
+    for (const setting of ['admin.control', 'SENSEI_ADMIN_CONTROL', 'admin.host', 'SENSEI_ADMIN_HOST', 'SENSEI_ADMIN_TOKEN']) t.true(d.stderr.includes(setting), setting);
+    t.regex(d.stderr, /binds 0\.0\.0\.0 .*set SENSEI_ADMIN_TOKEN .*bind admin\.host to 127\.0\.0\.1.*turn control off \(admin\.control: false, SENSEI_ADMIN_CONTROL=false\)/);
+    t.deepEqual(d.events, [], 'nothing started');
+  }
+});
+
+test('control without a token on loopback; beyond loopback with a token, or with control off', async (t) => {
+  const dir = await tempDir();
+  await writeFile(join(dir, 'a.sensei'), generatorPipeline('alpha', join(dir, 'a.jsonl')));
+  const token = 'admin-token-for-the-network';
+  const stop = (d: DaemonProcess, headers: Record<string, string> = {}) => d.request('/pipelines/alpha/stop', { method: 'POST', headers }).then((r) => r.status);
+  const env = { SENSEI_WORKERS_MIN: '1', SENSEI_WORKERS_MAX: '1', SENSEI_WATCH: 'false' };
+
+  const loopback = daemon([dir], { env: { ...env, SENSEI_ADMIN_HOST: '127.0.0.1', SENSEI_ADMIN_TOKEN: '' } });
+  await loopback.ready();
+  t.is(await stop(loopback), 200, 'open on loopback');
+  loopback.signal('SIGTERM');
+  t.is((await loopback.exited).code, 0);
+
+  const guarded = daemon([dir], { env: { ...env, SENSEI_ADMIN_HOST: '0.0.0.0', SENSEI_ADMIN_TOKEN: token } });
+  await guarded.ready();
+  t.is((await guarded.waitFor('admin-listening')).host, '0.0.0.0');
+  t.is(await stop(guarded), 401);
+  t.is(await stop(guarded, { authorization: `Bearer ${token}` }), 200);
+  guarded.signal('SIGTERM');
+  t.is((await guarded.exited).code, 0);
+
+  const noControl = daemon([dir], { env: { ...env, SENSEI_ADMIN_HOST: '0.0.0.0', SENSEI_ADMIN_TOKEN: '', SENSEI_ADMIN_CONTROL: 'false' } });
+  await noControl.ready();
+  t.is(await stop(noControl), 403);
+  noControl.signal('SIGTERM');
+  t.is((await noControl.exited).code, 0);
 });
 
 test('a drain that outlasts shutdown.deadline exits 1; a second signal exits at once', async (t) => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
 import { loadConfig } from '../../src/tooling/daemon/config.ts';
+import { exposedControl } from '../../src/tooling/daemon/exposure.ts';
 import { compilePipeline } from '../../src/tooling/daemon/pipelines.ts';
 import { ROOT, tempDir } from './daemon-process.ts';
 
@@ -131,6 +132,20 @@ test('the Deployment probes the admin endpoints and stops within its grace perio
   const service = await manifest('Service');
   t.deepEqual(service.spec.selector, deployment.spec.template.metadata.labels);
   t.is(service.spec.ports[0].targetPort, 'admin');
+});
+
+test('the admin token comes from a required Secret, which the ConfigMap\'s admin settings need; the docs say how to create it', async (t) => {
+  const c = (await manifest('Deployment')).spec.template.spec.containers[0];
+  const ref = c.env.find((e: { name: string }) => e.name === 'SENSEI_ADMIN_TOKEN').valueFrom.secretKeyRef;
+  t.is(ref.optional, false, 'a pod without the token does not start');
+
+  const dir = await tempDir({ 'sensei-run.yaml': (await manifest('ConfigMap')).data['sensei-run.yaml'] });
+  const config = await loadConfig({ file: join(dir, 'sensei-run.yaml'), env: {} });
+  t.truthy(exposedControl(config.admin, undefined), 'sensei-run would refuse this config without the token');
+  t.is(exposedControl(config.admin, 'a-token'), undefined);
+
+  const docs = await readFile(join(ROOT, 'docs/sensei-run.md'), 'utf8');
+  t.true(docs.includes(`kubectl create secret generic ${ref.name} --from-literal=${ref.key}=`));
 });
 
 test('the Dockerfile is multi-stage, runs as the non-root uid of the manifests, with production dependencies only', async (t) => {

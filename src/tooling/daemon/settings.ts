@@ -81,7 +81,9 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     port: { type: 'int', doc: 'Port; 0 picks a free one (logged in the `admin-listening` event).', env: 'SENSEI_ADMIN_PORT', default: 9464, min: 0, max: 65535 },
     control: {
       type: 'boolean',
-      doc: 'Accept `POST /pipelines/NAME/stop|start`. When `SENSEI_ADMIN_TOKEN` is set, these need `Authorization: Bearer <token>`.',
+      doc:
+        'Accept `POST /pipelines/NAME/stop|start`. When `SENSEI_ADMIN_TOKEN` is set, these need `Authorization: Bearer <token>`; ' +
+        'without a token, control is allowed only on a loopback `host` (sensei-run refuses to start otherwise).',
       env: 'SENSEI_ADMIN_CONTROL',
       default: true,
     },
