@@ -1,8 +1,11 @@
 /**
  * Renders diagnostics for people (rustc-style snippets) and for tools (a
  * stable JSON shape). This is the only place where spans become text; the
- * compiler stages never format positions themselves.
+ * compiler stages never format positions themselves. Source excerpts show
+ * URLs with their passwords masked: rendered diagnostics end up in CI and
+ * daemon logs.
  */
+import { maskUrlPasswords } from '../plan/url-passwords.ts';
 import type { Diagnostic, Position, Severity } from './diagnostic.ts';
 
 export interface RenderOptions {
@@ -144,13 +147,15 @@ function excerptOf(d: Diagnostic, lines: string[]): Excerpt {
   const continues = endLine > lineIndex + 2 || (endLine === lineIndex + 2 && d.span.end.column > 1);
   const end =
     endLine === lineIndex + 1 ? clamp(d.span.end.column - 1, start, source.length) : source.length;
-  const before = displayWidth(source.slice(0, start));
+  // Spans start and end at token boundaries, never inside a password, so the masked text before a column measures its masked position.
+  const widthTo = (column: number) => displayWidth(maskUrlPasswords(source.slice(0, column)));
+  const before = widthTo(start);
   return {
     line: lineIndex + 1,
     column: start + 1,
-    text: displayText(source),
+    text: displayText(maskUrlPasswords(source)),
     caretStart: before,
-    caretWidth: Math.max(1, displayWidth(source.slice(0, end)) - before),
+    caretWidth: Math.max(1, widthTo(end) - before),
     continues,
   };
 }

@@ -182,7 +182,9 @@ test('secrets are never logged or served, and guard the control endpoints', asyn
   });
   await d.ready();
   const starting = await d.waitFor('starting');
-  t.deepEqual((starting.secrets as string[]).sort(), ['SENSEI_ADMIN_TOKEN', 'SENSEI_KAFKA_PASSWORD', 'SENSEI_SCHEMA_REGISTRY_PASSWORD'], 'secret names are logged, not values');
+  // The services' connection URLs (SENSEI_PG_URL, ...) are secrets too when the test environment has them.
+  const ours = (starting.secrets as string[]).filter((name) => !process.env[name]);
+  t.deepEqual(ours.sort(), ['SENSEI_ADMIN_TOKEN', 'SENSEI_KAFKA_PASSWORD', 'SENSEI_SCHEMA_REGISTRY_PASSWORD'], 'secret names are logged, not values');
 
   t.is((await d.request('/pipelines/sec/stop', { method: 'POST' })).status, 401);
   t.is((await d.request('/pipelines/sec/stop', { method: 'POST', headers: { authorization: 'Bearer wrong' } })).status, 401);

@@ -56,6 +56,32 @@ test('a single-line span is underlined under its columns, with location and hint
   );
 });
 
+test('an excerpt shows URLs with their passwords masked, the caret still under its span', (t) => {
+  const text = 'sink a to postgres { url: "postgres://app:s3cret@db/app", table: t }\nsink b to redis { url: "redis://:pw-2@cache:6379" }\n';
+  const span = (needle: string, skip = 0) => {
+    const offset = text.indexOf(needle);
+    return { file: FILE, start: positionAt(text, offset + skip), end: positionAt(text, offset + needle.length) };
+  };
+  const out = renderDiagnostics(
+    [
+      { code: 'invalid-option', severity: 'error', message: 'no such table', span: span('table: t', 7), hints: [] },
+      { code: 'password-in-url', severity: 'warning', message: 'holds a password', span: span('"redis://:pw-2@cache:6379"'), hints: [] },
+    ],
+    new Map([[FILE, text]]),
+  );
+  t.false(out.includes('s3cret'));
+  t.false(out.includes('pw-2'));
+  const lines = out.split('\n');
+  t.deepEqual(lines.slice(3, 5), [
+    '1 | sink a to postgres { url: "postgres://app:***@db/app", table: t }',
+    '  |' + ' '.repeat(63) + '^',
+  ]);
+  t.deepEqual(lines.slice(9, 11), [
+    '2 | sink b to redis { url: "redis://:***@cache:6379" }',
+    '  |' + ' '.repeat(24) + '^'.repeat(25),
+  ]);
+});
+
 test('the gutter grows with the line number', (t) => {
   const source = '\n'.repeat(11) + 'stream s = «o»\n';
   const out = render(source);

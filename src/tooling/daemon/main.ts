@@ -17,9 +17,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { maskUrlPasswords } from '../../plan/url-passwords.ts';
 import { configJsonSchema } from './config-schema.ts';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, formatProblem, loadConfig } from './config.ts';
 import { exposedControl } from './exposure.ts';
 import { loadSecrets } from './secrets.ts';
 import type { DaemonConfig } from './settings.ts';
@@ -79,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     if (exposed) throw new ConfigError([exposed]);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    err(`sensei-run: invalid configuration:\n${e.problems.map((p) => `  ${p.where ? `${p.where}: ` : ''}${p.key}: ${p.message}`).join('\n')}\n`);
+    err(maskUrlPasswords(`sensei-run: invalid configuration:\n${e.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`));
     return EXIT_USAGE;
   }
   const allPaths = [...config.pipelines, ...paths.map((p) => resolve(p))];

@@ -160,9 +160,10 @@ export function leafSettings(settings: Readonly<Record<string, Setting>> = SETTI
 
 /**
  * Environment variables holding secrets. They are read where they are used
- * (the Kafka connector, the registry client, the admin server), may be given
- * as files (`<VAR>_FILE` or `secrets.dir`), and their values are scrubbed
- * from every log line.
+ * (the Kafka, PostgreSQL and Redis connectors, the registry client, the
+ * admin server), may be given as files (`<VAR>_FILE` or `secrets.dir`), and
+ * their values are scrubbed from every log line. Connection URLs count: they
+ * may carry a password.
  */
 export const SECRET_VARIABLES = [
   'SENSEI_KAFKA_USERNAME',
@@ -171,6 +172,10 @@ export const SECRET_VARIABLES = [
   'SENSEI_SCHEMA_REGISTRY_USERNAME',
   'SENSEI_SCHEMA_REGISTRY_PASSWORD',
   'SENSEI_ADMIN_TOKEN',
+  'SENSEI_PG_URL',
+  'SENSEI_PGBOUNCER_URL',
+  'PGPASSWORD',
+  'SENSEI_REDIS_URL',
 ] as const;
 
 /** Where a secret that someone put into the config file belongs instead. */
