@@ -117,6 +117,22 @@ test('starts, becomes ready, serves metrics and status, and drains on SIGTERM wi
   t.truthy(d.events.find((e) => e.event === 'exit' && e.code === 0));
 });
 
+test('a source whose lag is unknown exports no lag series, neither a sentinel nor NaN', async (t) => {
+  // No rate and no count: the generator has no end to lag behind (its backlog is Infinity).
+  const dir = await tempDir({ 'sensei.yaml': 'workers: { min: 1, max: 1 }\nruntime: { statusInterval: 100ms }\nwatch: { enabled: false }\n' });
+  await writeFile(join(dir, 'endless.sensei'), generatorPipeline('endless', '/dev/null').replace('rate: 400, ', ''));
+  const d = daemon(['--config', join(dir, 'sensei.yaml'), join(dir, 'endless.sensei')]);
+  await d.ready();
+  const samples = await eventually(async () => {
+    const { samples } = parsePrometheus((await d.request('/metrics')).text);
+    return metricValue(samples, 'sensei_records_in_total', { pipeline: 'endless' }) > 0 ? samples : undefined;
+  }, 60_000, 'records in');
+  t.deepEqual(samples.filter((s) => s.name.startsWith('sensei_consumer_lag') && s.labels.pipeline === 'endless'), []);
+  t.is((await d.json('/status')).pipelines[0].run.backlog, 'Infinity', '/status still says it');
+  d.signal('SIGTERM');
+  t.is((await d.exited).code, 0);
+});
+
 test('a changed pipeline file is drained and replaced without restarting the process', async (t) => {
   const dir = await tempDir();
   const file = join(dir, 'live.sensei');
