@@ -1,12 +1,13 @@
 // The deployment files, checked without a cluster: every Kubernetes manifest
 // against the official OpenAPI schemas (kubernetes-models' validators), plus
 // what those schemas cannot know (probes on the admin endpoints, the HPA's
-// shape, the config in the ConfigMap, a Dockerfile that runs as non-root
-// with production dependencies only).
+// shape, the config in the ConfigMap, the admin token's Secret, files named
+// in comments, a Dockerfile that runs as non-root with production
+// dependencies only).
 import test from 'ava';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
 import { loadConfig } from '../../src/tooling/daemon/config.ts';
@@ -75,6 +76,22 @@ test('kustomization.yaml lists every manifest beside it', async (t) => {
   const k = parseYaml(await readFile(join(K8S, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
   const files = (await readdir(K8S)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
   t.deepEqual([...k.resources].sort(), files);
+});
+
+test('every file the manifests\' comments name exists (beside them, or from the repository root)', async (t) => {
+  const named: { file: string; name: string }[] = [];
+  for (const { file } of await manifestsIn(K8S)) {
+    const text = await readFile(join(K8S, file), 'utf8');
+    for (const comment of text.matchAll(/#(.*)$/gm)) {
+      for (const name of comment[1]!.matchAll(/[\w./-]+\.(?:ya?ml|md|json|sensei)\b/g)) named.push({ file, name: name[0] });
+    }
+  }
+  t.true(named.length > 0);
+  const exists = ({ file, name }: { file: string; name: string }) =>
+    Promise.any([join(K8S, dirname(file), name), join(ROOT, name)].map((path) => access(path))).then(() => true, () => false);
+  const missing = [];
+  for (const n of named) if (!(await exists(n))) missing.push(`${n.file}: ${n.name}`);
+  t.deepEqual(missing, []);
 });
 
 test('the HPA scales on CPU and consumer lag with the API-tier behaviour', async (t) => {
