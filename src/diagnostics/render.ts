@@ -1,9 +1,9 @@
 /**
  * Renders diagnostics for people (rustc-style snippets) and for tools (a
  * stable JSON shape). This is the only place where spans become text; the
- * compiler stages never format positions themselves. Source excerpts show
- * URLs with their passwords masked: rendered diagnostics end up in CI and
- * daemon logs.
+ * compiler stages never format positions themselves. Messages, hints and
+ * source excerpts show URLs with their passwords masked: rendered
+ * diagnostics end up in CI and daemon logs.
  */
 import { maskUrlPasswords } from '../plan/url-passwords.ts';
 import type { Diagnostic, Position, Severity } from './diagnostic.ts';
@@ -44,13 +44,13 @@ export function diagnosticsToJson(diagnostics: readonly Diagnostic[]): JsonDiagn
   return sortDiagnostics(diagnostics).map((d) => ({
     code: d.code,
     severity: d.severity,
-    message: d.message,
+    message: maskUrlPasswords(d.message),
     file: d.span.file,
     line: d.span.start.line,
     column: d.span.start.column,
     endLine: d.span.end.line,
     endColumn: d.span.end.column,
-    hints: [...d.hints],
+    hints: d.hints.map(maskUrlPasswords),
   }));
 }
 
@@ -202,10 +202,10 @@ function isControl(ch: string): boolean {
   return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
 }
 
-/** Messages may quote user text; never let it reach the terminal as control sequences or extra lines. */
+/** Messages may quote user text; never let it reach the terminal as control sequences, extra lines or a URL's password. */
 function sanitize(text: string): string {
   let out = '';
-  for (const ch of text) out += ch === '\n' ? ' ' : ch !== '\t' && isControl(ch) ? '\uFFFD' : ch;
+  for (const ch of maskUrlPasswords(text)) out += ch === '\n' ? ' ' : ch !== '\t' && isControl(ch) ? '\uFFFD' : ch;
   return out;
 }
 

@@ -56,21 +56,20 @@ test('a single-line span is underlined under its columns, with location and hint
   );
 });
 
-test('an excerpt shows URLs with their passwords masked, the caret still under its span', (t) => {
+test('messages, hints and excerpts show URLs with their passwords masked, the caret still under its span', (t) => {
   const text = 'sink a to postgres { url: "postgres://app:s3cret@db/app", table: t }\nsink b to redis { url: "redis://:pw-2@cache:6379" }\n';
   const span = (needle: string, skip = 0) => {
     const offset = text.indexOf(needle);
     return { file: FILE, start: positionAt(text, offset + skip), end: positionAt(text, offset + needle.length) };
   };
-  const out = renderDiagnostics(
-    [
-      { code: 'invalid-option', severity: 'error', message: 'no such table', span: span('table: t', 7), hints: [] },
-      { code: 'password-in-url', severity: 'warning', message: 'holds a password', span: span('"redis://:pw-2@cache:6379"'), hints: [] },
-    ],
-    new Map([[FILE, text]]),
-  );
-  t.false(out.includes('s3cret'));
-  t.false(out.includes('pw-2'));
+  const diagnostics: Diagnostic[] = [
+    { code: 'invalid-option', severity: 'error', message: 'no such table', span: span('table: t', 7), hints: [] },
+    { code: 'registry-unavailable', severity: 'error', message: 'cannot reach https://u:pw-3@registry', span: span('"redis://:pw-2@cache:6379"'), hints: ['is https://u:pw-3@registry up?'] },
+  ];
+  const out = renderDiagnostics(diagnostics, new Map([[FILE, text]]));
+  const json = JSON.stringify(diagnosticsToJson(diagnostics));
+  for (const secret of ['s3cret', 'pw-2', 'pw-3']) t.false(out.includes(secret) || json.includes(secret), secret);
+  t.true(out.includes('cannot reach https://u:***@registry') && json.includes('is https://u:***@registry up?'));
   const lines = out.split('\n');
   t.deepEqual(lines.slice(3, 5), [
     '1 | sink a to postgres { url: "postgres://app:***@db/app", table: t }',
