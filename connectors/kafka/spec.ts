@@ -11,7 +11,7 @@ export const kafkaSpec: ConnectorSpec = {
     { name: 'topic', type: 'string', doc: 'The topic.', required: true },
     { name: 'brokers', type: 'string-list', doc: 'Bootstrap servers (`host:port`); default `$SENSEI_KAFKA_BROKERS`, else `localhost:9092`.' },
     { name: 'format', type: 'enum', values: ['avro', 'json'], doc: 'Value encoding: Avro in the Confluent wire format (needs `registry`), or JSON text.', default: 'avro' },
-    { name: 'registry', type: 'string', doc: 'Schema Registry URL; default `$SENSEI_SCHEMA_REGISTRY_URL`. Basic auth from `$SENSEI_SCHEMA_REGISTRY_USERNAME`/`_PASSWORD`.' },
+    { name: 'registry', type: 'string', doc: 'Schema Registry URL; default `$SENSEI_SCHEMA_REGISTRY_URL`. Basic auth from `$SENSEI_SCHEMA_REGISTRY_USERNAME`/`_PASSWORD`.', passwordFrom: 'write the URL without credentials and set `SENSEI_SCHEMA_REGISTRY_USERNAME` and `SENSEI_SCHEMA_REGISTRY_PASSWORD`' },
     { name: 'client_id', type: 'string', doc: 'Client id the broker sees.', default: 'sensei' },
     // security: secrets come from the environment, never from the pipeline text
     { name: 'security_protocol', type: 'enum', values: ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'], doc: 'Transport: plain TCP or TLS, with or without SASL.', default: 'plaintext' },

@@ -9,7 +9,7 @@ export const postgresSpec: ConnectorSpec = {
     'As a lookup it runs a query for the keys of a whole batch at once, behind an LRU cache with a TTL.',
   roles: ['sink', 'lookup'],
   options: [
-    { name: 'url', type: 'string', doc: 'Connection URL (`postgres://user@host:port/db`); default `$SENSEI_PG_URL`, else the libpq variables (`PGHOST`, `PGUSER`…). Keep passwords in `PGPASSWORD`, not in the pipeline.' },
+    { name: 'url', type: 'string', doc: 'Connection URL (`postgres://user@host:port/db`); default `$SENSEI_PG_URL`, else the libpq variables (`PGHOST`, `PGUSER`…). Keep passwords in `PGPASSWORD`, not in the pipeline.', passwordFrom: 'write the URL without it and set `PGPASSWORD`, or leave `url` out and set `SENSEI_PG_URL`' },
     { name: 'table', type: 'string', doc: 'Target table, optionally schema-qualified (`sales.orders`).', required: true, roles: ['sink'] },
     { name: 'mode', type: 'enum', values: ['append', 'upsert'], doc: '`append` copies rows in; `upsert` copies into a staging table and merges with `INSERT … ON CONFLICT (key) DO UPDATE`, the last record of a key in a batch winning.', default: 'append', roles: ['sink'] },
     { name: 'key', type: 'string-list', doc: 'Sink, upsert: the key columns; default the table\'s primary key (`create: true` makes them the primary key). Lookup: an expression over the record giving `$1`, e.g. `key: customer_id`.' },
@@ -24,7 +24,7 @@ export const postgresSpec: ConnectorSpec = {
     // lookup
     { name: 'query', type: 'string', doc: 'Lookup: a query for one key, `$1`, returning at most one row, e.g. `select tier, country from customers where id = $1`. Its columns fill the declared record by name. It runs for all keys of a batch at once.', required: true, roles: ['lookup'] },
     { name: 'on_missing', type: 'enum', values: ['null', 'drop', 'dead_letter'], doc: 'Lookup: a key without a row gives a null field, drops the record, or makes it a dead letter.', default: 'null', roles: ['lookup'] },
-    { name: 'replica_url', type: 'string', doc: 'Lookup: run the queries on this read replica instead of `url`.', roles: ['lookup'] },
+    { name: 'replica_url', type: 'string', doc: 'Lookup: run the queries on this read replica instead of `url`.', roles: ['lookup'], passwordFrom: 'write the URL without it and set `PGPASSWORD`' },
     { name: 'cache_size', type: 'int', doc: 'Lookup: results kept per worker (LRU), misses included; 0 disables the cache.', default: 100000, min: 0, roles: ['lookup'] },
     { name: 'cache_ttl', type: 'duration', doc: 'Lookup: how long a cached result is used.', default: '1m', roles: ['lookup'] },
     { name: 'retry_backoff', type: 'duration', doc: 'First wait after a connection failure; doubles on each further failure up to `retry_max_backoff`.', default: '100ms' },

@@ -9,7 +9,7 @@ export const redisSpec: ConnectorSpec = {
     'the keys of a whole batch in one pipeline, behind an LRU cache with a TTL.',
   roles: ['sink', 'lookup'],
   options: [
-    { name: 'url', type: 'string', doc: 'Connection URL (`redis://[user:password@]host:port/db`, `rediss://` for TLS); default `$SENSEI_REDIS_URL`, else `redis://127.0.0.1:6379`.' },
+    { name: 'url', type: 'string', doc: 'Connection URL (`redis://[user:password@]host:port/db`, `rediss://` for TLS); default `$SENSEI_REDIS_URL`, else `redis://127.0.0.1:6379`. Keep passwords out of the pipeline: set the whole URL in `SENSEI_REDIS_URL`.', passwordFrom: 'leave `url` out and set `SENSEI_REDIS_URL`' },
     { name: 'command', type: 'enum', values: ['set', 'hset', 'xadd', 'publish'], doc: 'Sink: what each record becomes.', default: 'set', roles: ['sink'] },
     {
       name: 'key',

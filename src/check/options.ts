@@ -2,7 +2,9 @@
  * Connector declarations against the spec registry the caller passes in:
  * the connector exists and plays the role, every option is known and of its
  * type, required options are present. Options become Constants (durations
- * in milliseconds), completed with the spec's defaults.
+ * in milliseconds), completed with the spec's defaults. A URL holding a
+ * password is a warning: the password would sit in the pipeline file and in
+ * every plan compiled from it.
  */
 import type { Diagnostic, Span } from '../diagnostics/diagnostic.ts';
 import { diagnostic, type Code } from '../diagnostics/codes.ts';
@@ -10,6 +12,7 @@ import type { ConnectorRole, ConnectorSpecs, OptionSpec } from '../spi/spec.ts';
 import type { Expr, Identifier, OptionEntry } from '../syntax/ast.ts';
 import { closestMatch } from '../syntax/suggest.ts';
 import { evalLiteral } from '../resolve/constants.ts';
+import { maskUrlPasswords } from '../plan/url-passwords.ts';
 import type { Constant } from './typed.ts';
 
 const ROLE_TEXT: Record<ConnectorRole, string> = { source: 'a source', sink: 'a sink', 'dead-letter': 'a dead letter target', lookup: 'a lookup' };
@@ -82,7 +85,16 @@ export function checkConnector(
     }
     const value = optionValue(option, entry.value, spec.name, diagnostics);
     if (value === undefined) ok = false;
-    else options[name] = value;
+    else {
+      options[name] = value;
+      const url = passwordUrl(value);
+      if (url !== undefined) {
+        report('password-in-url', entry.value.span, `option \`${name}\` of \`${spec.name}\` holds a password in its URL (\`${maskUrlPasswords(url)}\`)`, {
+          hints: [`keep the password out of the pipeline: ${option.passwordFrom ?? 'pass it in an environment variable'}`],
+          data: { connector: spec.name, name },
+        });
+      }
+    }
   }
   for (const option of spec.options) {
     if (option.name in options || expressions.includes(option.name) || !applies(option)) continue;
@@ -97,6 +109,12 @@ export function checkConnector(
     }
   }
   return ok ? { connector: spec.name, options } : undefined;
+}
+
+/** The first text of an option value that holds a URL with a password. */
+function passwordUrl(value: Constant): string | undefined {
+  const texts = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+  return texts.find((t): t is string => typeof t === 'string' && maskUrlPasswords(t) !== t);
 }
 
 function optionValue(option: OptionSpec, e: Expr, connector: string, diagnostics: Diagnostic[]): Constant | undefined {

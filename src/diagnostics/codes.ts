@@ -51,6 +51,7 @@ export const CODES = {
   'missing-option': { severity: 'error', summary: 'A required connector option is missing.' },
   'invalid-option': { severity: 'error', summary: 'An option value of the wrong type or out of range.' },
   'wrong-direction': { severity: 'error', summary: 'A connector used as a source that is only a sink, or the reverse.' },
+  'password-in-url': { severity: 'warning', summary: 'A connector option whose URL holds a password, which belongs in an environment variable.' },
   // registry
   'incompatible-schema': { severity: 'error', summary: 'A sink schema that the registry subject would reject.' },
   'registry-unavailable': { severity: 'error', summary: 'The schema registry could not be asked about a sink schema.' },

@@ -1,8 +1,11 @@
 /**
  * Renders diagnostics for people (rustc-style snippets) and for tools (a
  * stable JSON shape). This is the only place where spans become text; the
- * compiler stages never format positions themselves.
+ * compiler stages never format positions themselves. Messages, hints and
+ * source excerpts show URLs with their passwords masked: rendered
+ * diagnostics end up in CI and daemon logs.
  */
+import { maskUrlPasswords } from '../plan/url-passwords.ts';
 import type { Diagnostic, Position, Severity } from './diagnostic.ts';
 
 export interface RenderOptions {
@@ -41,13 +44,13 @@ export function diagnosticsToJson(diagnostics: readonly Diagnostic[]): JsonDiagn
   return sortDiagnostics(diagnostics).map((d) => ({
     code: d.code,
     severity: d.severity,
-    message: d.message,
+    message: maskUrlPasswords(d.message),
     file: d.span.file,
     line: d.span.start.line,
     column: d.span.start.column,
     endLine: d.span.end.line,
     endColumn: d.span.end.column,
-    hints: [...d.hints],
+    hints: d.hints.map(maskUrlPasswords),
   }));
 }
 
@@ -144,13 +147,15 @@ function excerptOf(d: Diagnostic, lines: string[]): Excerpt {
   const continues = endLine > lineIndex + 2 || (endLine === lineIndex + 2 && d.span.end.column > 1);
   const end =
     endLine === lineIndex + 1 ? clamp(d.span.end.column - 1, start, source.length) : source.length;
-  const before = displayWidth(source.slice(0, start));
+  // Spans start and end at token boundaries, never inside a password, so the masked text before a column measures its masked position.
+  const widthTo = (column: number) => displayWidth(maskUrlPasswords(source.slice(0, column)));
+  const before = widthTo(start);
   return {
     line: lineIndex + 1,
     column: start + 1,
-    text: displayText(source),
+    text: displayText(maskUrlPasswords(source)),
     caretStart: before,
-    caretWidth: Math.max(1, displayWidth(source.slice(0, end)) - before),
+    caretWidth: Math.max(1, widthTo(end) - before),
     continues,
   };
 }
@@ -197,10 +202,10 @@ function isControl(ch: string): boolean {
   return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
 }
 
-/** Messages may quote user text; never let it reach the terminal as control sequences or extra lines. */
+/** Messages may quote user text; never let it reach the terminal as control sequences, extra lines or a URL's password. */
 function sanitize(text: string): string {
   let out = '';
-  for (const ch of text) out += ch === '\n' ? ' ' : ch !== '\t' && isControl(ch) ? '\uFFFD' : ch;
+  for (const ch of maskUrlPasswords(text)) out += ch === '\n' ? ' ' : ch !== '\t' && isControl(ch) ? '\uFFFD' : ch;
   return out;
 }
 

@@ -20,6 +20,8 @@ export interface OptionSpec {
   max?: number;
   /** The roles the option applies to (default: all of the connector's); `required` holds only there. */
   roles?: ConnectorRole[];
+  /** For a URL: where its password goes instead (environment variables), the hint of the `password-in-url` warning. */
+  passwordFrom?: string;
 }
 
 export type ConnectorRole = 'source' | 'sink' | 'dead-letter' | 'lookup';

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { applyFix, check, expectClean, expectDiagnostic } from './harness.ts';
+import { compileResult } from '../support/compile.ts';
+import { applyFix, check, expectClean, expectDiagnostic, markers } from './harness.ts';
 
 const base = 'pipeline p\nschema A { x: string }\n';
 
@@ -84,4 +85,28 @@ test('negative numbers are literals too', (t) => {
   const c = check(`${base}source a: A from datagen { seed: -7 }\nsink a to stdout`);
   expectClean(t, c);
   t.is(c.typed!.sources[0]!.options.seed, -7);
+});
+
+test('a URL holding a password is a warning, masked, whose hint names the variables the connector reads instead', (t) => {
+  const cases = [
+    { sink: 'sink a to postgres { table: "t", url: ⟦"postgres://app:s3cret-pw@db:5432/app"⟧ }', url: 'postgres://app:***@db:5432/app', hint: /set `PGPASSWORD`, or leave `url` out and set `SENSEI_PG_URL`/ },
+    { sink: 'sink a to redis { key: "k:{x}", url: ⟦"redis://:s3cret-pw@cache:6379"⟧ }', url: 'redis://:***@cache:6379', hint: /leave `url` out and set `SENSEI_REDIS_URL`/ },
+    { sink: 'sink a to kafka { topic: "t", registry: ⟦"https://app:s3cret-pw@registry:8081"⟧ }', url: 'https://app:***@registry:8081', hint: /SENSEI_SCHEMA_REGISTRY_PASSWORD/ },
+  ];
+  for (const { sink, url, hint } of cases) {
+    const { text, marks } = markers(`${base}source a: A from datagen { count: 1 }\n${sink}\n`);
+    const warnings = compileResult(text).diagnostics.filter((d) => d.code === 'password-in-url');
+    t.is(warnings.length, 1, sink);
+    const d = warnings[0]!;
+    t.is(d.severity, 'warning');
+    t.deepEqual([d.span.start.offset, d.span.end.offset], [marks[0]!.start, marks[0]!.end]);
+    t.true(d.message.includes(url), d.message);
+    t.regex(d.hints[0]!, hint);
+    t.false(JSON.stringify(d).includes('s3cret-pw'));
+  }
+});
+
+test('a URL with a user and no password is fine', (t) => {
+  const c = compileResult(`${base}source a: A from datagen { count: 1 }\nsink a to postgres { table: "t", url: "postgres://app@db:5432/app" }\n`);
+  t.deepEqual(c.diagnostics.filter((d) => d.code === 'password-in-url'), []);
 });

@@ -3,8 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { configJsonSchema } from '../../src/tooling/daemon/config-schema.ts';
 import { ConfigError, loadConfig } from '../../src/tooling/daemon/config.ts';
+import { exposedControl, isLoopback } from '../../src/tooling/daemon/exposure.ts';
 import { loadSecrets, Scrubber } from '../../src/tooling/daemon/secrets.ts';
-import { leafSettings } from '../../src/tooling/daemon/settings.ts';
+import { leafSettings, SECRET_VARIABLES } from '../../src/tooling/daemon/settings.ts';
 import { ROOT, tempDir } from './daemon-process.ts';
 
 async function configFile(text: string, name = 'sensei.yaml'): Promise<string> {
@@ -98,13 +99,34 @@ test('secrets come from <VAR>_FILE and from secrets.dir, and are scrubbed from t
   t.throws(() => loadSecrets({ SENSEI_KAFKA_USERNAME_FILE: join(dir, 'missing') }, undefined), { message: /SENSEI_KAFKA_USERNAME_FILE: cannot read the secret SENSEI_KAFKA_USERNAME/ });
 });
 
+test('connection URLs are secrets; their passwords, and every URL\'s password, are scrubbed', (t) => {
+  const env: NodeJS.ProcessEnv = { SENSEI_PG_URL: 'postgres://app:p%40ss-in-url@db:5432/app', SENSEI_REDIS_URL: 'redis://:redis-pw@cache:6379', PGPASSWORD: 'libpq-pw' };
+  const names = loadSecrets(env, undefined);
+  t.deepEqual(names.sort(), ['PGPASSWORD', 'SENSEI_PG_URL', 'SENSEI_REDIS_URL']);
+  const scrubber = new Scrubber(env, names);
+  t.is(scrubber.scrub(`connecting to ${env.SENSEI_PG_URL}`), 'connecting to [redacted]');
+  t.is(scrubber.scrub('{"password":"p@ss-in-url","other":"p%40ss-in-url","pg":"libpq-pw","redis":"redis-pw"}'), '{"password":"[redacted]","other":"[redacted]","pg":"[redacted]","redis":"[redacted]"}');
+  t.is(scrubber.scrub('lookup failed: postgres://reader:replica-pw@replica:5432/app'), 'lookup failed: postgres://reader:***@replica:5432/app', 'any URL, not only those of secret variables');
+});
+
+test('control endpoints beyond loopback need a token or control off', (t) => {
+  for (const host of ['127.0.0.1', '127.8.0.1', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) t.true(isLoopback(host), host);
+  for (const host of ['0.0.0.0', '::', '10.0.0.7', '::ffff:10.0.0.7', 'sensei.internal', '']) t.false(isLoopback(host), host);
+  const admin = { host: '0.0.0.0', port: 9464, control: true };
+  t.is(exposedControl(admin, undefined)?.key, 'admin.control');
+  t.is(exposedControl(admin, 'token'), undefined);
+  t.is(exposedControl({ ...admin, control: false }, undefined), undefined);
+  t.is(exposedControl({ ...admin, host: '127.0.0.1' }, undefined), undefined);
+});
+
 test('docs/sensei-run.schema.json is the schema generated from the settings', async (t) => {
   const checkedIn = JSON.parse(await readFile(join(ROOT, 'docs/sensei-run.schema.json'), 'utf8')) as unknown;
   t.deepEqual(checkedIn, configJsonSchema(), 'regenerate with: node bin/sensei-run.js --print-config-schema > docs/sensei-run.schema.json');
 });
 
-test('every setting and environment variable is documented in docs/sensei-run.md', async (t) => {
+test('every setting, environment variable and secret variable is documented in docs/sensei-run.md', async (t) => {
   const doc = await readFile(join(ROOT, 'docs/sensei-run.md'), 'utf8');
-  const missing = leafSettings().flatMap(({ path, setting }) => [path, ...(setting.env ? [setting.env] : [])]).filter((name) => !doc.includes(`\`${name}\``));
+  const names = [...leafSettings().flatMap(({ path, setting }) => [path, ...(setting.env ? [setting.env] : [])]), ...SECRET_VARIABLES];
+  const missing = names.filter((name) => !doc.includes(`\`${name}\``));
   t.deepEqual(missing, []);
 });

@@ -167,7 +167,8 @@ export function parsePrometheus(text: string): { samples: Sample[]; types: Map<s
     const labels: Record<string, string> = {};
     for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_s, c: string) => (c === 'n' ? '\n' : c));
     const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`bad sample value: ${line}`);
+    // prom-client writes NaN as `Nan`; Prometheus reads NaN in any case.
+    if (Number.isNaN(value) && !/^nan$/i.test(m[3]!)) throw new Error(`bad sample value: ${line}`);
     samples.push({ name: m[1]!, labels, value });
   }
   return { samples, types };

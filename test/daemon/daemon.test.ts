@@ -1,6 +1,6 @@
 // The real `sensei-run` executable on the embedded connectors (datagen → file):
-// start, readiness, metrics, status, live replacement, admin control, secrets,
-// refusal to start, graceful shutdown.
+// start, readiness, metrics, status, live replacement, admin control and its
+// guard, secrets, refusal to start, graceful shutdown.
 import test from 'ava';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -117,6 +117,22 @@ test('starts, becomes ready, serves metrics and status, and drains on SIGTERM wi
   t.truthy(d.events.find((e) => e.event === 'exit' && e.code === 0));
 });
 
+test('a source whose lag is unknown exports no lag series, neither a sentinel nor NaN', async (t) => {
+  // No rate and no count: the generator has no end to lag behind (its backlog is Infinity).
+  const dir = await tempDir({ 'sensei.yaml': 'workers: { min: 1, max: 1 }\nruntime: { statusInterval: 100ms }\nwatch: { enabled: false }\n' });
+  await writeFile(join(dir, 'endless.sensei'), generatorPipeline('endless', '/dev/null').replace('rate: 400, ', ''));
+  const d = daemon(['--config', join(dir, 'sensei.yaml'), join(dir, 'endless.sensei')]);
+  await d.ready();
+  const samples = await eventually(async () => {
+    const { samples } = parsePrometheus((await d.request('/metrics')).text);
+    return metricValue(samples, 'sensei_records_in_total', { pipeline: 'endless' }) > 0 ? samples : undefined;
+  }, 60_000, 'records in');
+  t.deepEqual(samples.filter((s) => s.name.startsWith('sensei_consumer_lag') && s.labels.pipeline === 'endless'), []);
+  t.is((await d.json('/status')).pipelines[0].run.backlog, 'Infinity', '/status still says it');
+  d.signal('SIGTERM');
+  t.is((await d.exited).code, 0);
+});
+
 test('a changed pipeline file is drained and replaced without restarting the process', async (t) => {
   const dir = await tempDir();
   const file = join(dir, 'live.sensei');
@@ -182,7 +198,9 @@ test('secrets are never logged or served, and guard the control endpoints', asyn
   });
   await d.ready();
   const starting = await d.waitFor('starting');
-  t.deepEqual((starting.secrets as string[]).sort(), ['SENSEI_ADMIN_TOKEN', 'SENSEI_KAFKA_PASSWORD', 'SENSEI_SCHEMA_REGISTRY_PASSWORD'], 'secret names are logged, not values');
+  // The services' connection URLs (SENSEI_PG_URL, ...) are secrets too when the test environment has them.
+  const ours = (starting.secrets as string[]).filter((name) => !process.env[name]);
+  t.deepEqual(ours.sort(), ['SENSEI_ADMIN_TOKEN', 'SENSEI_KAFKA_PASSWORD', 'SENSEI_SCHEMA_REGISTRY_PASSWORD'], 'secret names are logged, not values');
 
   t.is((await d.request('/pipelines/sec/stop', { method: 'POST' })).status, 401);
   t.is((await d.request('/pipelines/sec/stop', { method: 'POST', headers: { authorization: 'Bearer wrong' } })).status, 401);
@@ -195,6 +213,45 @@ test('secrets are never logged or served, and guard the control endpoints', asyn
     t.false(text.includes(secret));
     t.false(text.includes(token));
   }
+});
+
+test('control reachable beyond loopback without a token: refuses to start (exit 2), naming the settings and the fixes', async (t) => {
+  const dir = await tempDir({ 'a.sensei': generatorPipeline('alpha', 'a.jsonl') });
+  for (const args of [[dir], ['--check', dir]]) {
+    const d = daemon(args, { env: { SENSEI_ADMIN_HOST: '0.0.0.0', SENSEI_ADMIN_TOKEN: '' } });
+    t.is((await d.exited).code, 2, args.join(' '));
+    for (const setting of ['admin.control', 'SENSEI_ADMIN_CONTROL', 'admin.host', 'SENSEI_ADMIN_HOST', 'SENSEI_ADMIN_TOKEN']) t.true(d.stderr.includes(setting), setting);
+    t.regex(d.stderr, /binds 0\.0\.0\.0 .*set SENSEI_ADMIN_TOKEN .*bind admin\.host to 127\.0\.0\.1.*turn control off \(admin\.control: false, SENSEI_ADMIN_CONTROL=false\)/);
+    t.deepEqual(d.events, [], 'nothing started');
+  }
+});
+
+test('control without a token on loopback; beyond loopback with a token, or with control off', async (t) => {
+  const dir = await tempDir();
+  await writeFile(join(dir, 'a.sensei'), generatorPipeline('alpha', join(dir, 'a.jsonl')));
+  const token = 'admin-token-for-the-network';
+  const stop = (d: DaemonProcess, headers: Record<string, string> = {}) => d.request('/pipelines/alpha/stop', { method: 'POST', headers }).then((r) => r.status);
+  const env = { SENSEI_WORKERS_MIN: '1', SENSEI_WORKERS_MAX: '1', SENSEI_WATCH: 'false' };
+
+  const loopback = daemon([dir], { env: { ...env, SENSEI_ADMIN_HOST: '127.0.0.1', SENSEI_ADMIN_TOKEN: '' } });
+  await loopback.ready();
+  t.is(await stop(loopback), 200, 'open on loopback');
+  loopback.signal('SIGTERM');
+  t.is((await loopback.exited).code, 0);
+
+  const guarded = daemon([dir], { env: { ...env, SENSEI_ADMIN_HOST: '0.0.0.0', SENSEI_ADMIN_TOKEN: token } });
+  await guarded.ready();
+  t.is((await guarded.waitFor('admin-listening')).host, '0.0.0.0');
+  t.is(await stop(guarded), 401);
+  t.is(await stop(guarded, { authorization: `Bearer ${token}` }), 200);
+  guarded.signal('SIGTERM');
+  t.is((await guarded.exited).code, 0);
+
+  const noControl = daemon([dir], { env: { ...env, SENSEI_ADMIN_HOST: '0.0.0.0', SENSEI_ADMIN_TOKEN: '', SENSEI_ADMIN_CONTROL: 'false' } });
+  await noControl.ready();
+  t.is(await stop(noControl), 403);
+  noControl.signal('SIGTERM');
+  t.is((await noControl.exited).code, 0);
 });
 
 test('a drain that outlasts shutdown.deadline exits 1; a second signal exits at once', async (t) => {

@@ -1,15 +1,17 @@
 // The deployment files, checked without a cluster: every Kubernetes manifest
 // against the official OpenAPI schemas (kubernetes-models' validators), plus
 // what those schemas cannot know (probes on the admin endpoints, the HPA's
-// shape, the config in the ConfigMap, a Dockerfile that runs as non-root
-// with production dependencies only).
+// shape, the config in the ConfigMap, the admin token's Secret, files named
+// in comments, a Dockerfile that runs as non-root with production
+// dependencies only).
 import test from 'ava';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
 import { loadConfig } from '../../src/tooling/daemon/config.ts';
+import { exposedControl } from '../../src/tooling/daemon/exposure.ts';
 import { compilePipeline } from '../../src/tooling/daemon/pipelines.ts';
 import { ROOT, tempDir } from './daemon-process.ts';
 
@@ -76,6 +78,22 @@ test('kustomization.yaml lists every manifest beside it', async (t) => {
   t.deepEqual([...k.resources].sort(), files);
 });
 
+test('every file the manifests\' comments name exists (beside them, or from the repository root)', async (t) => {
+  const named: { file: string; name: string }[] = [];
+  for (const { file } of await manifestsIn(K8S)) {
+    const text = await readFile(join(K8S, file), 'utf8');
+    for (const comment of text.matchAll(/#(.*)$/gm)) {
+      for (const name of comment[1]!.matchAll(/[\w./-]+\.(?:ya?ml|md|json|sensei)\b/g)) named.push({ file, name: name[0] });
+    }
+  }
+  t.true(named.length > 0);
+  const exists = ({ file, name }: { file: string; name: string }) =>
+    Promise.any([join(K8S, dirname(file), name), join(ROOT, name)].map((path) => access(path))).then(() => true, () => false);
+  const missing = [];
+  for (const n of named) if (!(await exists(n))) missing.push(`${n.file}: ${n.name}`);
+  t.deepEqual(missing, []);
+});
+
 test('the HPA scales on CPU and consumer lag with the API-tier behaviour', async (t) => {
   const hpa = await manifest('HorizontalPodAutoscaler');
   const deployment = await manifest('Deployment');
@@ -131,6 +149,20 @@ test('the Deployment probes the admin endpoints and stops within its grace perio
   const service = await manifest('Service');
   t.deepEqual(service.spec.selector, deployment.spec.template.metadata.labels);
   t.is(service.spec.ports[0].targetPort, 'admin');
+});
+
+test('the admin token comes from a required Secret, which the ConfigMap\'s admin settings need; the docs say how to create it', async (t) => {
+  const c = (await manifest('Deployment')).spec.template.spec.containers[0];
+  const ref = c.env.find((e: { name: string }) => e.name === 'SENSEI_ADMIN_TOKEN').valueFrom.secretKeyRef;
+  t.is(ref.optional, false, 'a pod without the token does not start');
+
+  const dir = await tempDir({ 'sensei-run.yaml': (await manifest('ConfigMap')).data['sensei-run.yaml'] });
+  const config = await loadConfig({ file: join(dir, 'sensei-run.yaml'), env: {} });
+  t.truthy(exposedControl(config.admin, undefined), 'sensei-run would refuse this config without the token');
+  t.is(exposedControl(config.admin, 'a-token'), undefined);
+
+  const docs = await readFile(join(ROOT, 'docs/sensei-run.md'), 'utf8');
+  t.true(docs.includes(`kubectl create secret generic ${ref.name} --from-literal=${ref.key}=`));
 });
 
 test('the Dockerfile is multi-stage, runs as the non-root uid of the manifests, with production dependencies only', async (t) => {

@@ -53,6 +53,18 @@ sink s to stdout { «formt»: json }
   t.regex(messageOf(byCode.get('unknown-option')!), /did you mean `format`/);
 });
 
+test('a password in a connector URL is a warning, its message masked', async (t) => {
+  const m = mark(`${SCHEMA}sink orders to postgres { table: "orders", url: «"postgres://app:s3cret-pw@db/app"» }
+`);
+  const uri = docUri('password.sensei');
+  client.open(uri, m.text);
+  const d = (await client.diagnostics(uri, { version: 1 })).find((x) => x.code === 'password-in-url');
+  t.is(d?.severity, 2);
+  t.deepEqual(d?.range, m.ranges[0]);
+  t.regex(messageOf(d!), /postgres:\/\/app:\*\*\*@db\/app.*hint: keep the password out of the pipeline/s);
+  t.false(messageOf(d!).includes('s3cret-pw'));
+});
+
 test('warnings have their severity, and an unused stream is marked unnecessary', async (t) => {
   const m = mark(`${SCHEMA}stream «unused» = orders | where amount > 0
 `);

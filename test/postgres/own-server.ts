@@ -1,12 +1,13 @@
 /**
  * A PostgreSQL server of a test's own (initdb + pg_ctl in a temp dir, on a
  * free port), for tests that stop and restart the server: the shared one
- * of `scripts/services` serves other tests at the same time. Uses the
- * system's server binaries, as scripts/services does; as root the server
- * runs as the `postgres` user.
+ * of `scripts/services` serves other tests at the same time, or that need
+ * password authentication (the shared one trusts every local connection).
+ * Uses the system's server binaries, as scripts/services does; as root the
+ * server runs as the `postgres` user.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +24,7 @@ function binDir(): string {
 
 
 export interface OwnServer {
+  /** Without the password, when the server has one. */
   url: string;
   /** Fast shutdown: sessions are terminated, the port closes. */
   stop(): Promise<void>;
@@ -31,7 +33,8 @@ export interface OwnServer {
   destroy(): Promise<void>;
 }
 
-export async function startOwnServer(): Promise<OwnServer> {
+/** With `password`, the superuser `sensei` has it and every connection must give it (scram-sha-256). */
+export async function startOwnServer(options: { password?: string } = {}): Promise<OwnServer> {
   const bin = binDir();
   const root = userInfo().uid === 0;
   // /var/tmp: reachable for the postgres user, unlike a 0700 temp dir of root's.
@@ -45,7 +48,14 @@ export async function startOwnServer(): Promise<OwnServer> {
   const asPg = (cmd: string, args: string[]) => (root ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { cwd: '/' }) : run(join(bin, cmd), args));
   const port = await freePort();
   const data = join(home, 'data');
-  await asPg('initdb', ['-D', data, '-U', 'sensei', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+  let auth = ['-A', 'trust'];
+  if (options.password !== undefined) {
+    // Read by initdb, which runs as the postgres user when this is root.
+    const pwfile = join(home, 'password');
+    writeFileSync(pwfile, `${options.password}\n`, { mode: 0o644 });
+    auth = ['-A', 'scram-sha-256', `--pwfile=${pwfile}`];
+  }
+  await asPg('initdb', ['-D', data, '-U', 'sensei', ...auth, '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
   const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
   const start = async () => void (await asPg('pg_ctl', ['-D', data, '-l', join(home, 'server.log'), '-o', opts, '-w', '-t', '60', 'start']));
   const stop = async () => void (await asPg('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']));

@@ -56,6 +56,31 @@ test('a single-line span is underlined under its columns, with location and hint
   );
 });
 
+test('messages, hints and excerpts show URLs with their passwords masked, the caret still under its span', (t) => {
+  const text = 'sink a to postgres { url: "postgres://app:s3cret@db/app", table: t }\nsink b to redis { url: "redis://:pw-2@cache:6379" }\n';
+  const span = (needle: string, skip = 0) => {
+    const offset = text.indexOf(needle);
+    return { file: FILE, start: positionAt(text, offset + skip), end: positionAt(text, offset + needle.length) };
+  };
+  const diagnostics: Diagnostic[] = [
+    { code: 'invalid-option', severity: 'error', message: 'no such table', span: span('table: t', 7), hints: [] },
+    { code: 'registry-unavailable', severity: 'error', message: 'cannot reach https://u:pw-3@registry', span: span('"redis://:pw-2@cache:6379"'), hints: ['is https://u:pw-3@registry up?'] },
+  ];
+  const out = renderDiagnostics(diagnostics, new Map([[FILE, text]]));
+  const json = JSON.stringify(diagnosticsToJson(diagnostics));
+  for (const secret of ['s3cret', 'pw-2', 'pw-3']) t.false(out.includes(secret) || json.includes(secret), secret);
+  t.true(out.includes('cannot reach https://u:***@registry') && json.includes('is https://u:***@registry up?'));
+  const lines = out.split('\n');
+  t.deepEqual(lines.slice(3, 5), [
+    '1 | sink a to postgres { url: "postgres://app:***@db/app", table: t }',
+    '  |' + ' '.repeat(63) + '^',
+  ]);
+  t.deepEqual(lines.slice(9, 11), [
+    '2 | sink b to redis { url: "redis://:***@cache:6379" }',
+    '  |' + ' '.repeat(24) + '^'.repeat(25),
+  ]);
+});
+
 test('the gutter grows with the line number', (t) => {
   const source = '\n'.repeat(11) + 'stream s = «o»\n';
   const out = render(source);

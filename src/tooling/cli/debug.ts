@@ -1,11 +1,13 @@
 /**
  * `sensei debug STAGE FILE`: dumps the output of any compiler stage. A stage
  * that produced output is dumped even when diagnostics have errors (exit 1).
+ * Passwords in URLs are masked, as in every plan the CLI writes.
  */
 import { textToAst, textToTokens } from '../../syntax/parse.ts';
 import { hasErrors } from '../../diagnostics/diagnostic.ts';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
 import type { PlanChain } from '../../plan/plan.ts';
+import { maskUrlPasswords } from '../../plan/url-passwords.ts';
 import { EXIT_FAILURE, EXIT_OK, readInput, report, toJson } from './io.ts';
 import type { DebugStage } from './choices.ts';
 import type { Io } from './io.ts';
@@ -19,7 +21,7 @@ export async function debugCommand(stage: DebugStage, path: string, io: Io): Pro
     if (stage === 'tokens') ({ tokens: dump, diagnostics } = textToTokens(path, text));
     else ({ ast: dump, diagnostics } = textToAst(path, text));
     report(io.stderr, diagnostics, new Map([[path, text]]));
-    io.stdout.write(toJson(dump));
+    io.stdout.write(maskUrlPasswords(toJson(dump)));
     return hasErrors(diagnostics) ? EXIT_FAILURE : EXIT_OK;
   }
   const result = await compilePath(path);
@@ -29,7 +31,7 @@ export async function debugCommand(stage: DebugStage, path: string, io: Io): Pro
     io.stderr.write(`no ${stage} output: the earlier stages reported errors\n`);
     return EXIT_FAILURE;
   }
-  io.stdout.write(stage === 'code' ? result.plan!.chains.map(chainSource).join('\n') : toJson(output));
+  io.stdout.write(maskUrlPasswords(stage === 'code' ? result.plan!.chains.map(chainSource).join('\n') : toJson(output)));
   return hasErrors(result.diagnostics) ? EXIT_FAILURE : EXIT_OK;
 }
 

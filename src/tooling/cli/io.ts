@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
 import { hasErrors } from '../../diagnostics/diagnostic.ts';
 import { renderDiagnostics } from '../../diagnostics/render.ts';
+import { maskUrlPasswords } from '../../plan/url-passwords.ts';
 
 export const EXIT_OK = 0;
 /** Diagnostics with errors, failed checks or tests, a pipeline that failed. */
@@ -33,9 +34,11 @@ export interface Io {
 /**
  * `--color`/`--no-color` win; otherwise `NO_COLOR` turns colors off and
  * `FORCE_COLOR` on (the usual conventions), and a terminal gets colors.
+ * What a command says on stderr (errors, status, summaries) shows no URL's
+ * password; stdout is written as given, since it may carry a sink's records.
  */
 export function createIo(colorFlag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): Io {
-  const output = (stream: NodeJS.WriteStream): Output => {
+  const output = (stream: NodeJS.WriteStream, filter: (text: string) => string = (text) => text): Output => {
     const isTTY = stream.isTTY === true;
     const color =
       colorFlag ??
@@ -44,9 +47,9 @@ export function createIo(colorFlag: boolean | undefined, env: NodeJS.ProcessEnv 
         : env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0'
           ? true
           : isTTY);
-    return { write: (text) => void stream.write(text), color, isTTY };
+    return { write: (text) => void stream.write(filter(text)), color, isTTY };
   };
-  return { stdout: output(process.stdout), stderr: output(process.stderr) };
+  return { stdout: output(process.stdout), stderr: output(process.stderr, maskUrlPasswords) };
 }
 
 /** Reads an input file named on the command line; a missing one is a usage error. */

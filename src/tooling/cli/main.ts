@@ -9,6 +9,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { maskUrlPasswords } from '../../plan/url-passwords.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, createIo } from './io.ts';
 import type { Io } from './io.ts';
 import { DEBUG_STAGES, GRAPH_FORMATS, OUTPUT_FORMATS } from './choices.ts';
@@ -136,10 +137,10 @@ export async function main(argv: string[]): Promise<number> {
       return ok || (error.code === 'commander.help' && error.exitCode === 0) ? EXIT_OK : EXIT_USAGE;
     }
     if (error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message}\n`);
+      process.stderr.write(maskUrlPasswords(`error: ${error.message}\n`));
       return EXIT_USAGE;
     }
-    process.stderr.write(`error: ${error instanceof Error ? (process.env.SENSEI_DEBUG ? error.stack : error.message) : String(error)}\n`);
+    process.stderr.write(maskUrlPasswords(`error: ${error instanceof Error ? (process.env.SENSEI_DEBUG ? error.stack : error.message) : String(error)}\n`));
     return EXIT_FAILURE;
   }
 }

@@ -46,7 +46,7 @@ export async function runDaemon({ config, secrets, paths, check, version }: Daem
   try {
     loaded = await manager.load(paths);
   } catch (e) {
-    err(`sensei-run: ${(e as Error).message}\n`);
+    err(scrubber.scrub(`sensei-run: ${(e as Error).message}\n`));
     return EXIT_USAGE;
   }
   if (!loaded.ok) {

@@ -11,14 +11,17 @@
  *
  * Exit codes: 0 clean stop (or `--check` passed), 1 pipelines that do not
  * compile, a failed start or a shutdown past its deadline, 2 usage and
- * configuration errors.
+ * configuration errors (control endpoints reachable beyond loopback without
+ * a token among them).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { maskUrlPasswords } from '../../plan/url-passwords.ts';
 import { configJsonSchema } from './config-schema.ts';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, formatProblem, loadConfig } from './config.ts';
+import { exposedControl } from './exposure.ts';
 import { loadSecrets } from './secrets.ts';
 import type { DaemonConfig } from './settings.ts';
 
@@ -72,9 +75,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     config = await loadConfig({ ...(opts.config !== undefined ? { file: opts.config } : {}), env });
     secrets = loadSecrets(env, config.secrets.dir);
+    // After the secrets: the token may come from a file.
+    const exposed = exposedControl(config.admin, env.SENSEI_ADMIN_TOKEN);
+    if (exposed) throw new ConfigError([exposed]);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    err(`sensei-run: invalid configuration:\n${e.problems.map((p) => `  ${p.where ? `${p.where}: ` : ''}${p.key}: ${p.message}`).join('\n')}\n`);
+    err(maskUrlPasswords(`sensei-run: invalid configuration:\n${e.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`));
     return EXIT_USAGE;
   }
   const allPaths = [...config.pipelines, ...paths.map((p) => resolve(p))];

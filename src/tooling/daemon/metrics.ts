@@ -8,6 +8,11 @@
  * Labels: `pipeline` everywhere; `operator` is the graph node id of the
  * source or sink (`source:orders`, `sink:paid:0`) the count belongs to;
  * `source`/`partition` for lag; `worker` for thread utilization.
+ *
+ * A lag that is unknown (an unbounded generator reports Infinity) has no
+ * series at all, rather than a sentinel or NaN: the HPA sums the lag of a
+ * pod, and -1 would lower that sum while NaN would make it NaN. A missing
+ * series is how Prometheus says "no value".
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PipelineEvent, PipelineStatus } from '../../../runtime/index.ts';
@@ -111,7 +116,8 @@ export class DaemonMetrics {
     for (const src of s.sources) this.recordsIn.inc({ pipeline: p, operator: `source:${src.name}` }, delta(`in:${src.name}`, src.recordsIn));
     for (const sink of s.sinks) this.recordsOut.inc({ pipeline: p, operator: sink.id }, delta(`out:${sink.id}`, sink.records));
     this.deadLetters.inc({ pipeline: p }, delta('dead', s.deadLetters));
-    this.backlog.set({ pipeline: p }, finite(s.backlog));
+    if (Number.isFinite(s.backlog)) this.backlog.set({ pipeline: p }, s.backlog);
+    else this.backlog.remove({ pipeline: p });
     this.poolSize.set({ pipeline: p }, s.workers);
     this.poolUtilization.set({ pipeline: p }, s.utilization);
     this.inflight.set({ pipeline: p }, s.inflightBatches);
@@ -126,9 +132,9 @@ export class DaemonMetrics {
     const partitions = new Set<string>();
     for (const part of s.partitions) {
       const mine = owned[part.source];
-      if (mine !== undefined && !mine?.includes(part.partition)) continue;
+      if ((mine !== undefined && !mine?.includes(part.partition)) || !Number.isFinite(part.backlog)) continue;
       const labels = { pipeline: p, source: part.source, partition: String(part.partition) };
-      this.lag.set(labels, finite(part.backlog));
+      this.lag.set(labels, part.backlog);
       partitions.add(JSON.stringify([labels.source, labels.partition]));
     }
     for (const key of series.partitions) {
@@ -173,9 +179,4 @@ export class DaemonMetrics {
     if (!s) this.series.set(pipeline, (s = { workers: new Set(), partitions: new Set() }));
     return s;
   }
-}
-
-/** Prometheus takes +Inf, but an unbounded generator's backlog is better shown as -1 than as a line off the chart. */
-function finite(n: number): number {
-  return Number.isFinite(n) ? n : -1;
 }

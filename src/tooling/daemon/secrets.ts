@@ -2,10 +2,12 @@
  * Secrets reach the process only through the environment: set directly, as
  * a file named by `<VAR>_FILE`, or as a file `<VAR>` in `secrets.dir` (a
  * mounted Kubernetes Secret). Their values are collected so that every log
- * line and every admin response can be scrubbed of them.
+ * line and every admin response can be scrubbed of them, and of the password
+ * of any URL, wherever it came from.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { maskUrlPasswords } from '../../plan/url-passwords.ts';
 import { ConfigError, type ConfigProblem } from './config.ts';
 import { SECRET_VARIABLES } from './settings.ts';
 
@@ -31,7 +33,7 @@ export function loadSecrets(env: NodeJS.ProcessEnv, dir: string | undefined, ext
   return names.filter((n) => env[n]);
 }
 
-/** Replaces every occurrence of a secret value in text. */
+/** Replaces every occurrence of a secret value in text, and masks the passwords of URLs. */
 export class Scrubber {
   private values: string[] = [];
 
@@ -47,11 +49,14 @@ export class Scrubber {
     const values = new Set(this.values);
     for (const n of names) {
       const v = this.env[n];
-      // Very short values would scrub ordinary text; nobody uses them as secrets.
-      if (!v || v.length < 4) continue;
-      values.add(v);
-      // As it appears inside JSON (log lines, /status).
-      values.add(JSON.stringify(v).slice(1, -1));
+      // A URL's password may also show up on its own (a client's connection settings in an error).
+      for (const secret of [v, ...urlPassword(v)]) {
+        // Very short values would scrub ordinary text; nobody uses them as secrets.
+        if (!secret || secret.length < 4) continue;
+        values.add(secret);
+        // As it appears inside JSON (log lines, /status).
+        values.add(JSON.stringify(secret).slice(1, -1));
+      }
     }
     // Longest first, so a secret containing another is replaced whole.
     this.values = [...values].sort((a, b) => b.length - a.length);
@@ -60,6 +65,13 @@ export class Scrubber {
   scrub(text: string): string {
     let out = text;
     for (const v of this.values) if (out.includes(v)) out = out.split(v).join(REDACTED);
-    return out;
+    return maskUrlPasswords(out);
   }
+}
+
+/** The password of a URL, as written and decoded; none when `text` is not a URL with one. */
+function urlPassword(text: string | undefined): string[] {
+  if (!text || !URL.canParse(text)) return [];
+  const password = new URL(text).password;
+  return password ? [...new Set([password, decodeURIComponent(password)])] : [];
 }

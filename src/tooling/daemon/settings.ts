@@ -81,7 +81,9 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     port: { type: 'int', doc: 'Port; 0 picks a free one (logged in the `admin-listening` event).', env: 'SENSEI_ADMIN_PORT', default: 9464, min: 0, max: 65535 },
     control: {
       type: 'boolean',
-      doc: 'Accept `POST /pipelines/NAME/stop|start`. When `SENSEI_ADMIN_TOKEN` is set, these need `Authorization: Bearer <token>`.',
+      doc:
+        'Accept `POST /pipelines/NAME/stop|start`. When `SENSEI_ADMIN_TOKEN` is set, these need `Authorization: Bearer <token>`; ' +
+        'without a token, control is allowed only on a loopback `host` (sensei-run refuses to start otherwise).',
       env: 'SENSEI_ADMIN_CONTROL',
       default: true,
     },
@@ -158,9 +160,10 @@ export function leafSettings(settings: Readonly<Record<string, Setting>> = SETTI
 
 /**
  * Environment variables holding secrets. They are read where they are used
- * (the Kafka connector, the registry client, the admin server), may be given
- * as files (`<VAR>_FILE` or `secrets.dir`), and their values are scrubbed
- * from every log line.
+ * (the Kafka, PostgreSQL and Redis connectors, the registry client, the
+ * admin server), may be given as files (`<VAR>_FILE` or `secrets.dir`), and
+ * their values are scrubbed from every log line. Connection URLs count: they
+ * may carry a password.
  */
 export const SECRET_VARIABLES = [
   'SENSEI_KAFKA_USERNAME',
@@ -169,6 +172,10 @@ export const SECRET_VARIABLES = [
   'SENSEI_SCHEMA_REGISTRY_USERNAME',
   'SENSEI_SCHEMA_REGISTRY_PASSWORD',
   'SENSEI_ADMIN_TOKEN',
+  'SENSEI_PG_URL',
+  'SENSEI_PGBOUNCER_URL',
+  'PGPASSWORD',
+  'SENSEI_REDIS_URL',
 ] as const;
 
 /** Where a secret that someone put into the config file belongs instead. */
