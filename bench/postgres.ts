@@ -63,6 +63,8 @@ export interface PostgresBenchResult {
   insertLoop: { rows: number; rate: number };
   sinkAppend: number;
   sinkUpsert: number;
+  /** Append into a table whose CHECK rejects a third of the rows (dead letters). */
+  sinkAppendRejecting: { rows: number; rate: number; rejected: number };
   /** Whole pipelines → 2 workers → sink (append): from Avro rows in memory, and from datagen. */
   pipeline: { rows: number; rate: number; workers: number };
   pipelineDatagen: { rows: number; rate: number; workers: number };
@@ -132,17 +134,19 @@ async function tableCodecs(url: string, table: string): Promise<ColumnCodec[]> {
   return matchColumns(info!, recordNode(SCHEMA), { tableName: table });
 }
 
-async function sinkRun(url: string, table: string, rows: Record<string, unknown>[], options: Record<string, unknown>): Promise<number> {
+/** Rows per second through the sink, and how many it sent to the dead-letter target. */
+async function sinkRun(url: string, table: string, rows: Record<string, unknown>[], options: Record<string, unknown>): Promise<{ rate: number; rejected: number }> {
+  let rejected = 0;
   const ctx: SinkContext = {
     pipeline: `bench_${table}`, id: 'sink:bench:0', role: 'sink', options: { url, table, ...options } as SinkContext['options'],
-    schema: SCHEMA, keySchema: 'null', signal: new AbortController().signal,
+    schema: SCHEMA, keySchema: 'null', signal: new AbortController().signal, reject: async (letters) => void (rejected += letters.length),
   };
   await withClient(url, (c) => c.query(`DELETE FROM sensei_offsets WHERE pipeline = $1`, [ctx.pipeline]).catch(() => undefined));
   const sink = await openPostgresSink(ctx);
   const batches = sinkBatches(await tableCodecs(url, table), rows);
   const started = performance.now();
   await throughSink(sink, batches);
-  return rows.length / seconds(started);
+  return { rate: rows.length / seconds(started), rejected };
 }
 
 export async function benchPostgres(opts: { quick?: boolean; log?: (line: string) => void } = {}): Promise<PostgresBenchResult> {
@@ -191,9 +195,13 @@ export async function benchPostgres(opts: { quick?: boolean; log?: (line: string
   const insertLoop = { rows: insertN, rate: insertN / seconds(started) };
 
   await freshTable(url, table);
-  const sinkAppend = await sinkRun(url, table, rows, {});
+  const sinkAppend = (await sinkRun(url, table, rows, {})).rate;
   await freshTable(url, table, ['id']);
-  const sinkUpsert = await sinkRun(url, table, rows, { mode: 'upsert' });
+  const sinkUpsert = (await sinkRun(url, table, rows, { mode: 'upsert' })).rate;
+  // Each rejected row costs the sink a failed COPY: fewer rows, as for the INSERT loop.
+  await freshTable(url, table);
+  await withClient(url, (c) => c.query(`ALTER TABLE ${table} ADD CHECK (id % 3 <> 2)`));
+  const sinkAppendRejecting = { rows: insertN, ...(await sinkRun(url, table, rows.slice(0, insertN), {})) };
 
   // Whole pipelines: the workers decode, encode binary COPY tuples; the sink writes.
   const workers = 2;
@@ -230,7 +238,7 @@ export async function benchPostgres(opts: { quick?: boolean; log?: (line: string
 
   await withClient(url, (c) => c.query(`DROP TABLE IF EXISTS ${table}; DROP TABLE IF EXISTS bench_pg_pipeline`));
   const result: PostgresBenchResult = {
-    rows: rowsN, bytesPerRowBinary: Math.round(binaryBytes / rowsN), copyText, copyBinary, insertLoop, sinkAppend, sinkUpsert, pipeline, pipelineDatagen,
+    rows: rowsN, bytesPerRowBinary: Math.round(binaryBytes / rowsN), copyText, copyBinary, insertLoop, sinkAppend, sinkUpsert, sinkAppendRejecting, pipeline, pipelineDatagen,
   };
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const best = Math.max(copyText, copyBinary);
@@ -242,6 +250,7 @@ export async function benchPostgres(opts: { quick?: boolean; log?: (line: string
   log(`| multi-row INSERT loop (1000 rows/statement) | ${fmt(insertN)} | ${fmt(insertLoop.rate)} | ${(insertLoop.rate / best).toFixed(2)}× |`);
   log(`| sink, append (exactly-once offsets, default pool) | ${fmt(rowsN)} | ${fmt(sinkAppend)} | ${(sinkAppend / best).toFixed(2)}× |`);
   log(`| sink, upsert on the primary key | ${fmt(rowsN)} | ${fmt(sinkUpsert)} | ${(sinkUpsert / best).toFixed(2)}× |`);
+  log(`| sink, append, a third rejected by a CHECK (${fmt(sinkAppendRejecting.rejected)} dead letters) | ${fmt(sinkAppendRejecting.rows)} | ${fmt(sinkAppendRejecting.rate)} | ${(sinkAppendRejecting.rate / best).toFixed(2)}× |`);
   log(`| pipeline: Avro rows in memory → ${workers} workers → sink (append) | ${fmt(pipeline.rows)} | ${fmt(pipeline.rate)} | ${(pipeline.rate / best).toFixed(2)}× |`);
   log(`| pipeline: datagen → ${workers} workers → sink (append) | ${fmt(pipelineDatagen.rows)} | ${fmt(pipelineDatagen.rate)} | ${(pipelineDatagen.rate / best).toFixed(2)}× |`);
   return result;

@@ -17,9 +17,14 @@
  * writes nothing new says why; `SinkContext.fromStart` deletes them instead. A write
  * resolves only when its transaction has committed: while the server is
  * down the lane retries with backoff and the runtime's bound on
- * unacknowledged batches stops the sources. A batch the server rejects for
- * its data is split in halves until the failing row is alone; that row
- * becomes a dead letter with the server's error.
+ * unacknowledged batches stops the sources. When the server rejects a row
+ * for its data, its COPY error names the row (`COPY t, line N`); the next
+ * transaction copies the rows again under a savepoint, leaving out each row
+ * a COPY names, one failed COPY per bad row (sift), and sends those rows to
+ * the dead-letter target with the server's error before it commits the
+ * others and the offsets of all. An error naming no row (a foreign key, a
+ * deferred constraint, an upsert's merge) splits the rows in halves
+ * instead, until the failing row is alone.
  *
  * Nothing is kept in the session (the staging table lives in the
  * transaction, statements are unnamed), so PgBouncer in transaction mode works.
@@ -54,6 +59,40 @@ interface Part {
   from: number;
   to: number;
 }
+
+/** A row the server rejected (a part of one row), and its error. */
+interface Rejected {
+  part: Part;
+  error: unknown;
+}
+
+/** The row (from 0) a COPY of some rows was rejected at, and the error. */
+interface Rejection {
+  at: number;
+  error: unknown;
+}
+
+/** A transaction whose statements have run but the COMMIT (`finish` holds the last ones, sent with it). */
+interface OpenTransaction {
+  client: pg.Client;
+  offsets: OffsetRow[];
+  rejected: Rejected[];
+  finish: string[];
+  inTransaction: boolean;
+  /** The parts left for the next transaction. */
+  rest: Part[];
+}
+
+/**
+ * How sift copies (see there): rows carried at most, fewest new rows in a
+ * probe, new rows per row between bad ones, and rows sifted in one
+ * transaction after the named one (it then keeps at most SIFT_ROWS /
+ * MAX_CARRIED + 2 subtransactions).
+ */
+const MAX_CARRIED = 64;
+const MIN_PROBE = 64;
+const PROBE_REACH = 4;
+const SIFT_ROWS = 32 * MAX_CARRIED;
 
 interface Lane {
   id: number;
@@ -204,6 +243,8 @@ export class PostgresSink implements SinkWriter {
   private failed: Error | undefined;
   private closed = false;
   private readonly idle: (() => void)[] = [];
+  /** COPY statements sent, and those the server rejected for their data. */
+  readonly stats = { copies: 0, rejectedCopies: 0 };
   /** Upserts (of any lane) left before the next direct COPY attempt, and the pause after the last miss. */
   private directSkip = 0;
   private directPause = 0;
@@ -292,38 +333,66 @@ export class PostgresSink implements SinkWriter {
     for (const r of this.idle.splice(0)) r();
   }
 
-  /** Writes the parts, splitting on rejected data and waiting out connection failures. */
+  /**
+   * Writes the parts, waiting out connection failures. When the server
+   * rejects a row for its data and names it, the next attempt sifts the rows
+   * from there (sift) and sends the rejected ones to the dead-letter target
+   * before its COMMIT; a rejection naming no row halves the rows instead,
+   * until the failing row is alone.
+   */
   private async deliver(lane: Lane, parts: Part[]): Promise<void> {
+    let named: Rejection | undefined;
     for (;;) {
+      const rows = count(parts);
       parts = this.unwritten(parts);
       if (parts.length === 0) return;
+      // Another process may have written some of them meanwhile: a named row counts from the first.
+      if (count(parts) !== rows) named = undefined;
+      let failure: unknown;
+      let open: OpenTransaction | undefined;
       try {
-        await this.transaction(lane, parts, true);
-        lane.backoff.reset();
-        return;
+        open = await this.transaction(lane, parts, true, named);
       } catch (e) {
-        const kind = classify(e);
-        if (kind === 'data') {
-          await this.rollback(lane);
-          const rows = parts.reduce((n, p) => n + p.to - p.from, 0);
-          if (rows > 1) {
-            const [a, b] = halves(parts, rows);
-            await this.deliver(lane, a);
-            await this.deliver(lane, b);
-            return;
-          }
-          const p = parts[0]!;
-          await this.reject([{ offset: p.batch.offsets[p.from]!, reason: `PostgreSQL rejected the row: ${pgMessage(e)}`, value: this.row(p.batch, p.from) }], p.batch);
-          // The row is handled: record its offset as written, in a transaction of its own.
-          await this.deliverOffsets(lane, parts);
+        failure = e;
+      }
+      if (open) {
+        // Before the COMMIT: a crash between them sends these again on the replay, never loses them.
+        await this.reject(open.rejected);
+        try {
+          await this.commit(open);
+          lane.backoff.reset();
+          if (open.rest.length === 0) return;
+          parts = open.rest;
+          named = undefined;
+          continue;
+        } catch (e) {
+          failure = e;
+        }
+      }
+      const kind = classify(failure);
+      if (kind === 'data') {
+        await this.rollback(lane);
+        const at = named === undefined ? copyPosition(failure, count(parts))?.row : undefined;
+        if (at !== undefined) {
+          named = { at, error: failure };
+          continue;
+        }
+        if (count(parts) > 1) {
+          const [a, b] = cut(parts, Math.floor(count(parts) / 2));
+          await this.deliver(lane, a);
+          await this.deliver(lane, b);
           return;
         }
-        this.drop(lane);
-        if (kind === 'fatal') throw new Error(`postgres ${this.s.tableName}: ${pgMessage(e)}`);
-        await lane.backoff.wait(e as Error);
-        // The commit may have happened before the connection broke: the offsets tell.
-        if (this.s.exactlyOnce) await this.reloadOffsets(lane);
+        await this.reject([{ part: parts[0]!, error: failure }]);
+        // The row is handled: record its offset as written, in a transaction of its own.
+        await this.deliverOffsets(lane, parts);
+        return;
       }
+      this.drop(lane);
+      if (kind === 'fatal') throw new Error(`postgres ${this.s.tableName}: ${pgMessage(failure)}`);
+      await lane.backoff.wait(failure as Error);
+      // The commit may have happened before the connection broke: the offsets tell.
+      if (this.s.exactlyOnce) await this.reloadOffsets(lane);
     }
   }
 
@@ -331,7 +400,7 @@ export class PostgresSink implements SinkWriter {
     if (!this.s.exactlyOnce) return;
     for (;;) {
       try {
-        await this.transaction(lane, parts, false);
+        await this.commit(await this.transaction(lane, parts, false));
         return;
       } catch (e) {
         this.drop(lane);
@@ -346,28 +415,120 @@ export class PostgresSink implements SinkWriter {
     return lane.client;
   }
 
-  /** One transaction: the rows (when `withRows`) and the offsets they reach. */
-  private async transaction(lane: Lane, parts: Part[], withRows: boolean): Promise<void> {
+  /**
+   * One transaction up to its COMMIT (commit): the rows (when `withRows`) and
+   * the offsets they reach. With `named`, the row a COPY of these rows was
+   * rejected at, it sifts (sift) that row's predecessors and SIFT_ROWS rows
+   * after it, and leaves the rest to the next transaction; what the server
+   * rejected is in the result, every statement but the COMMIT already run.
+   */
+  private async transaction(lane: Lane, parts: Part[], withRows: boolean, named?: Rejection): Promise<OpenTransaction> {
     const client = await this.connection(lane);
     const s = this.s;
-    const offsets = s.exactlyOnce ? this.reached(parts) : [];
-    if (!withRows && offsets.length === 0) return;
-    const inTransaction = offsets.length > 0 || s.mode === 'upsert' || !withRows;
-    const finish: string[] = [];
-    if (withRows) {
-      const chunks = [COPY_HEADER, ...parts.map((p) => slice(p.batch, p.from, p.to)), COPY_TRAILER];
-      if (s.mode === 'append') {
-        if (inTransaction) await client.query('BEGIN');
-        await copyFrom(client, `COPY ${s.table.sql} (${this.columns}) FROM STDIN (FORMAT binary)`, chunks);
-      } else {
-        finish.push(...(await this.upsertRows(client, chunks)));
-      }
-    } else {
+    const [rows, rest] = named ? cut(parts, named.at + 1 + SIFT_ROWS) : [parts, []];
+    const offsets = s.exactlyOnce ? this.reached(rows) : [];
+    const open: OpenTransaction = {
+      client, offsets, rejected: [], finish: [], rest,
+      inTransaction: offsets.length > 0 || s.mode === 'upsert' || !withRows || named !== undefined,
+    };
+    if (!withRows && offsets.length === 0) return open;
+    if (!withRows) {
       await client.query('BEGIN');
+    } else if (named) {
+      await client.query(s.mode === 'append' ? 'BEGIN' : `BEGIN; ${this.stageSql()}`);
+      open.rejected = await this.sift(client, s.mode === 'append' ? s.table.sql : 'sensei_stage', rows, named);
+      if (s.mode === 'upsert') open.finish.push(this.mergeSql());
+    } else if (s.mode === 'append') {
+      if (open.inTransaction) await client.query('BEGIN');
+      await this.copy(client, s.table.sql, rows);
+    } else {
+      open.finish.push(...(await this.upsertRows(client, rows)));
     }
-    if (offsets.length > 0) finish.push(saveOffsetsSql(s.offsetsTable, this.ctx.pipeline, this.ctx.id, offsets));
-    if (inTransaction) await client.query([...finish, 'COMMIT'].join('; '));
-    for (const o of offsets) this.committed.set(partitionKey(o.source, o.partition), o.offset);
+    if (offsets.length > 0) open.finish.push(saveOffsetsSql(s.offsetsTable, this.ctx.pipeline, this.ctx.id, offsets));
+    if (named && open.finish.length > 0) {
+      // A merge that fails must fail before the rejected rows become dead letters.
+      await client.query(open.finish.join('; '));
+      open.finish = [];
+    }
+    return open;
+  }
+
+  /** The COMMIT, with the statements left before it; then the offsets count as written. */
+  private async commit(open: OpenTransaction): Promise<void> {
+    if (open.inTransaction) await open.client.query([...open.finish, 'COMMIT'].join('; '));
+    for (const o of open.offsets) this.committed.set(partitionKey(o.source, o.partition), o.offset);
+  }
+
+  /**
+   * Copies the rows into `target` but those the server rejects, which it
+   * returns, given the row `named` a COPY of them was rejected at. Each COPY
+   * runs under a savepoint and either passes or names a bad row, which is
+   * left out from then on: every rejected row costs one failed COPY.
+   *
+   * The rows before a named row passed the checks of each row, but not
+   * always those of the unique indexes yet: PostgreSQL inserts a COPY's rows
+   * in buffers of up to 1000, so a duplicate key may surface after a later
+   * row's CHECK failure. These "carried" rows open the next COPY (a probe),
+   * followed by new rows; a probe that passes without reaching the last row
+   * is rolled back (its rows are carried further), since every subtransaction
+   * kept in a transaction counts (past 64 they slow every snapshot on the
+   * server). Once MAX_CARRIED rows are carried, they are copied alone and
+   * kept. A probe takes PROBE_REACH times the distance between the last two
+   * bad rows beyond the carried ones, not the whole rest (the server stops at
+   * the first bad row, but every row still travels), and twice as many after
+   * a probe that passed.
+   */
+  private async sift(client: pg.Client, target: string, rows: Part[], named: Rejection): Promise<Rejected[]> {
+    const rejected: Rejected[] = [];
+    let pending = rows;
+    /** The first `carried` pending rows passed a COPY up to a later bad row; `lastBad`: the pending index of the last rejected row. */
+    let carried = 0;
+    let lastBad = -1;
+    let take = 0;
+    let next: Rejection | undefined = named;
+    /** Where the savepoint stands: none, its subtransaction to keep, or to roll back. */
+    let savepoint: 'none' | 'keep' | 'undo' = 'none';
+    const enter = { none: 'SAVEPOINT sensei_sift; ', keep: 'RELEASE SAVEPOINT sensei_sift; SAVEPOINT sensei_sift; ', undo: 'ROLLBACK TO SAVEPOINT sensei_sift; ' };
+    for (;;) {
+      if (next) {
+        const [before, from] = cut(pending, next.at);
+        const [row, after] = cut(from, 1);
+        rejected.push({ part: row[0]!, error: next.error });
+        pending = [...before, ...after];
+        take = Math.max(MIN_PROBE, PROBE_REACH * (next.at - lastBad));
+        carried = next.at;
+        lastBad = next.at - 1;
+        next = undefined;
+      }
+      const left = count(pending);
+      if (left === 0) {
+        if (savepoint === 'undo') await client.query('ROLLBACK TO SAVEPOINT sensei_sift; RELEASE SAVEPOINT sensei_sift');
+        return rejected;
+      }
+      const alone = carried >= MAX_CARRIED || carried === left;
+      const [batch] = cut(pending, alone ? carried : Math.min(left, carried + take));
+      const size = count(batch);
+      try {
+        await this.copy(client, target, batch, enter[savepoint]);
+      } catch (e) {
+        savepoint = 'undo';
+        const at = classify(e) === 'data' ? copyPosition(e, size)?.row : undefined;
+        if (at === undefined) throw e;
+        next = { at, error: e };
+        continue;
+      }
+      if (size === left) return rejected;
+      if (alone) {
+        savepoint = 'keep';
+        pending = cut(pending, size)[1];
+        lastBad -= size;
+        carried = 0;
+      } else {
+        savepoint = 'undo';
+        carried = size;
+        take *= 2;
+      }
+    }
   }
 
   /** Per source partition, the last offset whose records are all in these parts. */
@@ -427,11 +588,11 @@ export class PostgresSink implements SinkWriter {
    * deadlock_timeout takes that path too). After a miss the sink skips the attempt
    * for 1, 2, 4 … 256 upserts, so an update-heavy stream wastes at most one COPY in 256.
    */
-  private async upsertRows(client: pg.Client, chunks: Uint8Array[]): Promise<string[]> {
+  private async upsertRows(client: pg.Client, rows: Part[]): Promise<string[]> {
     if (this.s.directUpsert && this.directSkip === 0) {
       await client.query('BEGIN; SAVEPOINT sensei_direct');
       try {
-        await copyFrom(client, `COPY ${this.s.table.sql} (${this.columns}) FROM STDIN (FORMAT binary)`, chunks);
+        await this.copy(client, this.s.table.sql, rows);
         this.directPause = 0;
         return [];
       } catch {
@@ -444,8 +605,19 @@ export class PostgresSink implements SinkWriter {
       this.directSkip = Math.max(0, this.directSkip - 1);
       await client.query(`BEGIN; ${this.stageSql()}`);
     }
-    await copyFrom(client, `COPY sensei_stage (${this.columns}) FROM STDIN (FORMAT binary)`, chunks);
+    await this.copy(client, 'sensei_stage', rows);
     return [this.mergeSql()];
+  }
+
+  /** `COPY target FROM STDIN` of the rows, after the statements `before`; counted in `stats`. */
+  private async copy(client: pg.Client, target: string, rows: Part[], before = ''): Promise<void> {
+    this.stats.copies++;
+    try {
+      await copyFrom(client, `${before}COPY ${target} (${this.columns}) FROM STDIN (FORMAT binary)`, [COPY_HEADER, ...rows.map((p) => slice(p.batch, p.from, p.to)), COPY_TRAILER]);
+    } catch (e) {
+      if (classify(e) === 'data') this.stats.rejectedCopies++;
+      throw e;
+    }
   }
 
   private stageSql(): string {
@@ -488,14 +660,15 @@ export class PostgresSink implements SinkWriter {
     return decodeRow(this.s.schema.fields.map((f) => f.name), this.s.codecs, slice(batch, i, i + 1));
   }
 
-  private async reject(rows: { offset: number; reason: string; value: unknown }[], batch: { source: string; partition: number }): Promise<void> {
+  private async reject(rows: Rejected[]): Promise<void> {
+    if (rows.length === 0) return;
     const time = new Date().toISOString();
-    const letters: DeadLetter[] = rows.map((r) => ({
-      pipeline: this.ctx.pipeline, source: batch.source, partition: batch.partition, offset: r.offset,
-      operator: this.ctx.id, reason: r.reason, key: null, value: r.value, time,
+    const letters: DeadLetter[] = rows.map(({ part: { batch, from }, error }) => ({
+      pipeline: this.ctx.pipeline, source: batch.source, partition: batch.partition, offset: batch.offsets[from]!,
+      operator: this.ctx.id, reason: `PostgreSQL rejected the row: ${pgMessage(error)}`, key: null, value: this.row(batch, from), time,
     }));
     const sinkReject = this.ctx.reject;
-    if (!sinkReject) throw new Error(`${letters[0]!.reason} (source ${batch.source}, partition ${batch.partition}, offset ${letters[0]!.offset})`);
+    if (!sinkReject) throw new Error(`${letters[0]!.reason} (source ${letters[0]!.source}, partition ${letters[0]!.partition}, offset ${letters[0]!.offset})`);
     await sinkReject(letters);
   }
 }
@@ -510,16 +683,16 @@ function slice(batch: CopyBatch, from: number, to: number): Uint8Array {
   return batch.data.subarray(from === 0 ? 0 : batch.ends[from - 1]!, batch.ends[to - 1]!);
 }
 
-/** Splits parts holding `rows` rows into two halves, in order. */
-function halves(parts: Part[], rows: number): [Part[], Part[]] {
-  let left = Math.floor(rows / 2);
+/** The first `n` rows of the parts and the rest, in order. */
+function cut(parts: Part[], n: number): [Part[], Part[]] {
   const a: Part[] = [];
   const b: Part[] = [];
+  let left = n;
   for (const p of parts) {
-    const n = p.to - p.from;
-    if (left >= n) {
+    const size = p.to - p.from;
+    if (left >= size) {
       a.push(p);
-      left -= n;
+      left -= size;
     } else if (left > 0) {
       a.push({ ...p, to: p.from + left });
       b.push({ ...p, from: p.from + left });
@@ -531,10 +704,28 @@ function halves(parts: Part[], rows: number): [Part[], Part[]] {
   return [a, b];
 }
 
-/** The server's message with its detail and SQLSTATE. */
+const count = (parts: Part[]): number => parts.reduce((n, p) => n + p.to - p.from, 0);
+
+/**
+ * Where a COPY failed, from the error's context (`COPY orders, line 3, column
+ * amount`, the last context line; a trigger's lines come before it): the row
+ * from 0 when it is one of the `rows` copied, and the column when named.
+ */
+function copyPosition(e: unknown, rows = Infinity): { row: number; column: string | undefined } | undefined {
+  const where = (e as { where?: unknown }).where;
+  if (typeof where !== 'string') return undefined;
+  const m = [...where.matchAll(/^COPY .+?, line (\d+)(?:, column (.+?))?(?:: .*)?$/gm)].at(-1);
+  if (!m) return undefined;
+  const row = Number(m[1]) - 1;
+  return row >= 0 && row < rows ? { row, column: m[2] } : undefined;
+}
+
+/** The server's message with its detail, the column it names and SQLSTATE. */
 export function pgMessage(e: unknown): string {
   const err = e as { message?: string; detail?: string; code?: string; column?: string };
   const parts = [err.message ?? String(e)];
   if (err.detail) parts.push(err.detail);
-  return `${parts.join(': ')}${err.code ? ` (SQLSTATE ${err.code})` : ''}`;
+  const column = err.column ?? copyPosition(e)?.column;
+  const about = [...(column ? [`column ${column}`] : []), ...(err.code ? [`SQLSTATE ${err.code}`] : [])];
+  return `${parts.join(': ')}${about.length > 0 ? ` (${about.join(', ')})` : ''}`;
 }

@@ -4,7 +4,8 @@
  * writes it) or `HGETALL` (a hash field per record field, as `hset` writes
  * it; an empty hash is a missing key). Values become runtime values of the
  * declared record through their JSON form; fields the record does not
- * declare are ignored.
+ * declare are ignored. A reply about the server (`BUSY`, `LOADING`…,
+ * reply.ts) is waited out with backoff; any other error stops the run.
  */
 import { recordNode, unwrapNullable, type SchemaNode } from '../../src/formats/schema.ts';
 import { fromJson } from '../../src/formats/json-codec.ts';
@@ -12,6 +13,8 @@ import type { LookupClient, LookupContext } from '../../src/spi/connector.ts';
 import { OptionReader } from '../options.ts';
 import { LookupCache, type LookupKey } from '../lookup-cache.ts';
 import { durationOption } from '../options.ts';
+import { Backoff, retryPolicy } from '../retry.ts';
+import { classifyRedisError } from './reply.ts';
 import { newRedis, redisUrl } from './sink.ts';
 import { redisSpec } from './spec.ts';
 
@@ -46,10 +49,24 @@ export async function openRedisLookup(ctx: LookupContext): Promise<LookupClient>
     for (const f of schema.fields) if (f.name in hash) json[f.name] = hashValue(f.type, hash[f.name]!);
     return fromJson(schema, json, { strict: false });
   };
+  // Replies about the server (BUSY, LOADING…) are waited out until the lookup closes; any other error stops the run.
+  const stop = new AbortController();
+  const backoff = new Backoff(retryPolicy(ctx.options), stop.signal, `redis lookup ${ctx.id}`);
+  const replies = async (keys: LookupKey[]): Promise<[Error | null, unknown][]> => {
+    for (;;) {
+      const pipeline = redis.pipeline();
+      for (const k of keys) pipeline[read](String(k));
+      const results = (await pipeline.exec()) ?? [];
+      const busy = results.find(([error]) => error && classifyRedisError(error) === 'transient')?.[0];
+      if (!busy) {
+        backoff.reset();
+        return results;
+      }
+      await backoff.wait(busy);
+    }
+  };
   const cache = new LookupCache(options.number('cache_size'), durationOption(ctx.options, 'cache_ttl', '1m'), async (keys: LookupKey[]) => {
-    const pipeline = redis.pipeline();
-    for (const k of keys) pipeline[read](String(k));
-    const results = (await pipeline.exec()) ?? [];
+    const results = await replies(keys);
     return keys.map((k, i) => {
       const [error, raw] = results[i] ?? [new Error('no reply'), null];
       if (error) throw new Error(`redis lookup ${ctx.id}: ${read.toUpperCase()} ${String(k)}: ${error.message}`);
@@ -62,6 +79,9 @@ export async function openRedisLookup(ctx: LookupContext): Promise<LookupClient>
   });
   return {
     lookup: (keys) => cache.lookup(keys),
-    close: async () => void (await redis.quit().catch(() => redis.disconnect())),
+    close: async () => {
+      stop.abort();
+      await redis.quit().catch(() => redis.disconnect());
+    },
   };
 }

@@ -5,16 +5,21 @@
  * order. While Redis is unreachable ioredis reconnects with our backoff and
  * holds the commands (resending those in flight when the connection broke):
  * writes wait, and the runtime's bound on unacknowledged batches stops the
- * sources. SET, HSET and DEL are idempotent; XADD and PUBLISH sent again
- * after a broken connection may repeat (at-least-once). A command Redis
- * rejects (`WRONGTYPE`…) makes its record a dead letter with Redis's error.
+ * sources. A reply about the server rather than the command (`BUSY`,
+ * `LOADING`, `READONLY`, `OOM`…, reply.ts) is waited out the same way,
+ * with our backoff, until the run stops. SET, HSET and DEL are idempotent;
+ * XADD and PUBLISH sent again may repeat (at-least-once). A command Redis
+ * rejects for its data (`WRONGTYPE`…) makes its record a dead letter with
+ * Redis's error; a reply no command could overcome (`NOAUTH`, `NOPERM`…)
+ * stops the run.
  */
-import { Redis, ReplyError } from 'ioredis';
+import { Redis } from 'ioredis';
 import { recordNode } from '../../src/formats/schema.ts';
 import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../../src/spi/connector.ts';
 import { OptionReader } from '../options.ts';
 import { durationOption } from '../options.ts';
 import { Backoff, retryPolicy } from '../retry.ts';
+import { classifyRedisError } from './reply.ts';
 import { redisSpec } from './spec.ts';
 
 type Command = (string | number)[];
@@ -189,7 +194,13 @@ class RedisSink implements SinkWriter {
     return out;
   }
 
-  /** Sends the records' commands as one pipeline; resends what a broken connection left unanswered. */
+  /**
+   * Sends the records' commands as one pipeline. A command the server could
+   * not take (a broken connection, a script running, the dataset loading…)
+   * is sent again after a backoff, and every command after it too, even
+   * those that succeeded meanwhile, so a partition's commands still apply
+   * in order.
+   */
   private async deliver(records: RecordCommands[]): Promise<void> {
     let todo = records.flatMap((r) => r.commands.map((c) => ({ record: r, command: c })));
     const rejected = new Map<RecordCommands, string>();
@@ -201,20 +212,22 @@ class RedisSink implements SinkWriter {
         await this.backoff.wait(e as Error);
         continue;
       }
-      const retry: typeof todo = [];
-      let broken: Error | undefined;
-      todo.forEach((t, i) => {
+      let resend = todo.length;
+      let cause: Error | undefined;
+      for (let i = 0; i < todo.length && cause === undefined; i++) {
         const error = results[i]?.[0] ?? (results[i] ? null : new Error('no reply'));
-        if (!error) return;
-        if (error instanceof ReplyError) {
-          if (!rejected.has(t.record)) rejected.set(t.record, error.message);
-        } else {
-          broken ??= error;
-          retry.push(t);
+        if (!error) continue;
+        const kind = classifyRedisError(error);
+        if (kind === 'fatal') throw new Error(`redis ${this.ctx.id}: ${error.message}`);
+        if (kind === 'transient') {
+          resend = i;
+          cause = error;
+        } else if (!rejected.has(todo[i]!.record)) {
+          rejected.set(todo[i]!.record, error.message);
         }
-      });
-      todo = retry;
-      if (broken) await this.backoff.wait(broken);
+      }
+      todo = todo.slice(resend);
+      if (cause) await this.backoff.wait(cause);
       else this.backoff.reset();
     }
     if (rejected.size > 0) await this.reject([...rejected]);

@@ -4,8 +4,8 @@ export const redisSpec: ConnectorSpec = {
   name: 'redis',
   doc:
     'Writes a stream into Redis: `SET` (the record as JSON) or `HSET` (a hash field per record field) on a key built from fields, with a TTL, ' +
-    '`XADD` to a stream, or `PUBLISH` to a channel. Batches go out as one pipeline; while Redis is unreachable the writes wait and are resent ' +
-    'on reconnect, and a command Redis rejects makes its record a dead letter. As a lookup it reads a key per record (`GET` of JSON or `HGETALL`), ' +
+    '`XADD` to a stream, or `PUBLISH` to a channel. Batches go out as one pipeline; while Redis is unreachable or answers that it cannot take ' +
+    'commands now (`BUSY`, `LOADING`, `READONLY`, `OOM`…) the writes wait and are resent, and a command Redis rejects for its data makes its record a dead letter. As a lookup it reads a key per record (`GET` of JSON or `HGETALL`), ' +
     'the keys of a whole batch in one pipeline, behind an LRU cache with a TTL.',
   roles: ['sink', 'lookup'],
   options: [

@@ -1,6 +1,7 @@
 // The PostgreSQL sink against the real server: append, upsert, tombstones, table checks,
-// dead letters and the offsets of exactly-once delivery.
+// rejected rows (named by the COPY error, or found by halving) and the offsets of exactly-once delivery.
 import test from 'ava';
+import type { PostgresSink } from '../../connectors/postgres/sink.ts';
 import { openSink, ORDER, orders, sql, unique } from './helpers.ts';
 
 test('append copies every record and records the last offset of each partition', async (t) => {
@@ -105,6 +106,119 @@ test('a row the database rejects becomes a dead letter with its error; the other
   t.regex(sink.letters[0]!.reason, /check constraint .*amount_check.*SQLSTATE 23514/);
   t.deepEqual(sink.letters[0]!.value, { id: 'o417', customer: 'c4', amount: 2500, qty: 2 });
   t.regex(sink.letters[1]!.reason, /duplicate key value violates unique constraint.*SQLSTATE 23505/);
+});
+
+test('a third of the rows rejected: each costs one failed COPY, good rows are written once, bad ones are dead letters with the server\'s reason', async (t) => {
+  const table = unique('third');
+  const pipeline = unique('p');
+  await sql(`CREATE TABLE ${table} (id text PRIMARY KEY, customer varchar(3), amount numeric(12,2) CHECK (amount < 1000), qty integer)`);
+  // Every third row is bad, in turn: over the CHECK, too long for its column, a key already taken.
+  const rows = orders(900).map((o, i) => {
+    if (i % 3 !== 2) return o;
+    return [{ ...o, amount: 5000 }, { ...o, customer: 'toolong' }, { ...o, id: `o${i - 2}` }][Math.floor(i / 3) % 3]!;
+  });
+  const bad = rows.flatMap((_, i) => (i % 3 === 2 ? [i] : []));
+  const sink = await openSink(ORDER, { table }, { pipeline });
+  await sink.write(rows, { partition: 1, from: 5000 });
+  await sink.writer.close();
+
+  const written = await sql<{ id: string; customer: string }>(`SELECT id, customer FROM ${table}`);
+  const good = rows.filter((_, i) => i % 3 !== 2);
+  t.deepEqual(written.map((r) => `${r.id} ${r.customer}`).sort(), good.map((o) => `${o.id} ${o.customer}`).sort());
+  // A duplicate key may surface after a later row's CHECK failure: the letters come in offset order only once sorted.
+  const letters = [...sink.letters].sort((a, b) => a.offset - b.offset);
+  t.deepEqual(letters.map((l) => l.offset), bad.map((i) => 5000 + i));
+  t.deepEqual(letters.map((l) => l.value), bad.map((i) => rows[i]));
+  const reasons = letters.map((l) => l.reason);
+  t.regex(reasons[0]!, /^PostgreSQL rejected the row: new row for relation .* violates check constraint "third_\w+_amount_check": .*\(SQLSTATE 23514\)$/);
+  t.regex(reasons[1]!, /^PostgreSQL rejected the row: value too long for type character varying\(3\) \(column customer, SQLSTATE 22001\)$/);
+  t.regex(reasons[2]!, /^PostgreSQL rejected the row: duplicate key value violates unique constraint "third_\w+_pkey": Key \(id\)=\(o6\) already exists\. \(SQLSTATE 23505\)$/);
+  // The offset of the last row, a rejected one, is recorded too.
+  const offsets = await sql<{ offset: string }>(`SELECT "offset" FROM sensei_offsets WHERE pipeline = $1 AND partition = 1`, [pipeline]);
+  t.deepEqual(offsets.map((o) => Number(o.offset)), [5899]);
+  // One failed COPY per bad row, naming it; the good rows take one more COPY, and one per 64 rows carried
+  // from COPY to COPY (halving took about log2(900) COPYs per bad row).
+  const { copies, rejectedCopies } = (sink.writer as PostgresSink).stats;
+  t.is(rejectedCopies, bad.length);
+  t.true(copies <= bad.length + 1 + Math.ceil(good.length / 64), `${copies} COPYs for ${bad.length} bad rows`);
+
+  // A replay writes nothing and rejects nothing again.
+  const again = await openSink(ORDER, { table }, { pipeline });
+  await again.write(rows, { partition: 1, from: 5000 });
+  await again.writer.close();
+  t.is(Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0]!.n), good.length);
+  t.deepEqual(again.letters, []);
+});
+
+test('rejected rows spread over a long batch: good rows written once, bad ones dead letters, offsets up to the last row; a replay writes and rejects nothing', async (t) => {
+  const table = unique('long');
+  const pipeline = unique('p');
+  await sql(`CREATE TABLE ${table} (id text PRIMARY KEY, customer text, amount numeric(12,2) CHECK (amount < 10000), qty integer)`);
+  const rows = orders(6000).map((o, i) => (i % 10 === 7 ? { ...o, amount: 10000 + i } : o));
+  const sink = await openSink(ORDER, { table }, { pipeline });
+  await Promise.all([sink.write(rows.slice(0, 3000), { partition: 0 }), sink.write(rows.slice(3000), { partition: 0, from: 3000 })]);
+  await sink.writer.close();
+  const bad = rows.flatMap((_, i) => (i % 10 === 7 ? [i] : []));
+  t.deepEqual(sink.letters.map((l) => l.offset).sort((a, b) => a - b), bad);
+  const [row] = await sql<{ n: string; ids: string }>(`SELECT count(*) AS n, count(DISTINCT id) AS ids FROM ${table}`);
+  t.deepEqual([Number(row!.n), Number(row!.ids)], [rows.length - bad.length, rows.length - bad.length]);
+  const offsets = await sql<{ offset: string }>(`SELECT "offset" FROM sensei_offsets WHERE pipeline = $1`, [pipeline]);
+  t.deepEqual(offsets.map((o) => Number(o.offset)), [5999]);
+
+  const again = await openSink(ORDER, { table }, { pipeline });
+  await again.write(rows, { partition: 0 });
+  await again.writer.close();
+  t.deepEqual(again.letters, []);
+  t.is(Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0]!.n), rows.length - bad.length);
+});
+
+test('a connection lost while rejected rows are sifted: the write starts over and ends with every good row once', async (t) => {
+  const table = unique('sift_lost');
+  await sql(`CREATE TABLE ${table} (id text PRIMARY KEY, customer text, amount numeric(12,2) CHECK (amount < 10000), qty integer)`);
+  const rows = orders(3000).map((o, i) => (i % 3 === 1 ? { ...o, amount: 10000 + i } : o));
+  const bad = rows.flatMap((_, i) => (i % 3 === 1 ? [i] : []));
+  const sink = await openSink(ORDER, { table, retry_backoff: '10ms', retry_max_backoff: '50ms' });
+  const stats = (sink.writer as PostgresSink).stats;
+  const written = sink.write(rows);
+  while (stats.rejectedCopies < 20) await new Promise((r) => setTimeout(r, 2));
+  // The sink's own connection: the only one whose statements name this table.
+  const [killed] = await sql<{ n: string }>(`SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()`, [`%${table}%`]);
+  await written;
+  await sink.writer.close();
+  t.is(Number(killed!.n), 1);
+  // The sifting began again: some bad rows were named twice.
+  t.true(stats.rejectedCopies > bad.length, `${stats.rejectedCopies} failed COPYs for ${bad.length} bad rows`);
+  const [row] = await sql<{ n: string; ids: string }>(`SELECT count(*) AS n, count(DISTINCT id) AS ids FROM ${table}`);
+  t.deepEqual([Number(row!.n), Number(row!.ids)], [rows.length - bad.length, rows.length - bad.length]);
+  t.deepEqual([...new Set(sink.letters.map((l) => l.offset))].sort((a, b) => a - b), bad);
+});
+
+test('a rejection naming no row (a foreign key, checked after the COPY) halves the rows until the failing one is alone', async (t) => {
+  const parent = unique('customer');
+  const table = unique('fk');
+  // Customers c0..c5: the orders of c6 have none.
+  await sql(`CREATE TABLE ${parent} (name text PRIMARY KEY); INSERT INTO ${parent} SELECT 'c' || i FROM generate_series(0, 5) i`);
+  await sql(`CREATE TABLE ${table} (id text PRIMARY KEY, customer text REFERENCES ${parent}, amount numeric(12,2), qty integer)`);
+  const sink = await openSink(ORDER, { table });
+  await sink.write(orders(20));
+  await sink.writer.close();
+  t.deepEqual(sink.letters.map((l) => l.offset), [6, 13]);
+  t.regex(sink.letters[0]!.reason, /violates foreign key constraint .*\(SQLSTATE 23503\)$/);
+  t.is(Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0]!.n), 18);
+});
+
+test('upsert: a value too long for its column is a dead letter, named by the staging COPY; the other rows are merged', async (t) => {
+  const table = unique('upsert_reject');
+  await sql(`CREATE TABLE ${table} (id text PRIMARY KEY, customer varchar(3), amount numeric(12,2), qty integer)`);
+  await sql(`INSERT INTO ${table} VALUES ('o4', 'old', 0, 0), ('o5', 'old', 0, 0)`);
+  const rows = orders(10).map((o, i) => (i === 4 || i === 7 ? { ...o, customer: `long-${i}` } : o));
+  const sink = await openSink(ORDER, { table, mode: 'upsert' });
+  await sink.write(rows, { from: 100 });
+  await sink.writer.close();
+  t.deepEqual(sink.letters.map((l) => l.offset), [104, 107]);
+  t.regex(sink.letters[0]!.reason, /^PostgreSQL rejected the row: value too long for type character varying\(3\) \(column customer, SQLSTATE 22001\)$/);
+  const written = await sql<{ id: string; customer: string }>(`SELECT id, customer FROM ${table}`);
+  t.deepEqual(written.map((r) => `${r.id} ${r.customer}`).sort(), ['o0 c0', 'o1 c1', 'o2 c2', 'o3 c3', 'o4 old', 'o5 c5', 'o6 c6', 'o8 c1', 'o9 c2']);
 });
 
 test('without create, a missing table is an error at start', async (t) => {

@@ -23,11 +23,11 @@ export interface TestSink {
   write(values: unknown[], at?: { partition?: number; from?: number }): Promise<void>;
 }
 
-export async function openSink(schema: unknown, options: Record<string, unknown>): Promise<TestSink> {
+export async function openSink(schema: unknown, options: Record<string, unknown>, signal = new AbortController().signal): Promise<TestSink> {
   const letters: DeadLetter[] = [];
   const ctx: SinkContext & { reject(l: DeadLetter[]): Promise<void> } = {
     pipeline: 'redis_test', id: 'sink:out:0', role: 'sink', options: { url: redisUrl(), ...options } as SinkContext['options'],
-    schema, keySchema: 'null', signal: new AbortController().signal, reject: async (l) => void letters.push(...l),
+    schema, keySchema: 'null', signal, reject: async (l) => void letters.push(...l),
   };
   const writer = await openRedisSink(ctx);
   const line = jsonLineEncoder(schemaNode(schema));
