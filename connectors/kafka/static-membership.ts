@@ -17,9 +17,7 @@
  */
 import { createRequire } from 'node:module';
 
-interface RequestBuilder {
-  (args: Record<string, unknown>): unknown;
-}
+type RequestBuilder = (args: Record<string, unknown>) => unknown;
 
 export interface BrokerLike {
   versions: Record<number, { minVersion: number; maxVersion: number }> | null;

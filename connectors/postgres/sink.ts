@@ -75,7 +75,7 @@ interface Rejection {
 /** A transaction whose statements have run but the COMMIT (`finish` holds the last ones, sent with it). */
 interface OpenTransaction {
   client: pg.Client;
-  offsets: OffsetRow[];
+  offsets: SourcePosition[];
   rejected: Rejected[];
   finish: string[];
   inTransaction: boolean;

@@ -124,7 +124,7 @@ class RedisSink implements SinkWriter {
     private readonly redis: Redis,
     private readonly s: RedisSinkSettings,
   ) {
-    this.backoff = new Backoff(retryPolicy(ctx.options), ctx.signal, `redis ${ctx.id}`);
+    this.backoff = new Backoff(retryPolicy(ctx.options), ctx.signal, `redis ${ctx.id}`, ctx.outage);
   }
 
   write(batch: EncodedBatch): Promise<void> {

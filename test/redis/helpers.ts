@@ -7,7 +7,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,6 +14,7 @@ import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../../sr
 import { openRedisSink } from '../../connectors/redis/sink.ts';
 import { jsonLineEncoder } from '../../src/formats/json-codec.ts';
 import { schemaNode } from '../../src/formats/schema.ts';
+import { freePort } from '../support/free-port.ts';
 import { redisUrl } from '../support/services.ts';
 
 export interface TestSink {
@@ -51,13 +51,6 @@ export function client(url = redisUrl()): Redis {
   return new Redis(url, { lazyConnect: false });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * A redis-server of the test's own, which it can stop (saving its data, as
