@@ -532,7 +532,10 @@ class KafkaSource implements SourceReader, RunSource {
         const p = this.parts[i]!;
         if (!p.owned || p.through !== undefined) continue;
         const c = Number(committed?.partitions.find((x) => x.partition === i)?.offset ?? -1);
-        p.through = c >= 0 ? c : this.s.reset === 'earliest' ? this.s.lows.get(i)! : high.get(i)!;
+        // A committed offset outside the log (the topic was recreated, or retention deleted it) is out of range
+        // to the broker too: kafkajs then starts from `reset`, and so must the end check, or the run reads nothing.
+        const inRange = c >= this.s.lows.get(i)! && c <= high.get(i)!;
+        p.through = inRange ? c : this.s.reset === 'earliest' ? this.s.lows.get(i)! : high.get(i)!;
         this.notify(p);
       }
     } catch (e) {
