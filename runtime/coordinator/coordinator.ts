@@ -354,7 +354,7 @@ class Coordinator {
     return {
       pipeline: run.plan.pipeline, state: run.phase, elapsedMs: performance.now() - run.started, workers: 0,
       recordsIn: 0, recordsOut: 0, deadLetters: 0, inRate: 0, outRate: 0, backlog: 0, utilization: 0, inflightBatches: 0, rebalances: 0,
-      sources: [], sinks: [], pool: [], partitions: [], outages: outageList(run),
+      sources: [], sinks: [], pool: [], partitions: [], outages: outageList(run), stalled: [],
     };
   }
 }

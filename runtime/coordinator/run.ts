@@ -24,6 +24,8 @@ export interface RunOptions {
   maxBufferedRecords?: number;
   /** How often stateful tasks checkpoint their state to the coordinator (default 1000 ms). */
   checkpointIntervalMs?: number;
+  /** A partition with records waiting that reads none this long is reported stalled (default 60 000 ms). */
+  stallAfterMs?: number;
   /** How often `onStatus` is called and metrics are written (default 1000 ms). */
   statusIntervalMs?: number;
   onStatus?: (status: PipelineStatus) => void;
@@ -75,6 +77,8 @@ export interface PipelineStatus {
   partitions: { source: string; partition: number; worker: number | undefined; backlog: number }[];
   /** Servers the connectors are waiting out, with the last error. */
   outages: ({ connector: string } & Outage)[];
+  /** Partitions with records waiting that read none for `stallAfterMs`. */
+  stalled: { source: string; partition: number; backlog: number; forMs: number }[];
 }
 
 export type PipelineEvent =
@@ -88,6 +92,10 @@ export type PipelineEvent =
   | ({ type: 'outage'; connector: string } & Outage)
   /** That server answers again, after `downMs`. */
   | { type: 'recovered'; connector: string; what: string; downMs: number }
+  /** A partition with `backlog` records waiting read none for `forMs` (`RunOptions.stallAfterMs`). */
+  | { type: 'stalled'; source: string; partition: number; backlog: number; forMs: number }
+  /** A stalled partition reads again. */
+  | { type: 'flowing'; source: string; partition: number; stalledMs: number }
   /**
    * At start: a sink holds a source's records up to `offsets` from an earlier
    * run and skips them (`position` says where that is, in the source's terms;

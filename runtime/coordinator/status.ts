@@ -8,6 +8,7 @@ import type { ScaleDecision } from '../cluster/autoscaler.ts';
 import type { RunContext } from './context.ts';
 import type { DataPath } from './data-path.ts';
 import type { Placement } from './placement.ts';
+import type { Task } from './tasks.ts';
 import type { PipelineStatus, PipelineSummary } from './run.ts';
 
 export class StatusBoard {
@@ -16,6 +17,8 @@ export class StatusBoard {
   /** The autoscaler's decisions: every one that changed the pool, and the latest. */
   readonly decisions: ScaleDecision[] = [];
   lastDecision: ScaleDecision | undefined;
+  /** Per owned task: its records in when they last moved (or its backlog was empty), and whether it was reported stalled. */
+  private readonly progress = new Map<Task, { recordsIn: number; since: number; stalled: boolean }>();
 
   constructor(
     private readonly run: RunContext,
@@ -33,6 +36,7 @@ export class StatusBoard {
     const run = this.run;
     const now = performance.now();
     const dt = Math.max(1, now - this.tick.at) / 1000;
+    this.watchProgress(now);
     this.last = this.compute();
     for (const t of run.tasks) {
       // Busy ms per second, smoothed over a few intervals.
@@ -49,6 +53,36 @@ export class StatusBoard {
     };
     run.options.onStatus?.(this.last);
     if (run.options.metricsJsonPath) void this.writeMetrics({ status: this.last });
+  }
+
+  /**
+   * A partition with records waiting that reads none for `stallAfterMs` is
+   * stalled: said once (an event and the status), and again when it moves.
+   * Whatever holds it (a server away, a consumer that stopped fetching), a
+   * run must never look healthy while it reads nothing.
+   */
+  private watchProgress(now: number): void {
+    const stallAfterMs = this.run.options.stallAfterMs ?? 60_000;
+    for (const t of this.run.tasks) {
+      const seen = this.progress.get(t);
+      const waiting = t.owned && !t.exhausted && (t.source.reader.backlog?.(t.partition) ?? 0) > 0;
+      if (!seen || !waiting || t.recordsIn !== seen.recordsIn) {
+        if (seen?.stalled) this.run.options.onEvent?.({ type: 'flowing', source: t.source.plan.name, partition: t.partition, stalledMs: now - seen.since });
+        this.progress.set(t, { recordsIn: t.recordsIn, since: now, stalled: false });
+      } else if (!seen.stalled && now - seen.since >= stallAfterMs) {
+        seen.stalled = true;
+        this.run.options.onEvent?.({ type: 'stalled', source: t.source.plan.name, partition: t.partition, backlog: t.source.reader.backlog?.(t.partition) ?? 0, forMs: now - seen.since });
+      }
+    }
+  }
+
+  /** Partitions reported stalled, for the status. */
+  private stalled(now: number): PipelineStatus['stalled'] {
+    const out: PipelineStatus['stalled'] = [];
+    for (const [t, seen] of this.progress) {
+      if (seen.stalled) out.push({ source: t.source.plan.name, partition: t.partition, backlog: t.source.reader.backlog?.(t.partition) ?? 0, forMs: now - seen.since });
+    }
+    return out;
   }
 
   private compute(): PipelineStatus {
@@ -93,6 +127,7 @@ export class StatusBoard {
       pool: poolStats,
       partitions: run.tasks.map((t) => ({ source: t.source.plan.name, partition: t.partition, worker: t.owner?.id, backlog: t.source.reader.backlog?.(t.partition) ?? 0 })),
       outages: outageList(run),
+      stalled: this.stalled(now),
     };
   }
 

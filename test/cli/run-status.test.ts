@@ -20,6 +20,7 @@ const status: PipelineStatus = {
   sinks: [{ id: 'sink:paid:0', stream: 'paid', connector: 'stdout', records: 598_500 }],
   partitions: [],
   outages: [],
+  stalled: [],
   pool: [
     { id: 0, partitions: 4, utilization: 0.7, recordsPerSec: 16_000 },
     { id: 1, partitions: 4, utilization: 0.7, recordsPerSec: 16_000 },

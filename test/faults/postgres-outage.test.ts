@@ -1,10 +1,14 @@
 // A PostgreSQL server that is down when a pipeline starts: `sensei run` says what it
 // waits for and resumes by itself; `sensei-run` says it in its log, `/readyz` and
-// `/status`. Every record is written once the server is back.
+// `/status`. A server that goes away mid-run stalls the partitions, and the run says
+// that too. Every record is written once the server is back.
 import anyTest, { type TestFn } from 'ava';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { builtinEnvironment } from '../../connectors/registry.ts';
+import { startPipeline, type PipelineEvent } from '../../runtime/index.ts';
+import { compilePlan } from '../support/compile.ts';
 import { DaemonProcess, eventually, ROOT, tempDir } from '../daemon/daemon-process.ts';
 import { sql, unique } from '../postgres/helpers.ts';
 import { startOwnServer, type OwnServer } from '../postgres/own-server.ts';
@@ -77,6 +81,35 @@ test.serial('sensei-run: the outage is in the log, /readyz and /status, and clea
     t.deepEqual(after.pipelines[0]!.run?.outages ?? [], []);
   } finally {
     await daemon.kill();
+    await server.start().catch(() => {});
+  }
+});
+
+test.serial('a server that goes away mid-run: the partitions holding records are reported stalled, then flowing again', async (t) => {
+  const { server } = t.context;
+  const table = unique('stalled');
+  const events: PipelineEvent[] = [];
+  const run = startPipeline(compilePlan(`
+pipeline stall_report
+schema Row { id: string, n: long }
+source rows: Row from datagen { partitions: 2, count: 20000, rate: 2000, seed: 5 }
+sink rows to postgres { url: "${server.url}", table: "${table}", create: true, retry_backoff: 50ms, retry_max_backoff: 500ms }
+`), { env: builtinEnvironment(), workers: 2, stallAfterMs: 1500, maxBufferedRecords: 2000, onEvent: (e) => events.push(e) });
+  try {
+    await eventually(async () => ((await rows(server, table).catch(() => 0)) > 1000 ? true : undefined), 60_000, 'the first rows');
+    await server.stop();
+    await eventually(() => (events.some((e) => e.type === 'stalled') ? true : undefined), 60_000, 'a stalled partition');
+    const stalled = run.status().stalled;
+    t.true(stalled.length > 0 && stalled.every((s) => s.source === 'rows' && s.backlog > 0), JSON.stringify(stalled));
+    t.true(run.status().outages.some((o) => o.what === `postgres ${table}`), 'the outage behind it is in the status too');
+    await server.start();
+    const summary = await run.done;
+    t.true(events.some((e) => e.type === 'flowing'), 'said when the partitions read again');
+    t.is(summary.recordsIn, 20000);
+    t.is(await rows(server, table), 20000);
+  } finally {
+    run.stop();
+    await run.done.catch(() => {});
     await server.start().catch(() => {});
   }
 });

@@ -41,6 +41,7 @@ export async function runCommand(path: string, opts: RunCommandOptions, io: Io):
       // Outages are said even without a terminal: a run that waits must never look idle.
       else if (e.type === 'outage') io.stderr.write(`${live ? clearLine : ''}waiting for ${e.what} (retrying with backoff): ${e.error}\n`);
       else if (e.type === 'recovered') io.stderr.write(`${live ? clearLine : ''}${e.what} answers again after ${seconds(e.downMs)}\n`);
+      else if (e.type === 'stalled') io.stderr.write(`${live ? clearLine : ''}source ${e.source} partition ${e.partition}: ${e.backlog} records waiting, none read for ${seconds(e.forMs)}\n`);
     },
   });
 

@@ -150,6 +150,7 @@ export class PipelineManager {
       const status = m.run?.status();
       const state = status?.state;
       for (const o of status?.outages ?? []) reasons.push(`pipeline ${name}: waiting for ${o.what} since ${new Date(o.since).toISOString()} (${o.attempts} attempts): ${o.error}`);
+      for (const s of status?.stalled ?? []) reasons.push(`pipeline ${name}: source ${s.source} partition ${s.partition} has ${s.backlog} records waiting and read none for ${Math.round(s.forMs / 1000)} s`);
       if (m.state !== 'running' || (state !== 'running' && state !== 'rebalancing')) {
         // After a failure the daemon retries with backoff: say what it is waiting out.
         const why = m.state !== 'running' && m.failures > 0 && m.lastError !== undefined ? ` (attempt ${m.failures + 1} after: ${m.lastError})` : '';
@@ -302,6 +303,12 @@ export class PipelineManager {
             break;
           case 'recovered':
             this.log.info({ event: 'recovered', pipeline: name, connector: e.connector, what: e.what, downMs: e.downMs }, `${e.what} answers again after ${Math.round(e.downMs / 1000)} s`);
+            break;
+          case 'stalled':
+            this.log.warn({ event: 'stalled', pipeline: name, source: e.source, partition: e.partition, backlog: e.backlog, forMs: Math.round(e.forMs) }, `source ${e.source} partition ${e.partition}: ${e.backlog} records waiting, none read for ${Math.round(e.forMs / 1000)} s`);
+            break;
+          case 'flowing':
+            this.log.info({ event: 'flowing', pipeline: name, source: e.source, partition: e.partition, stalledMs: Math.round(e.stalledMs) }, `source ${e.source} partition ${e.partition} reads again`);
             break;
           case 'resume':
             this.log.info(
