@@ -54,9 +54,10 @@ test('autoscaling on real threads: load rises → pool grows → partitions move
     },
     onEvent: (e) => {
       events.push(e);
-      // Once the pool has grown the burst stops; once it has shrunk, the idle source ends and the run finishes.
+      // Once the pool has grown the burst stops; once it has shrunk (its partitions moved off the
+      // leaving workers, not merely decided), the idle source ends and the run finishes.
       if (e.type === 'scale' && e.decision.action === 'up') source.enough();
-      if (e.type === 'scale' && e.decision.action === 'down') source.end();
+      if (e.type === 'rebalance' && /shrank/.test(e.reason)) source.end();
     },
   });
   const summary = await run.done;
