@@ -11,7 +11,8 @@
  * (json-codec.ts): numbers from int8/numeric text, timestamps and dates
  * from PostgreSQL's text form, records and maps from json/jsonb.
  * A pool per worker (`pool_size`), unnamed statements unless
- * `prepared_statements`, an optional read replica.
+ * `prepared_statements`, an optional read replica (replica.ts) within
+ * `max_staleness`, else the primary.
  */
 import pg from 'pg';
 import { fromJson } from '../../src/formats/json-codec.ts';
@@ -22,6 +23,7 @@ import { LookupCache, type LookupKey } from '../lookup-cache.ts';
 import { durationOption } from '../options.ts';
 import { Backoff, retryPolicy } from '../retry.ts';
 import { classify, pgMessage } from './sink.ts';
+import { ReplicaRoute } from './replica.ts';
 import { postgresSpec } from './spec.ts';
 
 /** Text parsers for the types whose JS form pg would guess (dates in local time, int8 as text anyway). */
@@ -79,12 +81,21 @@ function preparedHint(e: unknown): string {
 
 export async function openPostgresLookup(ctx: LookupContext): Promise<LookupClient> {
   const options = new OptionReader(postgresSpec, ctx.options);
-  const url = options.optionalString('replica_url') ?? options.optionalString('url') ?? process.env.SENSEI_PG_URL;
+  const primaryUrl = options.optionalString('url') ?? process.env.SENSEI_PG_URL;
+  const replicaUrl = options.optionalString('replica_url');
   const schema = recordNode(ctx.schema);
   const text = lateralQuery(options.string('query'), keyType(schemaNode(ctx.keySchema)));
-  const pool = new pg.Pool({ connectionString: url, max: options.number('pool_size'), application_name: 'sensei-lookup', types } as pg.PoolConfig);
-  // An idle client the server drops reports here; the pool replaces it.
-  pool.on('error', () => {});
+  const poolOf = (url: string | undefined) => {
+    const p = new pg.Pool({ connectionString: url, max: options.number('pool_size'), application_name: 'sensei-lookup', types } as pg.PoolConfig);
+    // An idle client the server drops reports here; the pool replaces it.
+    p.on('error', () => {});
+    return p;
+  };
+  // With a replica, the primary is connected to only when the replica cannot serve.
+  let primaryPool: pg.Pool | undefined;
+  const primary = () => (primaryPool ??= poolOf(primaryUrl));
+  const replica = replicaUrl === undefined ? undefined : new ReplicaRoute(poolOf(replicaUrl), durationOption(ctx.options, 'max_staleness', '5s'));
+  await replica?.measure();
   const name = options.boolean('prepared_statements') ? `sensei_lookup_${ctx.id.replace(/\W/g, '_')}` : undefined;
   // Closing the lookup ends an outage wait (the run is stopping).
   const closed = new AbortController();
@@ -92,12 +103,18 @@ export async function openPostgresLookup(ctx: LookupContext): Promise<LookupClie
 
   const run = async (keys: unknown[]): Promise<pg.QueryResult> => {
     for (;;) {
+      const target = replica ? replica.pick(primary) : { pool: primary(), replica: false };
       try {
-        const r = await pool.query({ text, values: [keys], ...(name ? { name } : {}) });
+        const r = await target.pool.query({ text, values: [keys], ...(name ? { name } : {}) });
         backoff.reset();
         return r;
       } catch (e) {
         if (classify(e) !== 'transient') throw new Error(`postgres lookup ${ctx.id}: ${pgMessage(e)}${name ? preparedHint(e) : ''}`);
+        // A replica that fails (away, or cancelling for a recovery conflict): the primary answers at once.
+        if (target.replica) {
+          replica!.failed();
+          continue;
+        }
         await backoff.wait(e as Error);
       }
     }
@@ -108,7 +125,7 @@ export async function openPostgresLookup(ctx: LookupContext): Promise<LookupClie
   const columns = new Map(described.fields.map((f) => [f.name, f.dataTypeID]));
   const missing = schema.fields.find((f) => !columns.has(f.name));
   if (missing) {
-    await pool.end();
+    await Promise.all([replica?.close(), primaryPool?.end()]);
     throw new Error(`postgres lookup ${ctx.id}: the query returns no column "${missing.name}" for field ${missing.name} (it returns ${[...columns.keys()].filter((c) => c !== 'sensei_i').join(', ')})`);
   }
 
@@ -128,9 +145,10 @@ export async function openPostgresLookup(ctx: LookupContext): Promise<LookupClie
   });
   return {
     lookup: (keys) => cache.lookup(keys),
-    close: () => {
+    ...(replica ? { stats: () => ({ replicaLagMs: replica.lagMs, primaryQueries: replica.primaryQueries }) } : {}),
+    close: async () => {
       closed.abort();
-      return pool.end();
+      await Promise.all([replica?.close(), primaryPool?.end()]);
     },
   };
 }

@@ -24,7 +24,8 @@ export const postgresSpec: ConnectorSpec = {
     // lookup
     { name: 'query', type: 'string', doc: 'Lookup: a query for one key, `$1`, returning at most one row, e.g. `select tier, country from customers where id = $1`. Its columns fill the declared record by name. It runs for all keys of a batch at once.', required: true, roles: ['lookup'] },
     { name: 'on_missing', type: 'enum', values: ['null', 'drop', 'dead_letter'], doc: 'Lookup: a key without a row gives a null field, drops the record, or makes it a dead letter.', default: 'null', roles: ['lookup'] },
-    { name: 'replica_url', type: 'string', doc: 'Lookup: run the queries on this read replica instead of `url`.', roles: ['lookup'], passwordFrom: 'write the URL without it and set `PGPASSWORD`' },
+    { name: 'replica_url', type: 'string', doc: 'Lookup: run the queries on this read replica while its replay lag is within `max_staleness`; else on `url` (the primary).', roles: ['lookup'], passwordFrom: 'write the URL without it and set `PGPASSWORD`' },
+    { name: 'max_staleness', type: 'duration', doc: 'Lookup: the most a read replica may lag (its replay lag, measured every second) and still answer; beyond it, or while it does not answer, the primary does.', default: '5s', roles: ['lookup'] },
     { name: 'cache_size', type: 'int', doc: 'Lookup: results kept per worker (LRU), misses included; 0 disables the cache.', default: 100000, min: 0, roles: ['lookup'] },
     { name: 'cache_ttl', type: 'duration', doc: 'Lookup: how long a cached result is used.', default: '1m', roles: ['lookup'] },
     { name: 'retry_backoff', type: 'duration', doc: 'First wait after a connection failure; doubles on each further failure up to `retry_max_backoff`.', default: '100ms' },

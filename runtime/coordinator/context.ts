@@ -5,7 +5,7 @@
  * reads or updates this state; nothing here decides anything.
  */
 import type { Plan } from '../../src/plan/plan.ts';
-import type { Outage } from '../../src/spi/connector.ts';
+import type { LookupStats, Outage } from '../../src/spi/connector.ts';
 import type { WorkerHandle } from '../worker/pool.ts';
 import type { PipelineStatus, RunOptions } from './run.ts';
 import type { Sink, Source, Task } from './tasks.ts';
@@ -31,6 +31,8 @@ export class RunContext {
   readonly workers = new Map<number, WorkerHandle>();
   /** Servers the connectors are waiting for, by connector (`sink:…`, `source:NAME`, `dead-letter`). */
   readonly outages = new Map<string, Outage>();
+  /** The latest lookup measures, by lookup id and worker. */
+  readonly lookupStats = new Map<string, { id: string; at: number } & LookupStats>();
   readonly counts: RunCounts = { recordsIn: 0, processed: 0, recordsOut: 0, deadLetters: 0, skipped: 0, rebalances: 0, crashes: 0 };
   failed: Error | undefined;
   finished = false;

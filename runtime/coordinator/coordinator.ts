@@ -273,6 +273,9 @@ class Coordinator {
       case 'released':
         this.placement!.onReleased(worker, msg.task, msg.state);
         break;
+      case 'lookup-stats':
+        for (const { id, ...stats } of msg.stats) this.run.lookupStats.set(`${id}\u0000${worker.id}`, { id, at: performance.now(), ...stats });
+        break;
       case 'failed': {
         const task = msg.task === undefined ? undefined : this.run.tasks[msg.task];
         const where = task ? ` (source ${task.source.plan.name}, partition ${task.partition}${msg.offset !== undefined ? `, offset ${msg.offset}` : ''}${msg.operator ? `, operator ${msg.operator}` : ''})` : '';
@@ -354,7 +357,7 @@ class Coordinator {
     return {
       pipeline: run.plan.pipeline, state: run.phase, elapsedMs: performance.now() - run.started, workers: 0,
       recordsIn: 0, recordsOut: 0, deadLetters: 0, inRate: 0, outRate: 0, backlog: 0, utilization: 0, inflightBatches: 0, rebalances: 0,
-      sources: [], sinks: [], pool: [], partitions: [], outages: outageList(run), stalled: [],
+      sources: [], sinks: [], pool: [], partitions: [], outages: outageList(run), stalled: [], lookups: [],
     };
   }
 }

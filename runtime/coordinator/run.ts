@@ -77,6 +77,8 @@ export interface PipelineStatus {
   partitions: { source: string; partition: number; worker: number | undefined; backlog: number }[];
   /** Servers the connectors are waiting out, with the last error. */
   outages: ({ connector: string } & Outage)[];
+  /** Per lookup with a read replica: its replay lag (the largest any worker measured; null while unknown) and the queries the primary answered instead. */
+  lookups: { id: string; replicaLagMs: number | null; primaryQueries: number }[];
   /** Partitions with records waiting that read none for `stallAfterMs`. */
   stalled: { source: string; partition: number; backlog: number; forMs: number }[];
 }

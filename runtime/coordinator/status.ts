@@ -128,6 +128,7 @@ export class StatusBoard {
       partitions: run.tasks.map((t) => ({ source: t.source.plan.name, partition: t.partition, worker: t.owner?.id, backlog: t.source.reader.backlog?.(t.partition) ?? 0 })),
       outages: outageList(run),
       stalled: this.stalled(now),
+      lookups: lookupList(run, now),
     };
   }
 
@@ -174,4 +175,18 @@ export class StatusBoard {
 /** The outages being waited out, for a status. */
 export function outageList(run: RunContext): PipelineStatus['outages'] {
   return [...run.outages].map(([connector, o]) => ({ connector, ...o }));
+}
+
+/** Lookup measures of the live workers (reported in the last few seconds), one entry per lookup. */
+function lookupList(run: RunContext, now: number): PipelineStatus['lookups'] {
+  const byId = new Map<string, { id: string; replicaLagMs: number | null; primaryQueries: number }>();
+  for (const s of run.lookupStats.values()) {
+    if (now - s.at > 5000) continue;
+    const entry = byId.get(s.id) ?? { id: s.id, replicaLagMs: 0, primaryQueries: 0 };
+    const lag = s.replicaLagMs ?? 0;
+    entry.replicaLagMs = entry.replicaLagMs === null || !Number.isFinite(lag) ? null : Math.max(entry.replicaLagMs, lag);
+    entry.primaryQueries += s.primaryQueries ?? 0;
+    byId.set(s.id, entry);
+  }
+  return [...byId.values()];
 }

@@ -6,7 +6,7 @@
  */
 import type { PartitionState } from '../../src/plan/chain.ts';
 import type { AvroSchemaJson, Constant, PlanLookup, PlanOperator } from '../../src/plan/plan.ts';
-import type { RecordHeaders, SinkFormat, SourceBatch } from '../../src/spi/connector.ts';
+import type { LookupStats, RecordHeaders, SinkFormat, SourceBatch } from '../../src/spi/connector.ts';
 import type { RecordEncoder } from '../../src/formats/avro-codec.ts';
 import type { AvroType } from '../../src/formats/avro-codec.ts';
 
@@ -117,6 +117,7 @@ export type FromWorker =
   | WrittenMessage
   | { type: 'closed' }
   | { type: 'released'; task: number; state: PartitionState }
+  | { type: 'lookup-stats'; stats: ({ id: string } & LookupStats)[] }
   | { type: 'failed'; task?: number; offset?: number; operator?: string; message: string; stack?: string };
 
 /**

@@ -112,6 +112,17 @@ async function openLookups(msg: InitMessage): Promise<void> {
       clients.push(await open({ pipeline: msg.pipeline, id: l.id, options: l.options, schema: l.schema, keySchema: l.keySchema }));
     }
   }
+  reportLookupStats(chains);
+}
+
+/** What the lookup clients measure (a replica's lag), to the coordinator every second. */
+function reportLookupStats(chains: Chain[]): void {
+  const measured = chains.flatMap((c) => c.lookups!.flatMap((l, i) => {
+    const client = lookupClients.get(c)![i]!;
+    return client.stats ? [{ id: l.id, client }] : [];
+  }));
+  if (measured.length === 0) return;
+  setInterval(() => post({ type: 'lookup-stats', stats: measured.map(({ id, client }) => ({ id, ...client.stats!() })) }), 1000).unref();
 }
 
 async function openWorkerSinks(msg: InitMessage): Promise<void> {

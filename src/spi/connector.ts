@@ -266,9 +266,18 @@ export interface LookupContext {
 }
 
 /** A `lookup` operator's connection in one worker: the results for the keys of a batch, fetched at once. */
+/** What a lookup client measures, for the status and metrics. */
+export interface LookupStats {
+  /** A read replica's replay lag (ms; Infinity while unknown or unreachable). */
+  replicaLagMs?: number;
+  /** Queries sent to the primary because the replica was too far behind or away. */
+  primaryQueries?: number;
+}
+
 export interface LookupClient {
   /** Result records (runtime values of the result schema) in key order; null where a key has none, and for a null key. */
   lookup(keys: readonly unknown[]): Promise<unknown[]>;
+  stats?(): LookupStats;
   close(): Promise<void>;
 }
 

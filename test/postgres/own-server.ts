@@ -31,6 +31,8 @@ export interface OwnServer {
   start(): Promise<void>;
   /** Stops the server and deletes its files. */
   destroy(): Promise<void>;
+  /** A streaming replica of this server (pg_basebackup, then a hot standby on a port of its own); destroyed with it. */
+  replica(): Promise<OwnServer>;
 }
 
 /** With `password`, the superuser `sensei` has it and every connection must give it (scram-sha-256). */
@@ -56,17 +58,30 @@ export async function startOwnServer(options: { password?: string } = {}): Promi
     auth = ['-A', 'scram-sha-256', `--pwfile=${pwfile}`];
   }
   await asPg('initdb', ['-D', data, '-U', 'sensei', ...auth, '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
-  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
-  const start = async () => void (await asPg('pg_ctl', ['-D', data, '-l', join(home, 'server.log'), '-o', opts, '-w', '-t', '60', 'start']));
-  const stop = async () => void (await asPg('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']));
-  await start();
-  return {
-    url: `postgres://sensei@127.0.0.1:${port}/postgres`,
-    stop,
-    start,
-    destroy: async () => {
-      await stop().catch(() => {});
-      rmSync(home, { recursive: true, force: true });
-    },
+  const serve = async (dir: string, at: number): Promise<OwnServer> => {
+    const opts = `-p ${at} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off -c synchronous_commit=off`;
+    const start = async () => void (await asPg('pg_ctl', ['-D', dir, '-l', `${dir}.log`, '-o', opts, '-w', '-t', '60', 'start']));
+    const stop = async () => void (await asPg('pg_ctl', ['-D', dir, '-m', 'fast', '-w', '-t', '60', 'stop']));
+    const replicas: OwnServer[] = [];
+    await start();
+    return {
+      url: `postgres://sensei@127.0.0.1:${at}/postgres`,
+      stop,
+      start,
+      destroy: async () => {
+        for (const r of replicas) await r.destroy();
+        await stop().catch(() => {});
+        if (dir === data) rmSync(home, { recursive: true, force: true });
+      },
+      replica: async () => {
+        const copy = join(home, `replica-${replicas.length + 1}`);
+        // -R: standby.signal and primary_conninfo, so it starts as a hot standby streaming from this server.
+        await asPg('pg_basebackup', ['-D', copy, '-R', '-X', 'stream', '-c', 'fast', '-h', '127.0.0.1', '-p', String(at), '-U', 'sensei']);
+        const r = await serve(copy, await freePort());
+        replicas.push(r);
+        return r;
+      },
+    };
   };
+  return serve(data, port);
 }

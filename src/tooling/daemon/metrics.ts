@@ -44,11 +44,12 @@ export class DaemonMetrics {
   readonly pipelineRestarts: Counter<'pipeline'>;
   readonly assignedPartitions: Gauge<'pipeline' | 'source'>;
   readonly ready: Gauge;
+  readonly replicaLag: Gauge<'pipeline' | 'lookup'>;
 
   /** Last totals seen per pipeline run, to count deltas. */
   private readonly seen = new Map<string, { run: object; totals: Map<string, number> }>();
   /** Label sets of per-worker and per-partition gauges, to drop them when they disappear. */
-  private readonly series = new Map<string, { workers: Set<string>; partitions: Set<string> }>();
+  private readonly series = new Map<string, { workers: Set<string>; partitions: Set<string>; lookups: Set<string> }>();
 
   constructor() {
     const r = [this.registry];
@@ -97,6 +98,12 @@ export class DaemonMetrics {
     this.pipelineRestarts = new Counter({ name: 'sensei_pipeline_restarts_total', help: 'Restarts after a failure, and replacements of a changed pipeline file.', labelNames: ['pipeline'], registers: r });
     this.assignedPartitions = new Gauge({ name: 'sensei_assigned_partitions', help: 'Source partitions this process owns.', labelNames: ['pipeline', 'source'], registers: r });
     this.ready = new Gauge({ name: 'sensei_ready', help: '1 when /readyz answers ready.', registers: r });
+    this.replicaLag = new Gauge({
+      name: 'sensei_lookup_replica_lag_seconds',
+      help: 'Replay lag of a lookup\'s read replica (the largest a worker measured); no value while it is unknown or the replica does not answer.',
+      labelNames: ['pipeline', 'lookup'],
+      registers: r,
+    });
   }
 
   /**
@@ -143,6 +150,12 @@ export class DaemonMetrics {
       this.lag.remove({ pipeline: p, source, partition });
     }
     series.partitions = partitions;
+
+    for (const l of s.lookups) {
+      series.lookups.add(l.id);
+      if (l.replicaLagMs === null) this.replicaLag.remove({ pipeline: p, lookup: l.id });
+      else this.replicaLag.set({ pipeline: p, lookup: l.id }, l.replicaLagMs / 1000);
+    }
   }
 
   event(pipeline: string, e: PipelineEvent): void {
@@ -169,14 +182,15 @@ export class DaemonMetrics {
       const [source, partition] = JSON.parse(key) as [string, string];
       this.lag.remove({ pipeline, source, partition });
     }
+    for (const lookup of series.lookups) this.replicaLag.remove({ pipeline, lookup });
     this.series.delete(pipeline);
     this.pipelineUp.set({ pipeline }, 0);
     this.poolSize.set({ pipeline }, 0);
   }
 
-  private seriesOf(pipeline: string): { workers: Set<string>; partitions: Set<string> } {
+  private seriesOf(pipeline: string): { workers: Set<string>; partitions: Set<string>; lookups: Set<string> } {
     let s = this.series.get(pipeline);
-    if (!s) this.series.set(pipeline, (s = { workers: new Set(), partitions: new Set() }));
+    if (!s) this.series.set(pipeline, (s = { workers: new Set(), partitions: new Set(), lookups: new Set() }));
     return s;
   }
 }
