@@ -24,7 +24,9 @@ import { completionsAt } from './completion.ts';
 import { toLspDiagnostics } from './diagnostics.ts';
 import { codeActions, formatDocument } from './edits.ts';
 import { hoverAt } from './hover.ts';
+import { Lifecycle } from './lifecycle.ts';
 import { definitionAt, documentSymbols, foldingRanges, prepareRename, referencesAt, renameAt } from './navigation.ts';
+import { AT_POSITION, checkParams, IN_DOCUMENT, type ParamShape } from './params.ts';
 import { PathMap } from './paths.ts';
 import { GRAPH_REQUEST, type GraphParams, type GraphResult, type ServerSettings } from './protocol.ts';
 import { Workspace } from './workspace.ts';
@@ -32,14 +34,16 @@ import { Workspace } from './workspace.ts';
 const DEFAULT_DELAY_MS = 200;
 
 export interface ServerOptions {
-  connection?: Connection;
   connectors?: ConnectorSpecs;
 }
 
 /** Starts the server on stdio, or on the transport named on the command line (--stdio, --node-ipc, --socket=N, --pipe=name). */
 export function startLanguageServer(options: ServerOptions = {}): Connection {
   const named = process.argv.some((a) => /^--(stdio|node-ipc|socket=|pipe=|clientProcessId)/.test(a));
-  const connection = options.connection ?? (named ? createConnection(ProposedFeatures.all) : createConnection(ProposedFeatures.all, process.stdin, process.stdout));
+  const lifecycle = new Lifecycle();
+  const strategy = { messageStrategy: lifecycle };
+  const connection = named ? createConnection(ProposedFeatures.all, strategy) : createConnection(ProposedFeatures.all, process.stdin, process.stdout, strategy);
+  lifecycle.attach(connection);
   const connectors = options.connectors ?? builtinConnectorSpecs();
   // The last line of defence: a bug that escapes a request's own catch is logged, and the server goes on.
   process.on('uncaughtException', (error) => logError('running (uncaught)', error));
@@ -64,15 +68,19 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
     if (typeof s.docsUrl === 'string' && s.docsUrl !== '') docsUrl = s.docsUrl;
   };
 
-  /** Runs a request on the current analysis; errors are logged and answered with `fallback`. */
-  const onDocument = <P extends { textDocument: { uri: string } }, R>(what: string, fallback: R, fn: (a: Analysis, p: P) => R | Promise<R>) =>
+  /**
+   * Runs a request on the current analysis. Parameters missing from `shape` are refused (InvalidParams);
+   * other errors are logged and answered with `fallback`.
+   */
+  const onDocument = <P extends { textDocument: { uri: string } }, R>(method: string, shape: ParamShape, fallback: R, fn: (a: Analysis, p: P) => R | Promise<R>) =>
     async (params: P): Promise<R> => {
+      checkParams(method, params, shape);
       try {
         const analysis = await workspace.current(params.textDocument.uri);
         return analysis ? await fn(analysis, params) : fallback;
       } catch (error) {
         if (error instanceof ResponseError) throw error; // a refusal meant for the user (an invalid new name)
-        logError(what, error);
+        logError(method, error);
         return fallback;
       }
     };
@@ -110,17 +118,20 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
   });
   connection.onDidChangeWatchedFiles(() => workspace.filesChanged());
 
-  connection.onHover(onDocument<HoverParams, Hover | null>('hover', null, (a, p) => hoverAt(a, offsetOf(a, p.position), connectors)));
-  connection.onCompletion(onDocument<CompletionParams, CompletionItem[]>('completion', [], (a, p) => completionsAt(a, offsetOf(a, p.position), connectors)));
-  connection.onDefinition(onDocument<DefinitionParams, Location | null>('definition', null, (a, p) => definitionAt(a, offsetOf(a, p.position), paths)));
-  connection.onReferences(onDocument<ReferenceParams, Location[]>('references', [], (a, p) => referencesAt(a, offsetOf(a, p.position), paths, p.context.includeDeclaration, workspace.importers(p.textDocument.uri))));
-  connection.onPrepareRename(onDocument<PrepareRenameParams, { range: Range; placeholder: string } | null>('prepare rename', null, (a, p) => prepareRename(a, offsetOf(a, p.position))));
-  connection.onRenameRequest(onDocument<RenameParams, WorkspaceEdit | null>('rename', null, (a, p) => renameAt(a, offsetOf(a, p.position), p.newName, paths, workspace.importers(p.textDocument.uri))));
-  connection.onDocumentSymbol(onDocument<DocumentSymbolParams, DocumentSymbol[]>('document symbols', [], (a) => documentSymbols(a)));
-  connection.onFoldingRanges(onDocument<FoldingRangeParams, FoldingRange[]>('folding ranges', [], (a) => foldingRanges(a)));
-  connection.onDocumentFormatting(onDocument<DocumentFormattingParams, TextEdit[]>('formatting', [], (a) => formatDocument(a)));
-  connection.onCodeAction(onDocument<CodeActionParams, CodeAction[]>('code actions', [], (a, p) => codeActions(a, p, paths, docsUrl)));
-  connection.onRequest(GRAPH_REQUEST, onDocument<GraphParams, GraphResult>('graph', { error: 'internal error' }, async (a): Promise<GraphResult> => {
+  connection.onHover(onDocument<HoverParams, Hover | null>('textDocument/hover', AT_POSITION, null, (a, p) => hoverAt(a, offsetOf(a, p.position), connectors)));
+  connection.onCompletion(onDocument<CompletionParams, CompletionItem[]>('textDocument/completion', AT_POSITION, [], (a, p) => completionsAt(a, offsetOf(a, p.position), connectors)));
+  connection.onDefinition(onDocument<DefinitionParams, Location | null>('textDocument/definition', AT_POSITION, null, (a, p) => definitionAt(a, offsetOf(a, p.position), paths)));
+  connection.onReferences(onDocument<ReferenceParams, Location[]>('textDocument/references', { ...AT_POSITION, 'context.includeDeclaration': 'boolean' }, [], (a, p) =>
+    referencesAt(a, offsetOf(a, p.position), paths, p.context.includeDeclaration, workspace.importers(p.textDocument.uri))));
+  connection.onPrepareRename(onDocument<PrepareRenameParams, { range: Range; placeholder: string } | null>('textDocument/prepareRename', AT_POSITION, null, (a, p) => prepareRename(a, offsetOf(a, p.position))));
+  connection.onRenameRequest(onDocument<RenameParams, WorkspaceEdit | null>('textDocument/rename', { ...AT_POSITION, newName: 'string' }, null, (a, p) =>
+    renameAt(a, offsetOf(a, p.position), p.newName, paths, workspace.importers(p.textDocument.uri))));
+  connection.onDocumentSymbol(onDocument<DocumentSymbolParams, DocumentSymbol[]>('textDocument/documentSymbol', IN_DOCUMENT, [], (a) => documentSymbols(a)));
+  connection.onFoldingRanges(onDocument<FoldingRangeParams, FoldingRange[]>('textDocument/foldingRange', IN_DOCUMENT, [], (a) => foldingRanges(a)));
+  connection.onDocumentFormatting(onDocument<DocumentFormattingParams, TextEdit[]>('textDocument/formatting', IN_DOCUMENT, [], (a) => formatDocument(a)));
+  connection.onCodeAction(onDocument<CodeActionParams, CodeAction[]>('textDocument/codeAction', { ...IN_DOCUMENT, range: 'range', 'context.diagnostics': 'array' }, [], (a, p) =>
+    codeActions(a, p, paths, docsUrl)));
+  connection.onRequest(GRAPH_REQUEST, onDocument<GraphParams, GraphResult>(GRAPH_REQUEST, IN_DOCUMENT, { error: 'internal error' }, async (a): Promise<GraphResult> => {
     if (!a.typed || hasErrors(a.diagnostics)) return { error: 'the pipeline has errors; fix them to see its graph' };
     const plan = typedToPlan(a.typed);
     return { svg: await graphToSvg(plan.graph, { name: plan.pipeline }) };
