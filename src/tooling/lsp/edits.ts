@@ -9,8 +9,10 @@ import type { Analysis } from './analysis.ts';
 import { spanToRange, toLspDiagnostics } from './diagnostics.ts';
 import type { PathMap } from './paths.ts';
 
+/** The formatter writes `\n`; the document keeps the line ending its first line has (block comments keep theirs, so both are replaced). */
 export function formatDocument(a: Analysis): TextEdit[] {
-  const formatted = formatText(a.path, a.text).text;
+  const eol = a.text.match(/\r?\n/)?.[0] ?? '\n';
+  const formatted = formatText(a.path, a.text).text?.replace(/\r?\n/g, eol);
   if (formatted === undefined || formatted === a.text) return [];
   const end = a.index.position(a.text.length);
   return [{ range: { start: { line: 0, character: 0 }, end: { line: end.line - 1, character: end.column - 1 } }, newText: formatted }];
