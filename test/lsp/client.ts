@@ -188,11 +188,12 @@ export function spawnServer(script: string[] = ['--import', 'tsx', join(ROOT, 's
   return new LspClient(connection, child);
 }
 
-/** Initializes a started server. */
-export async function initialize(client: LspClient, initializationOptions: Record<string, unknown>): Promise<InitializeResult> {
+/** Initializes a started server for the workspace folder `root`. */
+export async function initialize(client: LspClient, initializationOptions: Record<string, unknown>, root = ROOT): Promise<InitializeResult> {
   const init: InitializeResult = await client.connection.sendRequest('initialize', {
     processId: process.pid,
-    rootUri: pathToFileURL(ROOT).href,
+    rootUri: pathToFileURL(root).href,
+    workspaceFolders: [{ uri: pathToFileURL(root).href, name: 'workspace' }],
     capabilities: {},
     initializationOptions,
   });

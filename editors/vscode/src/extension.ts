@@ -18,11 +18,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ language: 'sensei' }],
-    synchronize: {
-      configurationSection: 'sensei',
-      // Imports and .avsc schemas read from disk: a change there can change any open pipeline's diagnostics.
-      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{sensei,avsc}'),
-    },
+    // The server asks for the file events it needs (`.sensei` and `.avsc` files) itself.
+    synchronize: { configurationSection: 'sensei' },
     initializationOptions: settings(context),
   };
   client = new LanguageClient('sensei', 'Sensei', serverOptions, clientOptions);

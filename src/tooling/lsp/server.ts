@@ -7,7 +7,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  CodeActionKind, createConnection, ProposedFeatures, ResponseError, TextDocuments, TextDocumentSyncKind, type Connection,
+  CodeActionKind, createConnection, DidChangeWatchedFilesNotification, ProposedFeatures, ResponseError, TextDocuments, TextDocumentSyncKind, type Connection,
   type CodeActionParams, type CompletionParams, type DefinitionParams, type DocumentFormattingParams, type DocumentSymbolParams,
   type FoldingRangeParams, type HoverParams, type InitializeParams, type InitializeResult, type Position, type PrepareRenameParams,
   type ReferenceParams, type RenameParams, type Hover, type CompletionItem, type Location, type Range, type WorkspaceEdit,
@@ -89,8 +89,12 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
     return (doc ?? TextDocument.create('', 'sensei', a.version, a.text)).offsetAt(p);
   };
 
+  let watchFiles = false;
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     applySettings(params.initializationOptions as ServerSettings | undefined);
+    const folders = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    workspace.index.scan(folders.map((uri) => paths.pathOf(uri)));
+    watchFiles = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -107,6 +111,11 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
       serverInfo: { name: 'sensei' },
     };
   });
+  connection.onInitialized(() => {
+    // Imports and .avsc schemas are read from disk: a change there can change any pipeline's diagnostics, and the index.
+    const watchers = [{ globPattern: '**/*.sensei' }, { globPattern: '**/*.avsc' }];
+    if (watchFiles) void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers }).catch((error) => logError('watching files', error));
+  });
   connection.onDidChangeConfiguration((change) => {
     applySettings((change.settings as { sensei?: ServerSettings } | undefined)?.sensei);
   });
@@ -116,16 +125,16 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
     workspace.closed(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
-  connection.onDidChangeWatchedFiles(() => workspace.filesChanged());
+  connection.onDidChangeWatchedFiles((p) => workspace.filesChanged((p?.changes ?? []).map((c) => paths.pathOf(c.uri))));
 
   connection.onHover(onDocument<HoverParams, Hover | null>('textDocument/hover', AT_POSITION, null, (a, p) => hoverAt(a, offsetOf(a, p.position), connectors)));
   connection.onCompletion(onDocument<CompletionParams, CompletionItem[]>('textDocument/completion', AT_POSITION, [], (a, p) => completionsAt(a, offsetOf(a, p.position), connectors)));
   connection.onDefinition(onDocument<DefinitionParams, Location | null>('textDocument/definition', AT_POSITION, null, (a, p) => definitionAt(a, offsetOf(a, p.position), paths)));
-  connection.onReferences(onDocument<ReferenceParams, Location[]>('textDocument/references', { ...AT_POSITION, 'context.includeDeclaration': 'boolean' }, [], (a, p) =>
-    referencesAt(a, offsetOf(a, p.position), paths, p.context.includeDeclaration, workspace.importers(p.textDocument.uri))));
+  connection.onReferences(onDocument<ReferenceParams, Location[]>('textDocument/references', { ...AT_POSITION, 'context.includeDeclaration': 'boolean' }, [], async (a, p) =>
+    referencesAt(a, offsetOf(a, p.position), paths, p.context.includeDeclaration, await workspace.importers(p.textDocument.uri))));
   connection.onPrepareRename(onDocument<PrepareRenameParams, { range: Range; placeholder: string } | null>('textDocument/prepareRename', AT_POSITION, null, (a, p) => prepareRename(a, offsetOf(a, p.position))));
-  connection.onRenameRequest(onDocument<RenameParams, WorkspaceEdit | null>('textDocument/rename', { ...AT_POSITION, newName: 'string' }, null, (a, p) =>
-    renameAt(a, offsetOf(a, p.position), p.newName, paths, workspace.importers(p.textDocument.uri))));
+  connection.onRenameRequest(onDocument<RenameParams, WorkspaceEdit | null>('textDocument/rename', { ...AT_POSITION, newName: 'string' }, null, async (a, p) =>
+    renameAt(a, offsetOf(a, p.position), p.newName, paths, await workspace.importers(p.textDocument.uri))));
   connection.onDocumentSymbol(onDocument<DocumentSymbolParams, DocumentSymbol[]>('textDocument/documentSymbol', IN_DOCUMENT, [], (a) => documentSymbols(a)));
   connection.onFoldingRanges(onDocument<FoldingRangeParams, FoldingRange[]>('textDocument/foldingRange', IN_DOCUMENT, [], (a) => foldingRanges(a)));
   connection.onDocumentFormatting(onDocument<DocumentFormattingParams, TextEdit[]>('textDocument/formatting', IN_DOCUMENT, [], (a) => formatDocument(a)));
