@@ -53,6 +53,8 @@ export class LspClient {
   /** Every publishDiagnostics notification, in arrival order. */
   readonly published: PublishDiagnosticsParams[] = [];
   stderr = '';
+  /** The answer to `initialize`. */
+  initialized?: InitializeResult;
   private readonly versions = new Map<string, number>();
   private waiters: (() => void)[] = [];
 
@@ -198,6 +200,7 @@ export async function initialize(client: LspClient, initializationOptions: Recor
     initializationOptions,
   });
   if (!init.capabilities.hoverProvider) throw new Error('server did not initialize');
+  client.initialized = init;
   void client.connection.sendNotification('initialized', {});
   return init;
 }

@@ -11,7 +11,7 @@ import {
   type CodeActionParams, type CompletionParams, type DefinitionParams, type DocumentFormattingParams, type DocumentSymbolParams,
   type FoldingRangeParams, type HoverParams, type InitializeParams, type InitializeResult, type Position, type PrepareRenameParams,
   type ReferenceParams, type RenameParams, type Hover, type CompletionItem, type Location, type Range, type WorkspaceEdit,
-  type DocumentSymbol, type FoldingRange, type TextEdit, type CodeAction,
+  type DocumentSymbol, type FoldingRange, type TextEdit, type CodeAction, type SemanticTokens, type SemanticTokensParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { builtinConnectorSpecs } from '../../../connectors/registry.ts';
@@ -28,6 +28,7 @@ import { Lifecycle } from './lifecycle.ts';
 import { definitionAt, documentSymbols, foldingRanges, prepareRename, referencesAt, renameAt } from './navigation.ts';
 import { AT_POSITION, checkParams, IN_DOCUMENT, type ParamShape } from './params.ts';
 import { PathMap } from './paths.ts';
+import { SEMANTIC_LEGEND, semanticTokens } from './semantic-tokens.ts';
 import { GRAPH_REQUEST, type GraphParams, type GraphResult, type ServerSettings } from './protocol.ts';
 import { Workspace } from './workspace.ts';
 
@@ -107,6 +108,7 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
         foldingRangeProvider: true,
         documentFormattingProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        semanticTokensProvider: { legend: SEMANTIC_LEGEND, full: true },
       },
       serverInfo: { name: 'sensei' },
     };
@@ -140,6 +142,7 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
   connection.onDocumentFormatting(onDocument<DocumentFormattingParams, TextEdit[]>('textDocument/formatting', IN_DOCUMENT, [], (a) => formatDocument(a)));
   connection.onCodeAction(onDocument<CodeActionParams, CodeAction[]>('textDocument/codeAction', { ...IN_DOCUMENT, range: 'range', 'context.diagnostics': 'array' }, [], (a, p) =>
     codeActions(a, p, paths, docsUrl)));
+  connection.languages.semanticTokens.on(onDocument<SemanticTokensParams, SemanticTokens>('textDocument/semanticTokens/full', IN_DOCUMENT, { data: [] }, (a) => semanticTokens(a)));
   connection.onRequest(GRAPH_REQUEST, onDocument<GraphParams, GraphResult>(GRAPH_REQUEST, IN_DOCUMENT, { error: 'internal error' }, async (a): Promise<GraphResult> => {
     if (!a.typed || hasErrors(a.diagnostics)) return { error: 'the pipeline has errors; fix them to see its graph' };
     const plan = typedToPlan(a.typed);
