@@ -11,7 +11,8 @@ import {
   type CodeActionParams, type CompletionParams, type DefinitionParams, type DocumentFormattingParams, type DocumentSymbolParams,
   type FoldingRangeParams, type HoverParams, type InitializeParams, type InitializeResult, type Position, type PrepareRenameParams,
   type ReferenceParams, type RenameParams, type Hover, type CompletionItem, type Location, type Range, type WorkspaceEdit,
-  type DocumentSymbol, type FoldingRange, type TextEdit, type CodeAction, type SemanticTokens, type SemanticTokensParams,
+  type DocumentSymbol, type FoldingRange, type TextEdit, type CodeAction, type SemanticTokens, type SemanticTokensParams, type InlayHint,
+  type InlayHintParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { builtinConnectorSpecs } from '../../../connectors/registry.ts';
@@ -24,6 +25,7 @@ import { completionsAt } from './completion.ts';
 import { toLspDiagnostics } from './diagnostics.ts';
 import { codeActions, formatDocument } from './edits.ts';
 import { hoverAt } from './hover.ts';
+import { inlayHints } from './inlay-hints.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { definitionAt, documentSymbols, foldingRanges, prepareRename, referencesAt, renameAt } from './navigation.ts';
 import { AT_POSITION, checkParams, IN_DOCUMENT, type ParamShape } from './params.ts';
@@ -109,6 +111,7 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
         documentFormattingProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         semanticTokensProvider: { legend: SEMANTIC_LEGEND, full: true },
+        inlayHintProvider: true,
       },
       serverInfo: { name: 'sensei' },
     };
@@ -143,6 +146,7 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
   connection.onCodeAction(onDocument<CodeActionParams, CodeAction[]>('textDocument/codeAction', { ...IN_DOCUMENT, range: 'range', 'context.diagnostics': 'array' }, [], (a, p) =>
     codeActions(a, p, paths, docsUrl)));
   connection.languages.semanticTokens.on(onDocument<SemanticTokensParams, SemanticTokens>('textDocument/semanticTokens/full', IN_DOCUMENT, { data: [] }, (a) => semanticTokens(a)));
+  connection.languages.inlayHint.on(onDocument<InlayHintParams, InlayHint[]>('textDocument/inlayHint', { ...IN_DOCUMENT, range: 'range' }, [], (a, p) => inlayHints(a, p.range)));
   connection.onRequest(GRAPH_REQUEST, onDocument<GraphParams, GraphResult>(GRAPH_REQUEST, IN_DOCUMENT, { error: 'internal error' }, async (a): Promise<GraphResult> => {
     if (!a.typed || hasErrors(a.diagnostics)) return { error: 'the pipeline has errors; fix them to see its graph' };
     const plan = typedToPlan(a.typed);
