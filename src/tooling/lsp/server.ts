@@ -12,7 +12,7 @@ import {
   type FoldingRangeParams, type HoverParams, type InitializeParams, type InitializeResult, type Position, type PrepareRenameParams,
   type ReferenceParams, type RenameParams, type Hover, type CompletionItem, type Location, type Range, type WorkspaceEdit,
   type DocumentSymbol, type FoldingRange, type TextEdit, type CodeAction, type SemanticTokens, type SemanticTokensParams, type InlayHint,
-  type InlayHintParams,
+  type InlayHintParams, type SignatureHelp, type SignatureHelpParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { builtinConnectorSpecs } from '../../../connectors/registry.ts';
@@ -31,6 +31,7 @@ import { definitionAt, documentSymbols, foldingRanges, prepareRename, references
 import { AT_POSITION, checkParams, IN_DOCUMENT, type ParamShape } from './params.ts';
 import { PathMap } from './paths.ts';
 import { SEMANTIC_LEGEND, semanticTokens } from './semantic-tokens.ts';
+import { signatureHelpAt } from './signature-help.ts';
 import { GRAPH_REQUEST, type GraphParams, type GraphResult, type ServerSettings } from './protocol.ts';
 import { Workspace } from './workspace.ts';
 
@@ -112,6 +113,7 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         semanticTokensProvider: { legend: SEMANTIC_LEGEND, full: true },
         inlayHintProvider: true,
+        signatureHelpProvider: { triggerCharacters: ['(', ','], retriggerCharacters: [')'] },
       },
       serverInfo: { name: 'sensei' },
     };
@@ -147,6 +149,7 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
     codeActions(a, p, paths, docsUrl)));
   connection.languages.semanticTokens.on(onDocument<SemanticTokensParams, SemanticTokens>('textDocument/semanticTokens/full', IN_DOCUMENT, { data: [] }, (a) => semanticTokens(a)));
   connection.languages.inlayHint.on(onDocument<InlayHintParams, InlayHint[]>('textDocument/inlayHint', { ...IN_DOCUMENT, range: 'range' }, [], (a, p) => inlayHints(a, p.range)));
+  connection.onSignatureHelp(onDocument<SignatureHelpParams, SignatureHelp | null>('textDocument/signatureHelp', AT_POSITION, null, (a, p) => signatureHelpAt(a, offsetOf(a, p.position))));
   connection.onRequest(GRAPH_REQUEST, onDocument<GraphParams, GraphResult>(GRAPH_REQUEST, IN_DOCUMENT, { error: 'internal error' }, async (a): Promise<GraphResult> => {
     if (!a.typed || hasErrors(a.diagnostics)) return { error: 'the pipeline has errors; fix them to see its graph' };
     const plan = typedToPlan(a.typed);
