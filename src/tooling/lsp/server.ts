@@ -12,7 +12,8 @@ import {
   type FoldingRangeParams, type HoverParams, type InitializeParams, type InitializeResult, type Position, type PrepareRenameParams,
   type ReferenceParams, type RenameParams, type Hover, type CompletionItem, type Location, type Range, type WorkspaceEdit,
   type DocumentSymbol, type FoldingRange, type TextEdit, type CodeAction, type SemanticTokens, type SemanticTokensParams, type InlayHint,
-  type InlayHintParams, type SignatureHelp, type SignatureHelpParams,
+  type InlayHintParams, type SignatureHelp, type SignatureHelpParams, type CodeLens,
+  type CodeLensParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { builtinConnectorSpecs } from '../../../connectors/registry.ts';
@@ -21,6 +22,7 @@ import { hasErrors } from '../../diagnostics/diagnostic.ts';
 import { graphToSvg } from '../../graph/render-graph.ts';
 import { typedToPlan } from '../../lower/lower.ts';
 import { Analyzer, logError, type Analysis } from './analysis.ts';
+import { codeLenses } from './code-lenses.ts';
 import { completionsAt } from './completion.ts';
 import { toLspDiagnostics } from './diagnostics.ts';
 import { codeActions, formatDocument } from './edits.ts';
@@ -113,6 +115,7 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         semanticTokensProvider: { legend: SEMANTIC_LEGEND, full: true },
         inlayHintProvider: true,
+        codeLensProvider: { resolveProvider: false },
         signatureHelpProvider: { triggerCharacters: ['(', ','], retriggerCharacters: [')'] },
       },
       serverInfo: { name: 'sensei' },
@@ -150,6 +153,7 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
   connection.languages.semanticTokens.on(onDocument<SemanticTokensParams, SemanticTokens>('textDocument/semanticTokens/full', IN_DOCUMENT, { data: [] }, (a) => semanticTokens(a)));
   connection.languages.inlayHint.on(onDocument<InlayHintParams, InlayHint[]>('textDocument/inlayHint', { ...IN_DOCUMENT, range: 'range' }, [], (a, p) => inlayHints(a, p.range)));
   connection.onSignatureHelp(onDocument<SignatureHelpParams, SignatureHelp | null>('textDocument/signatureHelp', AT_POSITION, null, (a, p) => signatureHelpAt(a, offsetOf(a, p.position))));
+  connection.onCodeLens(onDocument<CodeLensParams, CodeLens[]>('textDocument/codeLens', IN_DOCUMENT, [], (a, p) => codeLenses(a, p.textDocument.uri)));
   connection.onRequest(GRAPH_REQUEST, onDocument<GraphParams, GraphResult>(GRAPH_REQUEST, IN_DOCUMENT, { error: 'internal error' }, async (a): Promise<GraphResult> => {
     if (!a.typed || hasErrors(a.diagnostics)) return { error: 'the pipeline has errors; fix them to see its graph' };
     const plan = typedToPlan(a.typed);
