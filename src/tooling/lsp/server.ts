@@ -16,7 +16,7 @@ import {
   type CodeLensParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { builtinConnectorSpecs } from '../../../connectors/registry.ts';
+import { builtinConnectorSpecs } from '../../../connectors/specs.ts';
 import type { ConnectorSpecs } from '../../spi/spec.ts';
 import { hasErrors } from '../../diagnostics/diagnostic.ts';
 import { graphToSvg } from '../../graph/render-graph.ts';
