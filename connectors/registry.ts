@@ -3,9 +3,8 @@
  * of one's own are added with `registerConnector` (src/spi/environment.ts),
  * without touching the compiler or the runtime.
  */
-import { connectorSpecs, createEnvironment, type MutableEnvironment } from '../src/spi/environment.ts';
+import { createEnvironment, type MutableEnvironment } from '../src/spi/environment.ts';
 import type { Connector } from '../src/spi/connector.ts';
-import type { ConnectorSpecs } from '../src/spi/spec.ts';
 import { datagenConnector } from './datagen/datagen.ts';
 import { fileConnector } from './file/file.ts';
 import { kafkaConnector } from './kafka/kafka.ts';
@@ -28,6 +27,4 @@ export function builtinEnvironment(): MutableEnvironment {
 /** What worker threads call (`ConnectorEnvironment.workerModule`). */
 export const environment = builtinEnvironment;
 
-export function builtinConnectorSpecs(): ConnectorSpecs {
-  return connectorSpecs(builtinEnvironment());
-}
+export { builtinConnectorSpecs } from './specs.ts';

@@ -1,6 +1,8 @@
 // Builds the VS Code extension: bundles the extension and the language
-// server (with the whole compiler) with esbuild, copies the TextMate grammar
-// and the diagnostics docs in, and packages a .vsix with @vscode/vsce.
+// server (the compiler and the connectors' option specs, no connector code)
+// with esbuild, copies the TextMate grammar, the diagnostics docs and the
+// JSON schemas of sensei-run configs and pipeline tests in, and packages a
+// .vsix with @vscode/vsce.
 //
 //   node editors/vscode/build.mjs [--out path/to/sensei.vsix]   (or: npm run vsix)
 import { build } from 'esbuild';
@@ -16,9 +18,11 @@ const manifest = JSON.parse(await readFile(join(here, 'package.json'), 'utf8'));
 const outArg = process.argv.indexOf('--out');
 const out = outArg > 0 ? resolve(process.argv[outArg + 1]) : join(here, `${manifest.name}-${manifest.version}.vsix`);
 
-for (const dir of ['dist', 'syntaxes', 'docs']) await rm(join(here, dir), { recursive: true, force: true });
+for (const dir of ['dist', 'syntaxes', 'docs', 'schemas']) await rm(join(here, dir), { recursive: true, force: true });
 await mkdir(join(here, 'syntaxes'), { recursive: true });
 await copyFile(join(root, 'grammar/sensei.tmLanguage.json'), join(here, 'syntaxes/sensei.tmLanguage.json'));
+await mkdir(join(here, 'schemas'), { recursive: true });
+for (const schema of ['sensei-run.schema.json', 'sensei-test.schema.json']) await copyFile(join(root, 'docs', schema), join(here, 'schemas', schema));
 if (existsSync(join(root, 'docs/diagnostics.md'))) {
   await mkdir(join(here, 'docs'), { recursive: true });
   await copyFile(join(root, 'docs/diagnostics.md'), join(here, 'docs/diagnostics.md'));
@@ -45,6 +49,5 @@ await build({
   banner: { js: 'import { createRequire as __senseiCreateRequire } from "node:module"; const require = __senseiCreateRequire(import.meta.url);' },
 });
 
-// The extension ships inside this repository; it names no public repository URL.
-await createVSIX({ cwd: here, packagePath: out, dependencies: false, allowMissingRepository: true });
+await createVSIX({ cwd: here, packagePath: out, dependencies: false });
 console.log(out);

@@ -1,6 +1,7 @@
 // The VS Code extension builds into a .vsix that holds the grammar, the
-// language configuration, the snippets and both bundles; the bundled server
-// (the whole compiler in one file) runs on its own and answers like the
+// language configuration, the snippets, the icon, the JSON schemas and both
+// bundles; the bundled server (the compiler and the connectors' specs in one
+// file, no connector client library) runs on its own and answers like the
 // sources do.
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -46,10 +47,40 @@ test('the .vsix holds the manifest, grammar, language configuration, snippets an
     'extension/snippets/sensei.json',
     'extension/dist/extension.js',
     'extension/dist/server.mjs',
+    'extension/icon.png',
+    'extension/schemas/sensei-run.schema.json',
+    'extension/schemas/sensei-test.schema.json',
   ]) {
     t.true(entries.includes(entry), entry);
   }
   t.false(entries.some((e) => e.startsWith('extension/src/') || e.startsWith('extension/node_modules/')), 'sources and dependencies stay out');
+});
+
+test('the manifest names its icon and repository, and contributes the schemas of sensei-run configs and pipeline tests', async (t) => {
+  const entries = zipEntries(await readFile(await built));
+  const manifest = JSON.parse(await readFile(join(ROOT, 'editors/vscode/package.json'), 'utf8'));
+  const inPackage = (path: string) => entries.includes(`extension/${path.replace(/^\.\//, '')}`);
+  t.true(inPackage(manifest.icon), manifest.icon);
+  t.regex(manifest.repository.url, /^https:\/\/github\.com\//);
+  const schemas = [...manifest.contributes.jsonValidation, ...manifest.contributes.yamlValidation] as { fileMatch: string[]; url: string }[];
+  const schemaOf = (file: string) => schemas.find((s) => s.fileMatch.some((m) => new RegExp(`^${m.replace(/\./g, '\\.').replace(/\*/g, '.*')}$`).test(file)))?.url;
+  t.is(schemaOf('sensei-run.yaml'), './schemas/sensei-run.schema.json');
+  t.is(schemaOf('prod.sensei-run.json'), './schemas/sensei-run.schema.json');
+  t.is(schemaOf('quickstart.test.yaml'), './schemas/sensei-test.schema.json');
+  for (const s of schemas) t.true(inPackage(s.url), s.url);
+});
+
+test('the bundled server holds the compiler and the connectors\' specs, not their client libraries', async (t) => {
+  await built;
+  const server = await readFile(join(ROOT, 'editors/vscode/dist/server.mjs'), 'utf8');
+  // esbuild marks where each bundled file starts with a comment holding its path.
+  const files = [...server.matchAll(/^\/\/ (\S+\.[cm]?[jt]s)$/gm)].map((m) => m[1]!);
+  const packages = new Set(files.flatMap((f) => f.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? []));
+  t.deepEqual([...packages].filter((p) => !/^(chevrotain|@chevrotain\/.*|lodash-es|@viz-js\/viz|vscode-jsonrpc|vscode-languageserver(-.*)?)$/.test(p)), []);
+  const own = files.filter((f) => !f.includes('node_modules/'));
+  t.true(own.some((f) => f.startsWith('src/check/')), 'the compiler is in');
+  t.deepEqual(own.filter((f) => f.startsWith('connectors/') && !/^connectors\/(specs|[a-z]+\/spec)\.ts$/.test(f)), []);
+  t.deepEqual(own.filter((f) => f.startsWith('runtime/')), []);
 });
 
 test('the manifest contributes the language, grammar, snippets and the graph command', async (t) => {

@@ -53,6 +53,8 @@ export class LspClient {
   /** Every publishDiagnostics notification, in arrival order. */
   readonly published: PublishDiagnosticsParams[] = [];
   stderr = '';
+  /** The answer to `initialize`. */
+  initialized?: InitializeResult;
   private readonly versions = new Map<string, number>();
   private waiters: (() => void)[] = [];
 
@@ -177,30 +179,40 @@ export class LspClient {
   }
 }
 
-/**
- * Starts the server and initializes it (no debounce, so tests wait for
- * analyses, not timers). `script` is the server to run: the sources by
- * default, or a bundle.
- */
-export async function startServer(
-  initializationOptions: Record<string, unknown> = { diagnosticsDelay: 0 },
-  script: string[] = ['--import', 'tsx', join(ROOT, 'src/tooling/lsp/main.ts')],
-): Promise<LspClient> {
+/** Starts the server without initializing it. `script` is the server to run: the sources by default, or a bundle. */
+export function spawnServer(script: string[] = ['--import', 'tsx', join(ROOT, 'src/tooling/lsp/main.ts')]): LspClient {
   const child = spawn(process.execPath, [...script, '--stdio'], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
   connection.listen();
-  const client = new LspClient(connection, child);
-  const init: InitializeResult = await connection.sendRequest('initialize', {
+  return new LspClient(connection, child);
+}
+
+/** Initializes a started server for the workspace folder `root`. */
+export async function initialize(client: LspClient, initializationOptions: Record<string, unknown>, root = ROOT): Promise<InitializeResult> {
+  const init: InitializeResult = await client.connection.sendRequest('initialize', {
     processId: process.pid,
-    rootUri: pathToFileURL(ROOT).href,
+    rootUri: pathToFileURL(root).href,
+    workspaceFolders: [{ uri: pathToFileURL(root).href, name: 'workspace' }],
     capabilities: {},
     initializationOptions,
   });
   if (!init.capabilities.hoverProvider) throw new Error('server did not initialize');
-  void connection.sendNotification('initialized', {});
+  client.initialized = init;
+  void client.connection.sendNotification('initialized', {});
+  return init;
+}
+
+/**
+ * Starts the server and initializes it (no debounce, so tests wait for
+ * analyses, not timers). `script` is the server to run: the sources by
+ * default, or a bundle.
+ */
+export async function startServer(initializationOptions: Record<string, unknown> = { diagnosticsDelay: 0 }, script?: string[]): Promise<LspClient> {
+  const client = spawnServer(script);
+  await initialize(client, initializationOptions);
   return client;
 }
 

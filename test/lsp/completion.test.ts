@@ -111,3 +111,25 @@ test('nothing inside comments and strings', async (t) => {
   t.deepEqual(await complete(`${HEAD}// a comment ‸\n`), []);
   t.deepEqual(await complete(`${HEAD}stream s = orders | where id == "ab‸c"\n`), []);
 });
+
+test('connector options are those of the connector\'s role at the cursor', async (t) => {
+  const options = async (use: string) => labels(await complete(`${HEAD}${use.replace('{}', '{ ‸ }')}\n`));
+  const cases: [string, string[], string[]][] = [
+    // PostgreSQL declares its options' roles.
+    ['stream s = orders | lookup c: Order from postgres {}', ['query', 'cache_size', 'on_missing', 'url', 'pool_size', 'key'], ['table', 'mode', 'batch_size', 'exactly_once']],
+    ['sink orders to postgres {}', ['table', 'mode', 'exactly_once', 'url', 'key'], ['query', 'cache_size', 'replica_url']],
+    // Kafka's and Redis's say theirs in the docs ("Source: …", "Sink: … Lookup: …").
+    ['sink orders to kafka {}', ['topic', 'compression', 'guarantee', 'brokers'], ['group', 'start', 'bounded', 'reset']],
+    ['source k: Order from kafka {}', ['topic', 'group', 'start', 'bounded', 'brokers'], ['compression', 'guarantee', 'subject_strategy']],
+    ['dead letter to kafka {}', ['topic', 'compression'], ['group', 'start']],
+    ['stream s = orders | lookup c: Order from redis {}', ['read', 'cache_ttl', 'key', 'url'], ['command', 'ttl', 'maxlen']],
+    ['sink orders to redis {}', ['command', 'key', 'ttl'], ['read', 'cache_size']],
+    // "Source format: …" is no role label: the file connector's format serves both.
+    ['sink orders to file {}', ['path', 'append', 'format'], ['partitions']],
+  ];
+  for (const [use, offered, withheld] of cases) {
+    const got = await options(use);
+    for (const o of offered) t.true(got.includes(o), `${use}: offers ${o}`);
+    for (const o of withheld) t.false(got.includes(o), `${use}: withholds ${o}`);
+  }
+});

@@ -31,6 +31,23 @@ test('formatting a formatted or broken document changes nothing', async (t) => {
   t.deepEqual(await client.formatting(broken), []);
 });
 
+test('formatting keeps a CRLF document\'s line endings', async (t) => {
+  const crlf = (text: string) => text.replace(/\n/g, '\r\n');
+  const messy = crlf(MESSY.replace('pipeline   p\n', 'pipeline   p\n/* a comment\n   on two lines */\n'));
+  const uri = docUri('format-crlf.sensei');
+  client.open(uri, messy);
+  const edits = (await client.formatting(uri))!;
+  t.is(edits.length, 1);
+  t.deepEqual(edits[0]!.range.end, { line: messy.split('\r\n').length - 1, character: 0 });
+  const expected = crlf(formatText('x.sensei', messy.replace(/\r\n/g, '\n')).text!);
+  t.is(edits[0]!.newText, expected);
+  t.false(/[^\r]\n/.test(edits[0]!.newText), 'every line ends with CRLF');
+  // Formatted already, with CRLF: nothing to do.
+  const clean = docUri('format-crlf-clean.sensei');
+  client.open(clean, expected);
+  t.deepEqual(await client.formatting(clean), []);
+});
+
 test('a did-you-mean diagnostic offers a quick fix that replaces the word', async (t) => {
   const m = mark(`pipeline p
 schema Order { id: string, amount: double }

@@ -1,12 +1,13 @@
 /**
  * The Sensei extension: starts the bundled language server (dist/server.mjs,
- * which contains the whole compiler) over IPC and adds the `Sensei: Show
- * Pipeline Graph` command, which renders the pipeline's dataflow graph as SVG
- * in a webview.
+ * which contains the whole compiler) over IPC and adds the commands its code
+ * lenses invoke: `Sensei: Show Pipeline Graph`, which renders the pipeline's
+ * dataflow graph as SVG in a webview, and `Run Pipeline` and `Run Tests`,
+ * which run the `sensei` command (setting `sensei.command`) in a terminal.
  */
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { GRAPH_REQUEST, type GraphParams, type GraphResult, type ServerSettings } from '../../../src/tooling/lsp/protocol.ts';
+import { COMMANDS, GRAPH_REQUEST, type GraphParams, type GraphResult, type ServerSettings } from '../../../src/tooling/lsp/protocol.ts';
 
 let client: LanguageClient | undefined;
 
@@ -18,16 +19,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ language: 'sensei' }],
-    synchronize: {
-      configurationSection: 'sensei',
-      // Imports and .avsc schemas read from disk: a change there can change any open pipeline's diagnostics.
-      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{sensei,avsc}'),
-    },
+    // The server asks for the file events it needs (`.sensei` and `.avsc` files) itself.
+    synchronize: { configurationSection: 'sensei' },
     initializationOptions: settings(context),
   };
   client = new LanguageClient('sensei', 'Sensei', serverOptions, clientOptions);
   context.subscriptions.push(
-    vscode.commands.registerCommand('sensei.showGraph', () => showGraph(context)),
+    vscode.commands.registerCommand(COMMANDS.showGraph, (uri?: unknown) => showGraph(context, uri)),
+    vscode.commands.registerCommand(COMMANDS.runPipeline, (uri?: unknown) => runInTerminal('run', uri)),
+    vscode.commands.registerCommand(COMMANDS.runTests, (uri?: unknown) => runInTerminal('test', uri)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('sensei')) void client?.sendNotification('workspace/didChangeConfiguration', { settings: { sensei: settings(context) } });
     }),
@@ -45,16 +45,38 @@ function settings(context: vscode.ExtensionContext): ServerSettings {
   return { diagnosticsDelay: config.get<number>('diagnosticsDelay', 200), docsUrl };
 }
 
+/** The pipeline a command is for: the URI a code lens passes, else the active editor's. */
+function pipelineOf(uri: unknown): vscode.Uri | undefined {
+  if (typeof uri === 'string') return vscode.Uri.parse(uri);
+  if (uri instanceof vscode.Uri) return uri;
+  const editor = vscode.window.activeTextEditor;
+  return editor?.document.languageId === 'sensei' ? editor.document.uri : undefined;
+}
+
+/** `sensei run FILE` or `sensei test FILE` in a terminal, from the file's workspace folder. */
+function runInTerminal(subcommand: 'run' | 'test', uri: unknown): void {
+  const pipeline = pipelineOf(uri);
+  if (!pipeline) {
+    void vscode.window.showInformationMessage('Open a .sensei file to run it.');
+    return;
+  }
+  const command = vscode.workspace.getConfiguration('sensei').get<string>('command') || 'npx sensei';
+  const cwd = vscode.workspace.getWorkspaceFolder(pipeline)?.uri ?? vscode.Uri.joinPath(pipeline, '..');
+  const terminal = vscode.window.createTerminal({ name: `Sensei: ${subcommand} ${pipeline.path.split('/').pop()}`, cwd });
+  terminal.show();
+  terminal.sendText(`${command} ${subcommand} "${pipeline.fsPath}"`);
+}
+
 let panel: vscode.WebviewPanel | undefined;
 let shown: vscode.Uri | undefined;
 
-async function showGraph(context: vscode.ExtensionContext): Promise<void> {
-  const editor = vscode.window.activeTextEditor;
-  if (editor?.document.languageId !== 'sensei') {
+async function showGraph(context: vscode.ExtensionContext, uri: unknown): Promise<void> {
+  const pipeline = pipelineOf(uri);
+  if (!pipeline) {
     void vscode.window.showInformationMessage('Open a .sensei file to see its pipeline graph.');
     return;
   }
-  shown = editor.document.uri;
+  shown = pipeline;
   if (!panel) {
     panel = vscode.window.createWebviewPanel('senseiGraph', 'Pipeline graph', vscode.ViewColumn.Beside, { enableScripts: false });
     panel.onDidDispose(() => (panel = undefined), undefined, context.subscriptions);

@@ -22,6 +22,7 @@ import { nonNull, typeToString } from '../../types/type-utils.ts';
 import { logError, type Analysis } from './analysis.ts';
 import { optionType } from './hover.ts';
 import { forEachNode, streamPlace } from './locate.ts';
+import { optionRoles } from './option-roles.ts';
 import { segmentStart } from './segments.ts';
 import { checkExpr, pathExpr, scopeAt } from './scope.ts';
 
@@ -333,7 +334,7 @@ function optionItems(ctx: Context, decl: ConnectorUse): CompletionItem[] {
   if (!spec) return [];
   const used = new Set(decl.options.map((o) => o.name.name));
   const colon = ctx.after.trimStart().startsWith(':');
-  return spec.options.filter((o) => !used.has(o.name)).map((o) => ({
+  return spec.options.filter((o) => !used.has(o.name) && optionRoles(spec, o).includes(decl.kind)).map((o) => ({
     label: o.name,
     kind: CompletionItemKind.Property,
     detail: `${optionType(o)}${o.required ? ' (required)' : ''}`,

@@ -20,6 +20,11 @@ export function spanToRange(span: Span): Range {
   };
 }
 
+/** Whether LSP position `x` comes before `y`. */
+export function positionBefore(x: Range['start'], y: Range['start']): boolean {
+  return x.line < y.line || (x.line === y.line && x.character < y.character);
+}
+
 const SEVERITY: Record<Severity, DiagnosticSeverity> = {
   error: DiagnosticSeverity.Error,
   warning: DiagnosticSeverity.Warning,

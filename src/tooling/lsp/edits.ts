@@ -3,22 +3,22 @@
  * quick fixes from the `fixes` the compiler attaches to diagnostics
  * ("did you mean …?").
  */
-import { CodeActionKind, type CodeAction, type CodeActionParams, type TextEdit } from 'vscode-languageserver';
+import { CodeActionKind, type CodeAction, type CodeActionParams, type Range, type TextEdit } from 'vscode-languageserver';
 import { formatText } from '../../format/format.ts';
 import type { Analysis } from './analysis.ts';
-import { spanToRange, toLspDiagnostics } from './diagnostics.ts';
+import { positionBefore, spanToRange, toLspDiagnostics } from './diagnostics.ts';
 import type { PathMap } from './paths.ts';
 
+/** The formatter writes `\n`; the document keeps the line ending its first line has (block comments keep theirs, so both are replaced). */
 export function formatDocument(a: Analysis): TextEdit[] {
-  const formatted = formatText(a.path, a.text).text;
+  const eol = a.text.match(/\r?\n/)?.[0] ?? '\n';
+  const formatted = formatText(a.path, a.text).text?.replace(/\r?\n/g, eol);
   if (formatted === undefined || formatted === a.text) return [];
   const end = a.index.position(a.text.length);
   return [{ range: { start: { line: 0, character: 0 }, end: { line: end.line - 1, character: end.column - 1 } }, newText: formatted }];
 }
 
-const overlaps = (a: { start: { line: number; character: number }; end: { line: number; character: number } }, b: typeof a) =>
-  !(before(a.end, b.start) || before(b.end, a.start));
-const before = (x: { line: number; character: number }, y: typeof x) => x.line < y.line || (x.line === y.line && x.character < y.character);
+const overlaps = (a: Range, b: Range) => !(positionBefore(a.end, b.start) || positionBefore(b.end, a.start));
 
 export function codeActions(a: Analysis, params: CodeActionParams, paths: PathMap, docsUrl: string | undefined): CodeAction[] {
   if (params.context.only && !params.context.only.some((k) => CodeActionKind.QuickFix.startsWith(k))) return [];

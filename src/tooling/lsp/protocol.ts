@@ -14,6 +14,16 @@ export interface GraphResult {
   error?: string;
 }
 
+/**
+ * Commands of the editor extension that the server's code lenses on a
+ * pipeline invoke, each with the document's URI as its argument.
+ */
+export const COMMANDS = {
+  runPipeline: 'sensei.runPipeline',
+  runTests: 'sensei.runTests',
+  showGraph: 'sensei.showGraph',
+} as const;
+
 /** Settings a client may pass as `initializationOptions` or as the `sensei` configuration section. */
 export interface ServerSettings {
   /** Quiet time after an edit before diagnostics are computed (ms). */

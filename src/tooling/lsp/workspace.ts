@@ -6,9 +6,11 @@
  * of an old text never overwrites a newer one. Documents that import an
  * edited document are analyzed again too.
  */
+import { readFile } from 'node:fs/promises';
 import type { TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { logError, type Analysis, type Analyzer } from './analysis.ts';
+import { importsOf, logError, type Analysis, type Analyzer } from './analysis.ts';
+import { FileIndex } from './file-index.ts';
 import type { PathMap } from './paths.ts';
 
 interface DocState {
@@ -26,13 +28,17 @@ export interface WorkspaceOptions {
 
 export class Workspace {
   private readonly states = new Map<string, DocState>();
+  /** The `.sensei` files of the workspace folders (`index.scan` at initialize). */
+  readonly index: FileIndex;
 
   constructor(
     private readonly documents: TextDocuments<TextDocument>,
     readonly analyzer: Analyzer,
     readonly paths: PathMap,
     readonly options: WorkspaceOptions,
-  ) {}
+  ) {
+    this.index = new FileIndex((path, text) => analyzer.parse(path, text).ast);
+  }
 
   private state(uri: string): DocState {
     let s = this.states.get(uri);
@@ -49,8 +55,9 @@ export class Workspace {
     }
   }
 
-  /** Files on disk changed: every open document may see different imports. */
-  filesChanged(): void {
+  /** Files on disk changed: the index reads them again, and every open document may see different imports. */
+  filesChanged(paths: readonly string[]): void {
+    for (const path of paths) this.index.changed(path);
     for (const uri of this.states.keys()) this.schedule(uri);
   }
 
@@ -110,10 +117,30 @@ export class Workspace {
     }
   }
 
-  /** Latest analyses of other open documents that read the file of `uri` (for references and rename across files). */
-  importers(uri: string): Analysis[] {
+  /**
+   * Analyses of the other files that read the file of `uri` (for references
+   * and rename across files): the latest of open documents, and an analysis
+   * of each file of the index that imports it, directly or not.
+   */
+  async importers(uri: string): Promise<Analysis[]> {
+    await this.index.settled();
     const path = this.paths.pathOf(uri);
-    return [...this.states].flatMap(([other, s]) => (other !== uri && s.latest?.files.has(path) ? [s.latest] : []));
+    const open = [...this.states].flatMap(([other, s]) => (other !== uri && s.latest?.files.has(path) ? [s.latest] : []));
+    const openPaths = new Set(this.documents.all().map((d) => this.paths.pathOf(d.uri)));
+    const openImports = new Map([...this.states.values()].flatMap((s) => (s.latest ? [[s.latest.path, importsOf(s.latest.ast).map((i) => i.path)] as const] : [])));
+    const closed = this.index.importersOf(path, openImports).filter((p) => !openPaths.has(p));
+    const analyses = await Promise.all(closed.map((p) => this.analyzeFile(p)));
+    return [...open, ...analyses.filter((a) => a !== undefined)];
+  }
+
+  /** An analysis of a file that is not open, as it is on disk (imports still see unsaved edits). */
+  private async analyzeFile(path: string): Promise<Analysis | undefined> {
+    try {
+      return await this.analyzer.analyze(path, 0, await readFile(path, 'utf8'), this.overlay());
+    } catch (error) {
+      logError(`analyzing ${path}`, error);
+      return undefined;
+    }
   }
 
   /** Texts of the open documents by path: unsaved edits win over the disk. */
