@@ -92,12 +92,19 @@ export class SenseiParser extends CstParser {
     ]));
   });
 
-  /** Optional `doc "..."`; a rule of its own so every declaration reads it the same way. */
+  /**
+   * Optional `doc "..."`; a rule of its own so every declaration reads it the
+   * same way. `doc` followed by `:` is the next field's name (`raw: bytes`
+   * then `doc: string`), never a doc.
+   */
   docClause = this.RULE('docClause', () => {
-    this.OPTION(() => {
-      this.CONSUME(Kw.doc);
-      this.CONSUME(T.StringLiteral, { LABEL: 'text' });
-    });
+    this.OPTION(this.once('docClause', () => ({
+      GATE: () => !tokenMatcher(this.LA(2), T.Colon),
+      DEF: () => {
+        this.CONSUME(Kw.doc);
+        this.CONSUME(T.StringLiteral, { LABEL: 'text' });
+      },
+    })));
   });
 
   recordBody = this.RULE('recordBody', () => {
