@@ -90,7 +90,7 @@ class ProgramChecker {
     for (const s of resolved.sources) {
       const schema = s.schema as RecordType;
       this.flows.set(s.name, { output: schema, keyType: T.null, errorPolicy: 'dead_letter' });
-      const c = checkConnector(s.decl.connector, s.decl.options, 'source', this.connectors, this.diagnostics);
+      const c = checkConnector(s.decl.connector, s.decl.options, 'source', this.connectors, this.diagnostics, { schema });
       if (c) sources.push({ name: s.name, ...c, schema, keyType: T.null, span: s.decl.span });
     }
     const streams: TypedStream[] = [];
@@ -105,7 +105,7 @@ class ProgramChecker {
     const perStream = new Map<string, number>();
     for (const sink of resolved.sinks) {
       const flow = this.flows.get(sink.input.name);
-      const c = checkConnector(sink.connector, sink.options, 'sink', this.connectors, this.diagnostics);
+      const c = checkConnector(sink.connector, sink.options, 'sink', this.connectors, this.diagnostics, flow ? { schema: flow.output } : {});
       if (!flow || !c) continue;
       const n = perStream.get(sink.input.name) ?? 0;
       perStream.set(sink.input.name, n + 1);
@@ -294,7 +294,7 @@ class ProgramChecker {
   private lookup(op: LookupOp, base: { id: string; span: Span }, record: RecordType, keyType: AvroType, exprs: ExprChecker): { op: TypedOperator; keyType: AvroType } | undefined {
     const schema = this.lookupTypes?.get(op);
     const keyEntry = op.options.find((o) => o.name.name === 'key');
-    const c = checkConnector(op.connector, op.options, 'lookup', this.connectors, this.diagnostics, ['key']);
+    const c = checkConnector(op.connector, op.options, 'lookup', this.connectors, this.diagnostics, { expressions: ['key'] });
     if (!keyEntry) {
       return this.report('missing-option', op.connector.span, `\`lookup\` needs the option \`key\`: an expression giving the key to look up, e.g. \`key: customer_id\``);
     }
