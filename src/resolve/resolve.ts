@@ -97,6 +97,7 @@ export interface ResolvedProgram {
   complete: boolean;
   /** Every schema declaration of every file, resolved. */
   schemas: ResolvedSchema[];
+  /** The sources and streams the program runs: those of the entry file and those it reads. */
   sources: ResolvedSource[];
   /** In dependency order: a stream comes after every stream it reads. */
   streams: ResolvedStream[];
@@ -105,6 +106,12 @@ export interface ResolvedProgram {
   deadLetter?: DeadLetterDecl;
   symbols: SymbolInfo[];
   references: SymbolReference[];
+  /**
+   * Sources and streams of imported files that the program does not read:
+   * checked, since errors in imported files are errors, but never run.
+   * Streams in dependency order.
+   */
+  unread?: { sources: ResolvedSource[]; streams: ResolvedStream[] };
 }
 
 export interface ResolveResult {
@@ -279,6 +286,10 @@ class Resolution {
       schemas,
       sources: [...sources.values()].filter((s) => used.has(s.name)),
       streams: streams.filter((s) => used.has(s.name)),
+      unread: {
+        sources: [...sources.values()].filter((s) => !used.has(s.name)),
+        streams: streams.filter((s) => !used.has(s.name)),
+      },
       sinks,
       ...(deadLetter ? { deadLetter } : {}),
       symbols: this.symbols,
