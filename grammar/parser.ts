@@ -8,12 +8,31 @@
  * comparisons (`== != < <= > >= like matches in between`), `+ -`, `* / %`,
  * unary `-`, postfix (`.` `?.` `[]` call).
  */
-import { CstParser, type IParserErrorMessageProvider, type TokenType, tokenMatcher } from './chevrotain.ts';
+import { CstParser, type IParserErrorMessageProvider, type IToken, type TokenType, tokenMatcher } from './chevrotain.ts';
 import * as T from './tokens.ts';
 
 const { Kw } = T;
 
 const Decl = T.DeclarationKeyword;
+
+/**
+ * How deep expressions and types may nest: brackets, `if`/`case` branches,
+ * `not` and `-` chains, nested types. Each level costs the parser about a
+ * dozen rule calls on the call stack, so a few hundred levels would exhaust
+ * it; 64 leaves a wide margin in every caller (CLI, language server, tests).
+ */
+export const MAX_NESTING = 64;
+
+/** Thrown where nesting passes MAX_NESTING; `parse.ts` reports it and parses on at the next declaration. */
+export class NestingTooDeep extends Error {
+  override name = 'NestingTooDeep';
+  constructor(
+    readonly token: IToken,
+    readonly what: 'expression' | 'type',
+  ) {
+    super(`nesting deeper than ${MAX_NESTING} levels`);
+  }
+}
 
 export class SenseiParser extends CstParser {
   /**
@@ -22,6 +41,9 @@ export class SenseiParser extends CstParser {
    * (`-secret`, `*`) instead of continuing the expression.
    */
   private lineEndsSelectValue = false;
+
+  /** Levels of nesting open at the current token (see MAX_NESTING). */
+  private depth = 0;
 
   /**
    * Rule bodies run on every parse; their alternatives are built once and
@@ -92,12 +114,19 @@ export class SenseiParser extends CstParser {
     ]));
   });
 
-  /** Optional `doc "..."`; a rule of its own so every declaration reads it the same way. */
+  /**
+   * Optional `doc "..."`; a rule of its own so every declaration reads it the
+   * same way. `doc` followed by `:` is the next field's name (`raw: bytes`
+   * then `doc: string`), never a doc.
+   */
   docClause = this.RULE('docClause', () => {
-    this.OPTION(() => {
-      this.CONSUME(Kw.doc);
-      this.CONSUME(T.StringLiteral, { LABEL: 'text' });
-    });
+    this.OPTION(this.once('docClause', () => ({
+      GATE: () => !tokenMatcher(this.LA(2), T.Colon),
+      DEF: () => {
+        this.CONSUME(Kw.doc);
+        this.CONSUME(T.StringLiteral, { LABEL: 'text' });
+      },
+    })));
   });
 
   recordBody = this.RULE('recordBody', () => {
@@ -121,8 +150,10 @@ export class SenseiParser extends CstParser {
   });
 
   typeExpr = this.RULE('typeExpr', () => {
-    this.SUBRULE(this.baseType, { LABEL: 'base' });
-    this.OPTION(() => this.CONSUME(T.Question, { LABEL: 'nullable' }));
+    this.deeper('type', () => {
+      this.SUBRULE(this.baseType, { LABEL: 'base' });
+      this.OPTION(() => this.CONSUME(T.Question, { LABEL: 'nullable' }));
+    });
   });
 
   baseType = this.RULE('baseType', () => {
@@ -382,11 +413,14 @@ export class SenseiParser extends CstParser {
 
   // ---------------------------------------------------------------- expressions
 
+  /** Every nested expression (in brackets, a branch of `if` or `case`) enters here: one level each. */
   expression = this.RULE('expression', () => {
-    this.SUBRULE(this.orExpr, { LABEL: 'operands' });
-    this.MANY(() => {
-      this.CONSUME(T.QuestionQuestion, { LABEL: 'ops' });
-      this.SUBRULE2(this.orExpr, { LABEL: 'operands' });
+    this.deeper('expression', () => {
+      this.SUBRULE(this.orExpr, { LABEL: 'operands' });
+      this.MANY(() => {
+        this.CONSUME(T.QuestionQuestion, { LABEL: 'ops' });
+        this.SUBRULE2(this.orExpr, { LABEL: 'operands' });
+      });
     });
   });
 
@@ -411,7 +445,7 @@ export class SenseiParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(Kw.not, { LABEL: 'not' });
-          this.SUBRULE(this.notExpr, { LABEL: 'operand' });
+          this.deeper('expression', () => this.SUBRULE(this.notExpr, { LABEL: 'operand' }));
         },
       },
       { ALT: () => this.SUBRULE(this.comparison, { LABEL: 'operand' }) },
@@ -495,7 +529,7 @@ export class SenseiParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(T.Minus, { LABEL: 'minus' });
-          this.SUBRULE(this.unary, { LABEL: 'operand' });
+          this.deeper('expression', () => this.SUBRULE(this.unary, { LABEL: 'operand' }));
         },
       },
       { ALT: () => this.SUBRULE(this.postfix, { LABEL: 'operand' }) },
@@ -634,6 +668,17 @@ export class SenseiParser extends CstParser {
   /** Pretending an opening bracket was there only leads to a second error at the missing closer. */
   protected override canTokenTypeBeInsertedInRecovery(type: TokenType): boolean {
     return type !== T.LParen && type !== T.LCurly && type !== T.LBracket;
+  }
+
+  /** Parses one level of nesting deeper, or stops the parse past MAX_NESTING. */
+  private deeper(what: NestingTooDeep['what'], parse: () => void): void {
+    if (this.depth >= MAX_NESTING) throw new NestingTooDeep(this.LA(1), what);
+    this.depth++;
+    try {
+      parse();
+    } finally {
+      this.depth--;
+    }
   }
 
   /** See `lineEndsSelectValue`. */

@@ -14,7 +14,7 @@ import { diagnostic } from './diagnostics/codes.ts';
 import { typedToPlan } from './lower/lower.ts';
 import type { Plan } from './plan/plan.ts';
 import type { ResolvedProgram } from './resolve/resolve.ts';
-import { MISSING_FILE, resolveProgram } from './resolve/resolve.ts';
+import { MISSING_FILE, resolvePath, resolveProgram } from './resolve/resolve.ts';
 import type { SourceFile } from './syntax/ast.ts';
 import { textToAst } from './syntax/parse.ts';
 import { typeToAvsc } from './types/to-avsc.ts';
@@ -67,6 +67,7 @@ export function compile(req: CompileRequest): CompileResult {
   }
   const { ast } = entry;
   if (hasErrors(entry.diagnostics)) return { needs: [], diagnostics: entry.diagnostics, ast, schemas: {} };
+  const withImportErrors = (diagnostics: Diagnostic[]) => [...diagnostics, ...importErrors(ast, diagnostics, (path) => parse(path)?.ast)];
 
   // Imports are parsed as resolution reaches them; their syntax errors stop compilation like the entry's.
   const parsed = new Set<string>();
@@ -83,21 +84,53 @@ export function compile(req: CompileRequest): CompileResult {
     text: (path) => req.files.get(path),
   });
   if (resolution.needs.length > 0) return { needs: resolution.needs, diagnostics: parseDiagnostics, ast, schemas: {} };
-  if (hasErrors(parseDiagnostics)) return { needs: [], diagnostics: parseDiagnostics, ast, schemas: {} };
+  if (hasErrors(parseDiagnostics)) return { needs: [], diagnostics: withImportErrors(parseDiagnostics), ast, schemas: {} };
 
   const diagnostics = [...parseDiagnostics, ...resolution.diagnostics];
   const { resolved } = resolution;
-  const base = { needs: [], diagnostics, ast, resolved };
-  if (!resolved?.complete || hasErrors(diagnostics)) return { ...base, schemas: {} };
+  const base = { needs: [], ast, resolved };
+  if (!resolved?.complete || hasErrors(diagnostics)) return { ...base, diagnostics: withImportErrors(diagnostics), schemas: {} };
 
   const checked = checkProgram(resolved, req.connectors);
   diagnostics.push(...checked.diagnostics);
   const { typed, scopes } = checked;
-  if (!typed || hasErrors(diagnostics) || req.lower === false) return { ...base, scopes, ...(typed ? { typed } : {}), schemas: {} };
+  if (!typed || hasErrors(diagnostics) || req.lower === false) {
+    return { ...base, diagnostics: withImportErrors(diagnostics), scopes, ...(typed ? { typed } : {}), schemas: {} };
+  }
 
   const plan = typedToPlan(typed);
   const schemas: Record<string, unknown> = {};
   for (const stream of typed.streams) schemas[stream.name] = typeToAvsc(stream.output);
   for (const sink of plan.sinks) schemas[sink.id] = sink.schema;
-  return { ...base, scopes, typed, plan, schemas };
+  return { ...base, diagnostics, scopes, typed, plan, schemas };
+}
+
+/**
+ * `import-error` at each import of the entry file that brings in, directly
+ * or through other imports, a file with errors. The errors themselves stay
+ * in their own files; this says at the import why the entry does not compile.
+ */
+function importErrors(entry: SourceFile, diagnostics: Diagnostic[], astOf: (path: string) => SourceFile | undefined): Diagnostic[] {
+  const elsewhere = diagnostics.filter((d) => d.severity === 'error' && d.span.file !== entry.file);
+  if (elsewhere.length === 0) return [];
+  const out: Diagnostic[] = [];
+  for (const decl of entry.declarations) {
+    if (decl.kind !== 'import') continue;
+    const reached = new Set<string>();
+    const pending = [resolvePath(entry.file, decl.path.value)];
+    while (pending.length > 0) {
+      const path = pending.pop()!;
+      if (reached.has(path) || path === entry.file) continue;
+      reached.add(path);
+      for (const d of astOf(path)?.declarations ?? []) if (d.kind === 'import') pending.push(resolvePath(path, d.path.value));
+    }
+    const errors = elsewhere.filter((d) => reached.has(d.span.file));
+    const [first] = errors;
+    if (!first) continue;
+    const at = `${first.span.file}:${first.span.start.line}:${first.span.start.column}`;
+    out.push(diagnostic('import-error', decl.span, `${decl.path.value} has ${errors.length === 1 ? 'an error' : `${errors.length} errors`}`, {
+      hints: [`${errors.length === 1 ? 'it is' : 'the first is'} at ${at}: ${first.message}`],
+    }));
+  }
+  return out;
 }

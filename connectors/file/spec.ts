@@ -6,10 +6,10 @@ export const fileSpec: ConnectorSpec = {
   roles: ['source', 'sink', 'dead-letter'],
   options: [
     { name: 'path', type: 'string', doc: 'File path, relative to the working directory.', required: true },
-    { name: 'format', type: 'enum', values: ['auto', 'json', 'avro'], doc: 'Source format: JSON lines or an Avro container file; `auto` goes by the extension (.avro). Sinks write JSON lines.', default: 'auto' },
-    { name: 'partitions', type: 'int', doc: 'Source: number of partitions the records are spread over.', default: 1, min: 1, max: 4096 },
-    { name: 'key', type: 'string', doc: 'Source: field whose value is the record key and decides the partition (murmur2 hash, as Kafka).' },
-    { name: 'append', type: 'boolean', doc: 'Sink: append to an existing file instead of replacing it.', default: false },
-    { name: 'fsync', type: 'boolean', doc: 'Sink: flush every write to disk before acknowledging it.', default: false },
+    { name: 'format', type: 'enum', values: ['auto', 'json', 'avro'], doc: 'Source: JSON lines or an Avro container file; `auto` goes by the extension (.avro). Sinks and dead letters write JSON lines.', default: 'auto', roles: ['source'] },
+    { name: 'partitions', type: 'int', doc: 'Source: number of partitions the records are spread over.', default: 1, min: 1, max: 4096, roles: ['source'] },
+    { name: 'key', type: 'string', doc: 'Source: field whose value is the record key and decides the partition (murmur2 hash, as Kafka).', roles: ['source'], fields: 'name' },
+    { name: 'append', type: 'boolean', doc: 'Sink: append to an existing file instead of replacing it.', default: false, roles: ['sink', 'dead-letter'] },
+    { name: 'fsync', type: 'boolean', doc: 'Sink: flush every write to disk before acknowledging it.', default: false, roles: ['sink', 'dead-letter'] },
   ],
 };

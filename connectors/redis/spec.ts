@@ -17,10 +17,11 @@ export const redisSpec: ConnectorSpec = {
       doc: 'Sink: the key (set, hset), stream (xadd) or channel (publish); `{field}` is replaced by the field\'s value, e.g. `order:{id}`. ' +
         'Lookup: an expression over the record giving the key to read, e.g. `key: "customer:" + customer_id`.',
       required: true,
+      fields: 'template',
     },
-    { name: 'value_field', type: 'string', doc: 'Sink, set: store this field\'s value as the string value instead of the whole record as JSON.', roles: ['sink'] },
+    { name: 'value_field', type: 'string', doc: 'Sink, set: store this field\'s value as the string value instead of the whole record as JSON.', roles: ['sink'], fields: 'name' },
     { name: 'ttl', type: 'duration', doc: 'Sink, set and hset: expire keys after this long (`PX`/`PEXPIRE`); 0 keeps them.', default: '0ms', roles: ['sink'] },
-    { name: 'delete_field', type: 'string', doc: 'Sink, set and hset: a boolean field marking tombstones; a record with it true deletes its key.', roles: ['sink'] },
+    { name: 'delete_field', type: 'string', doc: 'Sink, set and hset: a boolean field marking tombstones; a record with it true deletes its key.', roles: ['sink'], fields: 'name' },
     { name: 'maxlen', type: 'int', doc: 'Sink, xadd: trim the stream to about this many entries (`MAXLEN ~`); 0 never trims.', default: 0, min: 0, roles: ['sink'] },
     { name: 'read', type: 'enum', values: ['get', 'hgetall'], doc: 'Lookup: `get` reads a string holding the record as JSON; `hgetall` reads a hash, a field per record field.', default: 'get', roles: ['lookup'] },
     { name: 'on_missing', type: 'enum', values: ['null', 'drop', 'dead_letter'], doc: 'Lookup: a missing key gives a null field, drops the record, or makes it a dead letter.', default: 'null', roles: ['lookup'] },

@@ -33,7 +33,7 @@ import type { AvroType, RecordField, RecordType } from '../types/avro-type.ts';
 import type { Expr, Identifier, LookupOp, Operator, SelectItem, StreamDecl } from '../syntax/ast.ts';
 import { closestMatch } from '../syntax/suggest.ts';
 import { nonNull, nullableIf, isNullable, pascalCase, recordUnion, T, typesEqual, typeToString } from '../types/type-utils.ts';
-import type { ResolvedProgram, ResolvedStream } from '../resolve/resolve.ts';
+import type { ResolvedProgram, ResolvedSource, ResolvedStream } from '../resolve/resolve.ts';
 import { validAvroName } from '../resolve/schemas.ts';
 import { ExprChecker, nonNullWhen, pathOf } from './expr.ts';
 import { checkConnector } from './options.ts';
@@ -86,26 +86,13 @@ class ProgramChecker {
 
   run(): CheckResult {
     const { resolved } = this;
-    const sources: TypedSource[] = [];
-    for (const s of resolved.sources) {
-      const schema = s.schema as RecordType;
-      this.flows.set(s.name, { output: schema, keyType: T.null, errorPolicy: 'dead_letter' });
-      const c = checkConnector(s.decl.connector, s.decl.options, 'source', this.connectors, this.diagnostics);
-      if (c) sources.push({ name: s.name, ...c, schema, keyType: T.null, span: s.decl.span });
-    }
-    const streams: TypedStream[] = [];
-    for (const s of resolved.streams) {
-      const typed = s.kind === 'routed' ? this.routedStream(s) : this.stream(s);
-      if (typed) {
-        streams.push(typed);
-        this.flows.set(typed.name, { output: typed.output, keyType: typed.keyType, errorPolicy: typed.errorPolicy });
-      }
-    }
+    const sources = resolved.sources.flatMap((s) => this.source(s) ?? []);
+    const streams = resolved.streams.flatMap((s) => this.anyStream(s) ?? []);
     const sinks: TypedSink[] = [];
     const perStream = new Map<string, number>();
     for (const sink of resolved.sinks) {
       const flow = this.flows.get(sink.input.name);
-      const c = checkConnector(sink.connector, sink.options, 'sink', this.connectors, this.diagnostics);
+      const c = checkConnector(sink.connector, sink.options, 'sink', this.connectors, this.diagnostics, flow ? { schema: flow.output } : {});
       if (!flow || !c) continue;
       const n = perStream.get(sink.input.name) ?? 0;
       perStream.set(sink.input.name, n + 1);
@@ -115,6 +102,14 @@ class ProgramChecker {
     if (resolved.deadLetter) {
       const c = checkConnector(resolved.deadLetter.connector, resolved.deadLetter.options, 'dead-letter', this.connectors, this.diagnostics);
       if (c) deadLetter = { ...c, span: resolved.deadLetter.span };
+    }
+    if (resolved.unread) {
+      // Imported declarations the program does not read never run, but their errors are errors; their warnings would be noise here.
+      const before = this.diagnostics.length;
+      for (const s of resolved.unread.sources) this.source(s);
+      for (const s of resolved.unread.streams) this.anyStream(s);
+      const added = this.diagnostics.splice(before);
+      this.diagnostics.push(...added.filter((d) => d.severity === 'error'));
     }
     const scopes: CheckScopes = { operators: this.operatorScopes, outputs: new Map([...this.flows].map(([name, f]) => [name, f.output])) };
     if (!resolved.complete || hasErrors(this.diagnostics)) return { diagnostics: this.diagnostics, scopes };
@@ -128,6 +123,19 @@ class ProgramChecker {
       schemas: Object.fromEntries(resolved.schemas.map((s) => [s.name, s.type])),
     };
     return { typed, diagnostics: this.diagnostics, scopes };
+  }
+
+  private source(s: ResolvedSource): TypedSource | undefined {
+    const schema = s.schema as RecordType;
+    this.flows.set(s.name, { output: schema, keyType: T.null, errorPolicy: 'dead_letter' });
+    const c = checkConnector(s.decl.connector, s.decl.options, 'source', this.connectors, this.diagnostics, { schema });
+    return c && { name: s.name, ...c, schema, keyType: T.null, span: s.decl.span };
+  }
+
+  private anyStream(s: ResolvedStream): TypedStream | undefined {
+    const typed = s.kind === 'routed' ? this.routedStream(s) : this.stream(s);
+    if (typed) this.flows.set(typed.name, { output: typed.output, keyType: typed.keyType, errorPolicy: typed.errorPolicy });
+    return typed;
   }
 
   private routedStream(s: Extract<ResolvedStream, { kind: 'routed' }>): TypedStream | undefined {
@@ -294,7 +302,7 @@ class ProgramChecker {
   private lookup(op: LookupOp, base: { id: string; span: Span }, record: RecordType, keyType: AvroType, exprs: ExprChecker): { op: TypedOperator; keyType: AvroType } | undefined {
     const schema = this.lookupTypes?.get(op);
     const keyEntry = op.options.find((o) => o.name.name === 'key');
-    const c = checkConnector(op.connector, op.options, 'lookup', this.connectors, this.diagnostics, ['key']);
+    const c = checkConnector(op.connector, op.options, 'lookup', this.connectors, this.diagnostics, { expressions: ['key'] });
     if (!keyEntry) {
       return this.report('missing-option', op.connector.span, `\`lookup\` needs the option \`key\`: an expression giving the key to look up, e.g. \`key: customer_id\``);
     }

@@ -1,7 +1,8 @@
 /**
  * Connector declarations against the spec registry the caller passes in:
- * the connector exists and plays the role, every option is known and of its
- * type, required options are present. Options become Constants (durations
+ * the connector exists and plays the role, every option is known, applies to
+ * the role and is of its type, options that name fields name fields of the
+ * record, required options are present. Options become Constants (durations
  * in milliseconds), completed with the spec's defaults. A URL holding a
  * password is a warning: the password would sit in the pipeline file and in
  * every plan compiled from it.
@@ -13,6 +14,8 @@ import type { Expr, Identifier, OptionEntry } from '../syntax/ast.ts';
 import { closestMatch } from '../syntax/suggest.ts';
 import { evalLiteral } from '../resolve/constants.ts';
 import { maskUrlPasswords } from '../plan/url-passwords.ts';
+import type { RecordType } from '../types/avro-type.ts';
+import { quoteString } from '../syntax/strings.ts';
 import type { Constant } from './typed.ts';
 
 const ROLE_TEXT: Record<ConnectorRole, string> = { source: 'a source', sink: 'a sink', 'dead-letter': 'a dead letter target', lookup: 'a lookup' };
@@ -25,14 +28,21 @@ export function durationMillis(text: string): number | undefined {
   return m ? Number(m[1]) * DURATION_UNITS[m[2]!]! : undefined;
 }
 
-/** `expressions`: options whose values are expressions the caller checks (a lookup's `key`); they are skipped here. */
+export interface ConnectorContext {
+  /** The record the connector reads or writes, which field-valued options name fields of. */
+  schema?: RecordType;
+  /** Options whose values are expressions the caller checks (a lookup's `key`); they are skipped here. */
+  expressions?: readonly string[];
+}
+
+/** Reports one diagnostic per mistake: an option that is wrong is not also reported missing. */
 export function checkConnector(
   connector: Identifier,
   entries: OptionEntry[],
   role: ConnectorRole,
   specs: ConnectorSpecs,
   diagnostics: Diagnostic[],
-  expressions: readonly string[] = [],
+  { schema, expressions = [] }: ConnectorContext = {},
 ): { connector: string; options: Record<string, Constant> } | undefined {
   const report = (code: Code, span: Span, message: string, extra?: Parameters<typeof diagnostic>[3]) => {
     diagnostics.push(diagnostic(code, span, message, extra));
@@ -55,11 +65,15 @@ export function checkConnector(
     return undefined;
   }
   const options: Record<string, Constant> = {};
+  /** Options written, right or wrong. */
+  const written = new Set<string>();
   let ok = true;
   const applies = (o: OptionSpec) => !o.roles || o.roles.includes(role);
   for (const entry of entries) {
     const name = entry.name.name;
     if (expressions.includes(name)) continue;
+    const repeated = written.has(name);
+    written.add(name);
     const option = spec.options.find((o) => o.name === name);
     if (!option) {
       const guess = closestMatch(name, spec.options.map((o) => o.name));
@@ -78,13 +92,13 @@ export function checkConnector(
       ok = false;
       continue;
     }
-    if (name in options) {
+    if (repeated) {
       report('duplicate-name', entry.name.span, `option \`${name}\` is set twice`);
       ok = false;
       continue;
     }
     const value = optionValue(option, entry.value, spec.name, diagnostics);
-    if (value === undefined) ok = false;
+    if (value === undefined || (schema && option.fields && !namesFields(option, value, entry.value, schema, spec.name, diagnostics))) ok = false;
     else {
       options[name] = value;
       const url = passwordUrl(value);
@@ -97,7 +111,7 @@ export function checkConnector(
     }
   }
   for (const option of spec.options) {
-    if (option.name in options || expressions.includes(option.name) || !applies(option)) continue;
+    if (written.has(option.name) || expressions.includes(option.name) || !applies(option)) continue;
     if (option.required) {
       report('missing-option', connector.span, `connector \`${spec.name}\` needs the option \`${option.name}\` (${option.doc})`, {
         data: { connector: spec.name, name: option.name },
@@ -109,6 +123,29 @@ export function checkConnector(
     }
   }
   return ok ? { connector: spec.name, options } : undefined;
+}
+
+/** `{name}` in a template (see OptionSpec.fields). */
+const PLACEHOLDER = /\{([^{}]+)\}/g;
+
+/** Checks that a field-valued option names fields of `schema`; reports each one it does not. */
+function namesFields(option: OptionSpec, value: Constant, e: Expr, schema: RecordType, connector: string, diagnostics: Diagnostic[]): boolean {
+  const texts = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+  const names = option.fields === 'template' ? texts.flatMap((t) => [...t.matchAll(PLACEHOLDER)].map((m) => m[1]!)) : texts;
+  const fields = schema.fields.map((f) => f.name);
+  let ok = true;
+  for (const name of names) {
+    if (fields.includes(name)) continue;
+    ok = false;
+    const guess = closestMatch(name, fields);
+    const what = option.fields === 'template' ? `\`{${name}}\` in option \`${option.name}\`` : `option \`${option.name}\``;
+    diagnostics.push(diagnostic('unknown-field', e.span, `${what} of \`${connector}\` names \`${name}\`, which is not a field of record ${schema.name}`, {
+      hints: [guess ? `did you mean \`${guess}\`?` : `its fields: ${fields.join(', ')}`],
+      data: { connector, name: option.name, field: name },
+      ...(guess && e.kind === 'string' ? { fixes: [{ title: `Change to ${guess}`, span: e.span, replacement: quoteString(option.fields === 'template' ? e.value.split(`{${name}}`).join(`{${guess}}`) : guess) }] } : {}),
+    }));
+  }
+  return ok;
 }
 
 /** The first text of an option value that holds a URL with a password. */

@@ -17,8 +17,8 @@ import { diagnostic, type Code } from '../diagnostics/codes.ts';
 import { hasErrors } from '../diagnostics/diagnostic.ts';
 import type { AvroType } from '../types/avro-type.ts';
 import type { DeadLetterDecl, Identifier, LookupOp, SchemaDecl, SinkDecl, SourceDecl, SourceFile, StreamDecl, TypeExpr } from '../syntax/ast.ts';
-import { avscToType, namedTypesOf } from '../types/from-avsc.ts';
-import { typesEqual, typeToString, type NamedType } from '../types/type-utils.ts';
+import { avscToType, AvscTooDeep, namedTypesOf } from '../types/from-avsc.ts';
+import { MAX_TYPE_DEPTH, typeDepth, typesEqual, typeToString, type NamedType } from '../types/type-utils.ts';
 import { recordType, typeExprToType, type TypeContext } from './schemas.ts';
 import { closestMatch } from '../syntax/suggest.ts';
 
@@ -27,6 +27,9 @@ import { closestMatch } from '../syntax/suggest.ts';
  * caller looked and there is nothing, so resolution reports it
  * (`import-not-found`, `avsc-not-found`) instead of needing it again.
  */
+/** How many streams a stream may read through, each reading the one before: code generation nests one block per stream. */
+const MAX_STREAM_CHAIN = 256;
+
 export const MISSING_FILE = '\u0000sensei:missing-file\u0000';
 
 export interface Loader {
@@ -94,6 +97,7 @@ export interface ResolvedProgram {
   complete: boolean;
   /** Every schema declaration of every file, resolved. */
   schemas: ResolvedSchema[];
+  /** The sources and streams the program runs: those of the entry file and those it reads. */
   sources: ResolvedSource[];
   /** In dependency order: a stream comes after every stream it reads. */
   streams: ResolvedStream[];
@@ -102,6 +106,12 @@ export interface ResolvedProgram {
   deadLetter?: DeadLetterDecl;
   symbols: SymbolInfo[];
   references: SymbolReference[];
+  /**
+   * Sources and streams of imported files that the program does not read:
+   * checked, since errors in imported files are errors, but never run.
+   * Streams in dependency order.
+   */
+  unread?: { sources: ResolvedSource[]; streams: ResolvedStream[] };
 }
 
 export interface ResolveResult {
@@ -167,7 +177,7 @@ export function resolveProgram(entry: SourceFile, load: Loader): ResolveResult {
       try {
         avsc.set(decl, avscToType(JSON.parse(text)));
       } catch (e) {
-        report('invalid-avsc', decl.body.path.span, `${path}: ${(e as Error).message}`);
+        report(e instanceof AvscTooDeep ? 'nested-too-deeply' : 'invalid-avsc', decl.body.path.span, `${path}: ${(e as Error).message}`);
       }
     }
   }
@@ -198,6 +208,10 @@ class Resolution {
   /** Which schema declares a nested named type, so a reference can resolve it first. */
   private readonly nestedOwner = new Map<string, SchemaEntry>();
   private readonly data = new Map<string, DataEntry>();
+  /** Schemas being resolved now, each inside the one before (see `lookupType`). */
+  private resolving = 0;
+  /** The measured depth of every resolved record type. */
+  private readonly depths = new WeakMap<AvroType, number>();
 
   constructor(
     private readonly files: Map<string, SourceFile>,
@@ -272,6 +286,10 @@ class Resolution {
       schemas,
       sources: [...sources.values()].filter((s) => used.has(s.name)),
       streams: streams.filter((s) => used.has(s.name)),
+      unread: {
+        sources: [...sources.values()].filter((s) => !used.has(s.name)),
+        streams: streams.filter((s) => !used.has(s.name)),
+      },
       sinks,
       ...(deadLetter ? { deadLetter } : {}),
       symbols: this.symbols,
@@ -379,6 +397,13 @@ class Resolution {
         this.report('invalid-schema', name.span, `schema ${name.name} refers to itself; recursive types are not supported`);
         return undefined;
       }
+      // Each schema resolved here holds the ones being resolved: their type is at least this deep.
+      if (entry.state === 'pending' && this.resolving >= MAX_TYPE_DEPTH) {
+        this.report('nested-too-deeply', name.span, `schema ${name.name} is reached through more than ${MAX_TYPE_DEPTH} schemas, each inside the one before`, {
+          hints: [`types nest at most ${MAX_TYPE_DEPTH} levels deep; flatten the records`],
+        });
+        return undefined;
+      }
       return this.resolveSchema(entry);
     }
     let named = this.namedTypes.get(name.name);
@@ -411,14 +436,20 @@ class Resolution {
   private resolveSchema(entry: SchemaEntry): AvroType | undefined {
     if (entry.state !== 'pending') return entry.type;
     entry.state = 'resolving';
+    this.resolving++;
     const { decl } = entry;
     if (decl.body.kind === 'record') {
       const type = recordType(decl.name.name, decl.body.fields, this.typeContext(entry.symbol.file), decl.doc);
-      if (type) {
+      if (type && typeDepth(type, this.depths) > MAX_TYPE_DEPTH) {
+        this.report('nested-too-deeply', decl.name.span, `schema ${decl.name.name} nests more than ${MAX_TYPE_DEPTH} levels deep`, {
+          hints: ['the records of the schemas it holds count too; flatten them'],
+        });
+      } else if (type) {
         entry.type = type;
         entry.symbol.type = type;
       }
     }
+    this.resolving--;
     entry.state = 'done';
     return entry.type;
   }
@@ -482,7 +513,18 @@ class Resolution {
     }
     const order: ResolvedStream[] = [];
     const state = new Map<string, 'visiting' | 'done' | 'failed'>();
-    const visit = (name: string, path: string[]): boolean => {
+    /** The streams being visited, each an input of the one before. */
+    const path: string[] = [];
+    /** How many streams each stream reads through, itself included (MAX_STREAM_CHAIN). */
+    const chain = new Map<string, number>();
+    const tooLong = (name: string): false => {
+      this.report('nested-too-deeply', this.data.get(name)!.symbol.span, `stream \`${name}\` reads through more than ${MAX_STREAM_CHAIN} streams, each reading the one before`, {
+        hints: ['code generation nests the operators of each stream inside those of its input; merge streams that only pass records on'],
+      });
+      state.set(name, 'failed');
+      return false;
+    };
+    const visit = (name: string): boolean => {
       const s = state.get(name);
       if (s === 'done') return true;
       if (s === 'failed') return false;
@@ -495,9 +537,16 @@ class Resolution {
         this.report('cyclic-stream', d.symbol.span, `stream \`${name}\` depends on itself: ${cycle.join(' → ')}`);
         return false;
       }
+      // Streams declared before their inputs are visited inside one another: stop before the stack runs out.
+      if (path.length >= MAX_STREAM_CHAIN) return tooLong(name);
       state.set(name, 'visiting');
+      path.push(name);
       let ok = true;
-      for (const input of stream.inputs) ok = visit(input, [...path, name]) && ok;
+      for (const input of stream.inputs) ok = visit(input) && ok;
+      path.pop();
+      const depth = 1 + Math.max(0, ...stream.inputs.map((i) => chain.get(i) ?? 0));
+      chain.set(name, depth);
+      if (ok && depth > MAX_STREAM_CHAIN) return tooLong(name);
       state.set(name, ok ? 'done' : 'failed');
       if (ok) order.push(stream);
       return ok;
@@ -505,7 +554,7 @@ class Resolution {
     // Entry-file streams first, so a program's order follows its own file.
     const names = [...resolved.keys()];
     const inEntry = (n: string) => this.data.get(n)!.symbol.file === entry.file;
-    for (const n of [...names.filter(inEntry), ...names.filter((n) => !inEntry(n))]) visit(n, []);
+    for (const n of [...names.filter(inEntry), ...names.filter((n) => !inEntry(n))]) visit(n);
     return order;
   }
 

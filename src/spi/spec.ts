@@ -18,8 +18,17 @@ export interface OptionSpec {
   values?: string[];
   min?: number;
   max?: number;
-  /** The roles the option applies to (default: all of the connector's); `required` holds only there. */
+  /**
+   * The roles the option applies to (default: all of the connector's); in
+   * another role it is an error. `required` and `default` hold only there.
+   */
   roles?: ConnectorRole[];
+  /**
+   * The value names fields of the record the connector reads or writes,
+   * checked against its schema: `name` a field (each one of a
+   * `string-list`), `template` the `{field}` placeholders of a text.
+   */
+  fields?: 'name' | 'template';
   /** For a URL: where its password goes instead (environment variables), the hint of the `password-in-url` warning. */
   passwordFrom?: string;
 }

@@ -4,12 +4,13 @@
  * and goes on, so one run reports every error in the file.
  */
 import { EOF, tokenMatcher, type CstNode, type ILexingError, type IRecognitionException, type IToken, type TokenType } from '../../grammar/chevrotain.ts';
-import { SenseiParser } from '../../grammar/parser.ts';
+import { MAX_NESTING, NestingTooDeep, SenseiParser } from '../../grammar/parser.ts';
 import * as T from '../../grammar/tokens.ts';
 import type { Diagnostic, Span } from '../diagnostics/diagnostic.ts';
 import { diagnostic } from '../diagnostics/codes.ts';
 import type { Comment, SourceFile } from './ast.ts';
 import { CstToAst } from './cst-to-ast.ts';
+import { MAX_TREE_DEPTH, nodeTooDeep } from './depth.ts';
 import { LineIndex } from './line-index.ts';
 import { decodeParseMessage, parseMessageProvider } from './parse-messages.ts';
 import { badEscapes } from './strings.ts';
@@ -218,29 +219,65 @@ function restartIndex(tokens: IToken[], from: number): number {
   return -1;
 }
 
+/** Where the declaration holding token `at` begins, not before `from`. */
+function declarationStart(tokens: IToken[], from: number, at: number): number {
+  for (let i = Math.min(at, tokens.length - 1); i > from; i--) {
+    if (hardDeclarationStarts.has(tokens[i]!.tokenType)) return i;
+  }
+  return from;
+}
+
+interface ParsedTokens {
+  roots: CstNode[];
+  errors: IRecognitionException[];
+  /** Where nesting passed MAX_NESTING: a token's index (the length of the list: at its end). */
+  tooDeep: { at: number; what: NestingTooDeep['what'] }[];
+}
+
 /**
  * Parses a token list. Where the parser stops at text that starts no
  * declaration, it starts again at the next line that begins with one, so
- * every declaration gets parsed.
+ * every declaration gets parsed. A declaration nested too deeply is left
+ * out: the declarations before it are parsed again without it, and parsing
+ * goes on at the next declaration after the point where it went too deep.
  */
-function parseTokens(tokens: IToken[]): { roots: CstNode[]; errors: IRecognitionException[] } {
+function parseTokens(tokens: IToken[]): ParsedTokens {
   const p = parser();
-  const roots: CstNode[] = [];
-  const errors: IRecognitionException[] = [];
+  const parsed: ParsedTokens = { roots: [], errors: [], tooDeep: [] };
+  const parse = (from: number, to: number): NestingTooDeep | undefined => {
+    p.input = tokens.slice(from, to);
+    try {
+      parsed.roots.push(p.sourceFile());
+    } catch (error) {
+      if (error instanceof NestingTooDeep) return error;
+      throw error;
+    }
+    parsed.errors.push(...p.errors);
+    return undefined;
+  };
   let start = 0;
-  while (start < tokens.length || roots.length === 0) {
-    p.input = tokens.slice(start);
-    roots.push(p.sourceFile());
-    errors.push(...p.errors);
-    const leftover = p.errors.find((e) => e.name === 'NotAllInputParsedException');
-    if (!leftover) break;
-    const at = tokens.indexOf(leftover.token, start);
-    const next = at < 0 ? -1 : restartIndex(tokens, at + 1);
+  while (start < tokens.length || parsed.roots.length === 0) {
+    const deep = parse(start, tokens.length);
+    let resumeAfter: number;
+    if (deep) {
+      const found = tokens.indexOf(deep.token, start);
+      const at = found < 0 ? tokens.length : found;
+      parsed.tooDeep.push({ at, what: deep.what });
+      parse(start, declarationStart(tokens, start, at));
+      resumeAfter = at;
+    } else {
+      const leftover = p.errors.find((e) => e.name === 'NotAllInputParsedException');
+      if (!leftover) break;
+      const at = tokens.indexOf(leftover.token, start);
+      if (at < 0) break;
+      resumeAfter = at;
+    }
+    const next = restartIndex(tokens, resumeAfter + 1);
     if (next < 0) break;
     start = next;
   }
   p.input = [];
-  return { roots, errors };
+  return parsed;
 }
 
 function parseText(file: string, text: string): { ast: SourceFile; diagnostics: Diagnostic[] } {
@@ -288,14 +325,37 @@ function parseText(file: string, text: string): { ast: SourceFile; diagnostics: 
     diagnostics.push(diagnostic('parse-error', index.span(range[0], range[1]), message, { hints }));
   });
   const converted = converter.sourceFile(parsed.roots);
+  for (const deep of parsed.tooDeep) diagnostics.push(nestingDiagnostic(index, current, deep));
+  // A declaration too deep for the later stages is reported and left out, like one the parser could not read.
+  const declarations = converted.declarations.filter((d) => {
+    const deep = nodeTooDeep(d);
+    if (deep) {
+      diagnostics.push(diagnostic('nested-too-deeply', index.span(deep.span.start.offset, deep.span.start.offset), `this expression nests more than ${MAX_TREE_DEPTH} levels deep`, {
+        hints: ['each operator of a chain such as `a + b + …` or `x or y or …` is one level; compute parts as fields of an earlier `select`, or test many values with `in (…)`'],
+      }));
+    }
+    return !deep;
+  });
   const ast: SourceFile = {
     file,
     ...(converted.pipeline ? { pipeline: converted.pipeline } : {}),
-    declarations: converted.declarations,
+    declarations,
     comments,
     span: fileSpan,
   };
   return { ast, diagnostics: diagnostics.sort((a, b) => a.span.start.offset - b.span.start.offset) };
+}
+
+const nestingHints = {
+  expression: 'compute inner parts as fields of an earlier `select` and refer to them by name',
+  type: 'declare inner records as schemas of their own, or flatten them',
+};
+
+function nestingDiagnostic(index: LineIndex, tokens: IToken[], deep: ParsedTokens['tooDeep'][number]): Diagnostic {
+  const token = tokens[deep.at];
+  const at = token ? token.startOffset : tokens.length > 0 ? tokenEnd(tokens.at(-1)!) : 0;
+  const span = token ? index.span(at, tokenEnd(token)) : index.span(at, at);
+  return diagnostic('nested-too-deeply', span, `this ${deep.what} nests more than ${MAX_NESTING} levels deep`, { hints: [nestingHints[deep.what]] });
 }
 
 const openers = new Map([[T.LCurly, '}'], [T.LParen, ')'], [T.LBracket, ']']]);

@@ -14,13 +14,18 @@
  * - Defaults are kept in Avro's JSON encoding (as written in the .avsc).
  */
 import type { AvroType, EnumType, FixedType, RecordField, RecordType } from './avro-type.ts';
-import { fullName, T, typeToString, type NamedType } from './type-utils.ts';
+import { fullName, MAX_TYPE_DEPTH, T, typeToString, type NamedType } from './type-utils.ts';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PRIMITIVES = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string']);
 
 export class AvscError extends Error {
   override name = 'AvscError';
+}
+
+/** A schema nested deeper than MAX_TYPE_DEPTH. */
+export class AvscTooDeep extends AvscError {
+  override name = 'AvscTooDeep';
 }
 
 /**
@@ -59,10 +64,22 @@ class AvscReader {
   private readonly defined = new Map<string, NamedType>();
   /** Records whose fields are still being read: a reference to one of them is recursion. */
   private readonly open = new Set<string>();
+  /** How deep `read` is nested now. */
+  private depth = 0;
 
   constructor(private readonly known?: ReadonlyMap<string, NamedType>) {}
 
   read(schema: unknown, namespace: string, at: string): AvroType {
+    if (this.depth >= MAX_TYPE_DEPTH) throw new AvscTooDeep(`the schema nests more than ${MAX_TYPE_DEPTH} levels deep`);
+    this.depth++;
+    try {
+      return this.readType(schema, namespace, at);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private readType(schema: unknown, namespace: string, at: string): AvroType {
     if (typeof schema === 'string') return this.reference(schema, namespace, at);
     if (Array.isArray(schema)) return this.union(schema, namespace, at);
     if (schema === null || typeof schema !== 'object') {

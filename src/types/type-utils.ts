@@ -12,6 +12,28 @@ export type DecimalType = Extract<AvroType, { kind: 'decimal' }>;
 /** Decimals never get more digits than this (as in SQL Server and BigQuery's BIGNUMERIC bound). */
 export const MAX_DECIMAL_PRECISION = 38;
 
+/**
+ * How deep a type may nest (records, arrays, maps, unions). The stages walk
+ * types recursively and would exhaust the call stack at some thousand levels;
+ * a schema file or a chain of schemas each holding the one before may be
+ * deeper than the parser's own limit on nesting.
+ */
+export const MAX_TYPE_DEPTH = 128;
+
+/**
+ * The nesting depth of `t` (a primitive is 1). `known` keeps the depth of
+ * records already measured, so a chain of schemas is measured one schema at
+ * a time instead of by recursing through all of them.
+ */
+export function typeDepth(t: AvroType, known: WeakMap<AvroType, number>): number {
+  const measured = known.get(t);
+  if (measured !== undefined) return measured;
+  const parts = t.kind === 'record' ? t.fields.map((f) => f.type) : t.kind === 'array' ? [t.items] : t.kind === 'map' ? [t.values] : t.kind === 'union' ? t.branches : [];
+  const depth = 1 + Math.max(0, ...parts.map((p) => typeDepth(p, known)));
+  if (t.kind === 'record') known.set(t, depth);
+  return depth;
+}
+
 /** Shared instances of the types without parameters. */
 export const T = {
   null: { kind: 'null' },

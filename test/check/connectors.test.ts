@@ -1,6 +1,9 @@
 import test from 'ava';
+import { builtinConnectorSpecs } from '../../connectors/registry.ts';
+import { compile } from '../../src/compile.ts';
+import type { ConnectorRole } from '../../src/spi/spec.ts';
 import { compileResult } from '../support/compile.ts';
-import { applyFix, check, expectClean, expectDiagnostic, markers } from './harness.ts';
+import { applyFix, type Checked, check, expectClean, expectDiagnostic, markers } from './harness.ts';
 
 const base = 'pipeline p\nschema A { x: string }\n';
 
@@ -109,4 +112,98 @@ test('a URL holding a password is a warning, masked, whose hint names the variab
 test('a URL with a user and no password is fine', (t) => {
   const c = compileResult(`${base}source a: A from datagen { count: 1 }\nsink a to postgres { table: "t", url: "postgres://app@db:5432/app" }\n`);
   t.deepEqual(c.diagnostics.filter((d) => d.code === 'password-in-url'), []);
+});
+
+// ------------------------------------------------------------ the built-in connectors' specs
+
+const connectors = builtinConnectorSpecs();
+
+/** Pipeline text with ⟦…⟧ markers through the compiler with the built-in connectors. */
+function builtin(entry: string): Checked {
+  const { text, marks } = markers(entry);
+  const result = compile({ entry: 'main.sensei', files: new Map([['main.sensei', text]]), connectors });
+  return { text, marks, diagnostics: result.diagnostics, needs: result.needs };
+}
+
+const orders = 'pipeline p\nschema Order { id: string, amount: int, gone: boolean }\n';
+const errors = (c: Checked) => c.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code);
+
+test('a field-valued option names a field of the record: one unknown-field, with a suggestion and a fix', (t) => {
+  const c = builtin(`${orders}source o: Order from datagen { count: 1, key: ⟦"idd"⟧ }\nsink o to stdout`);
+  t.deepEqual(errors(c), ['unknown-field']);
+  const d = expectDiagnostic(t, c, 'unknown-field');
+  t.regex(d.message, /option `key` of `datagen` names `idd`, which is not a field of record Order/);
+  t.deepEqual(d.hints, ['did you mean `id`?']);
+  t.true(applyFix(c, d).includes('key: "id"'));
+});
+
+test('field-valued options of every connector and role are checked against the record they read or write', (t) => {
+  const cases = [
+    'source o: Order from file { path: "in.jsonl", key: ⟦"amont"⟧ }\nsink o to stdout',
+    'source o: Order from datagen\nsink o to postgres { table: "t", mode: upsert, key: ⟦["id", "amont"]⟧ }',
+    'source o: Order from datagen\nsink o to postgres { table: "t", mode: upsert, delete_field: ⟦"gon"⟧ }',
+    'source o: Order from datagen\nsink o to redis { key: ⟦"order:{idd}"⟧ }',
+    'source o: Order from datagen\nsink o to redis { key: "order:{id}", value_field: ⟦"amont"⟧ }',
+    // The record a sink writes is the stream's output, not the source's.
+    'source o: Order from datagen\nstream s = o | select { id }\nsink s to redis { key: "k", delete_field: ⟦"gone"⟧ }',
+  ];
+  for (const text of cases) {
+    const c = builtin(`${orders}${text}`);
+    t.deepEqual(errors(c), ['unknown-field'], text);
+    expectDiagnostic(t, c, 'unknown-field');
+  }
+  const template = expectDiagnostic(t, builtin(`${orders}source o: Order from datagen\nsink o to redis { key: ⟦"order:{idd}:{id}"⟧ }`), 'unknown-field');
+  t.regex(template.message, /`\{idd\}` in option `key` of `redis`/);
+  t.deepEqual(errors(builtin(`${orders}source o: Order from datagen { key: "id" }\nsink o to redis { key: "order:{id}", value_field: "amount", delete_field: "gone" }`)), []);
+});
+
+test('an option of another role is an error, one per option', (t) => {
+  const cases: [string, RegExp][] = [
+    ['source o: Order from datagen\nsink o to kafka { topic: "t", ⟦group⟧: "g", ⟦bounded⟧: true }', /applies to a source, not to a sink/],
+    ['source o: Order from kafka { topic: "t", ⟦compression⟧: gzip }\nsink o to stdout', /applies to a sink or a dead letter target, not to a source/],
+    ['source o: Order from file { path: "in.jsonl", ⟦append⟧: true }\nsink o to stdout', /applies to a sink or a dead letter target, not to a source/],
+    ['source o: Order from datagen\nsink o to file { path: "out.jsonl", ⟦format⟧: json }', /applies to a source, not to a sink/],
+    ['source o: Order from datagen\nsink o to stdout\ndead letter to kafka { topic: "dlq", ⟦subject_strategy⟧: record }', /applies to a sink, not to a dead letter target/],
+  ];
+  for (const [text, message] of cases) {
+    const c = builtin(`${orders}${text}`);
+    const marked = c.marks.length;
+    t.deepEqual(errors(c), Array(marked).fill('unknown-option'), text);
+    for (let i = 0; i < marked; i++) t.regex(expectDiagnostic(t, c, 'unknown-option', i).message, message);
+  }
+});
+
+test('a required option of the wrong type is one invalid-option, not also missing', (t) => {
+  const c = builtin(`${orders}source o: Order from datagen\nsink o to file { path: ⟦42⟧ }`);
+  t.deepEqual(errors(c), ['invalid-option']);
+  t.regex(expectDiagnostic(t, c, 'invalid-option').message, /option `path` of `file` must be a string/);
+  t.deepEqual(errors(builtin(`${orders}source o: Order from datagen\nsink o to file { path: "a", ⟦path⟧: 42 }`)), ['duplicate-name']);
+});
+
+test('options of a role are filled with their defaults only in that role', (t) => {
+  const plan = compileResult(`${orders}source o: Order from kafka { topic: "in" }\nsink o to kafka { topic: "out" }\n`).plan;
+  t.is(plan.sources[0]!.options.bounded, false);
+  t.false('bounded' in plan.sinks[0]!.options);
+  t.is(plan.sinks[0]!.options.compression, 'none');
+  t.false('compression' in plan.sources[0]!.options);
+});
+
+/** The roles a doc names at the start of a sentence: `Source: …`, `Sink, upsert: …`, `Lookup: …`. */
+function rolesNamedIn(doc: string): Set<ConnectorRole> {
+  const named = new Set<ConnectorRole>();
+  for (const [, word] of doc.matchAll(/(?:^|\. )(Source|Sink|Lookup)[:,]/g)) named.add(word!.toLowerCase() as ConnectorRole);
+  return named;
+}
+
+test('every option of the built-in connectors applies to the roles its doc names, and only to roles of its connector', (t) => {
+  for (const spec of connectors.values()) {
+    for (const option of spec.options) {
+      const roles = option.roles ?? spec.roles;
+      t.true(roles.every((r) => spec.roles.includes(r)), `${spec.name}.${option.name}: ${roles.join(', ')}`);
+      const named = rolesNamedIn(option.doc);
+      if (named.size === 0) continue;
+      // A dead letter target is a sink too: options for sinks may also apply to it.
+      t.deepEqual(new Set(roles.filter((r) => r !== 'dead-letter')), named, `${spec.name}.${option.name}: roles ${roles.join(', ')}, doc "${option.doc}"`);
+    }
+  }
 });

@@ -83,6 +83,17 @@ test('check renders errors with location, excerpt and caret, and exits 1', async
   t.false(r.stdout.includes('\x1b['), 'no colors on a pipe');
 });
 
+test('check exits 1 when an imported file has errors, showing them and the import', async (t) => {
+  const dir = await tempDir({
+    'main.sensei': 'pipeline main\nimport "lib.sensei"\nstream ok = orders | where amount > 1\nsink ok to stdout\n',
+    'lib.sensei': 'pipeline lib\nschema Order { id: string, amount: int }\nsource orders: Order from datagen { count: 1 }\nstream bad = orders | where amount + "x" > 1\n',
+  });
+  const r = await sensei(['check', 'main.sensei'], { cwd: dir });
+  t.is(r.code, 1, r.stdout);
+  t.true(r.stdout.includes('error[type-mismatch]: cannot apply `+` to int and string\n --> lib.sensei:4:29\n'), r.stdout);
+  t.true(r.stdout.includes('error[import-error]: lib.sensei has an error\n --> main.sensei:2:1\n'), r.stdout);
+});
+
 test('check --color forces ANSI colors', async (t) => {
   const dir = await tempDir({ 'bad.sensei': misspelt });
   const r = await sensei(['--color', 'check', 'bad.sensei'], { cwd: dir });

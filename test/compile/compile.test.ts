@@ -70,6 +70,53 @@ test('syntax errors in an imported file stop compilation too', (t) => {
   t.is(r.plan, undefined);
 });
 
+/** A library whose streams nothing in `main` reads: one with a type error, one with a warning. */
+const library = `pipeline lib
+import "base.sensei"
+source orders: Order from datagen { count: 3 }
+stream bad = orders | where amount + "x" > 1
+stream noisy = orders | select { id, n: null ?? id }
+`;
+
+test('errors in an imported file are errors: in their own file, and import-error at the import', (t) => {
+  const files = new Map([
+    ['app/main.sensei', 'pipeline main\nimport "lib/lib.sensei"\nsource own: Order from datagen { count: 1 }\nsink own to stdout\n'],
+    ['app/lib/lib.sensei', library],
+    ['app/lib/base.sensei', shared],
+  ]);
+  const r = compile({ entry: 'app/main.sensei', files, connectors });
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  t.deepEqual(errors.map((d) => [d.code, d.span.file, d.span.start.line]), [
+    ['type-mismatch', 'app/lib/lib.sensei', 4],
+    ['import-error', 'app/main.sensei', 2],
+  ]);
+  t.is(errors[1]!.message, 'lib/lib.sensei has an error');
+  t.deepEqual(errors[1]!.hints, ['it is at app/lib/lib.sensei:4:29: cannot apply `+` to int and string']);
+  // Streams nobody reads never run: their warnings are left out, their errors are not.
+  t.false(r.diagnostics.some((d) => d.code === 'unnecessary-coalesce'));
+  t.is(r.plan, undefined);
+});
+
+test('an error two imports away is an import-error at the entry\'s import that reaches it', (t) => {
+  const files = new Map([
+    ['main.sensei', 'pipeline main\nimport "mid.sensei"\nimport "other.sensei"\nstream s = orders | where amount > 1\nsink s to stdout\n'],
+    ['mid.sensei', 'pipeline mid\nimport "base.sensei"\n'],
+    ['base.sensei', `${shared}source orders: Order from datagen { key: "idd" }\n`],
+    ['other.sensei', 'pipeline other\n'],
+  ]);
+  const r = compile({ entry: 'main.sensei', files, connectors });
+  t.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.span.file, d.span.start.line]), [
+    ['unknown-field', 'base.sensei', 3],
+    ['import-error', 'main.sensei', 2],
+  ]);
+});
+
+test('syntax errors in an imported file are an import-error at the import too', (t) => {
+  const r = compile({ entry: 'app/main.sensei', files: new Map([['app/main.sensei', main], ['app/lib/shared.sensei', 'schema Order {{']]), connectors });
+  const d = r.diagnostics.find((x) => x.code === 'import-error');
+  t.like(d, { span: { file: 'app/main.sensei', start: { line: 2 } }, message: 'lib/shared.sensei has an error' });
+});
+
 test('type errors stop compilation before lowering', (t) => {
   const bad = main.replace('amount > 10', 'amount > "ten"');
   const r = compile({ entry: 'app/main.sensei', files: new Map([['app/main.sensei', bad], ['app/lib/shared.sensei', shared]]), connectors });

@@ -100,6 +100,17 @@ test('schema with every kind of field type', (t) => {
   ]);
 });
 
+test('`doc` followed by `:` names the next field; followed by anything else it begins a doc', (t) => {
+  const decl = only('schema S {\n  raw: bytes\n  doc: string doc "the doc"\n}', 'schema');
+  if (decl.body.kind !== 'record') throw new Error('not a record');
+  t.deepEqual(withoutSpans(decl.body.fields), [
+    { name: { name: 'raw' }, type: { kind: 'primitive', name: 'bytes' } },
+    { name: { name: 'doc' }, type: { kind: 'primitive', name: 'string' }, doc: 'the doc' },
+  ]);
+  const { diagnostics } = textToAst('test.sensei', 'schema S {\n  raw: bytes doc\n}');
+  t.deepEqual(diagnostics.map((d) => d.message), ['expected a string after `doc`, found `}`']);
+});
+
 test('a quoted type name is a reference, not a primitive', (t) => {
   const source = only('source s: `string` from datagen', 'source');
   t.deepEqual(withoutSpans(source.schema), { kind: 'named', name: { name: 'string' } });
