@@ -18,7 +18,8 @@
  *   recordUnion); a field nullable on one side is nullable after; keys must
  *   have one type.
  * - `route`: the last operator; each target is a stream of its own with the
- *   record type at the route.
+ *   record type at the route. The stream itself passes no records on: a
+ *   sink, stream or `union` that reads it is an error.
  * - `key by e`: the key becomes e (type of e); sources have no key (`null`).
  * - `lookup name: T from c { key: e, … }`: e is a scalar; the output adds
  *   field `name` of record type T, nullable unless `on_missing` drops or
@@ -70,6 +71,8 @@ class ProgramChecker {
   private readonly flows = new Map<string, Flow>();
   /** Route targets, filled when their stream's `route` is checked. */
   private readonly routed = new Map<string, Flow>();
+  /** The targets of each stream that ends in `route`, which has no records of its own. */
+  private readonly routing = new Map<string, string[]>();
   private readonly operatorScopes = new Map<Operator, RecordType>();
   /** Result types of the lookups of the stream being checked (resolved). */
   private lookupTypes: Map<LookupOp, AvroType> | undefined;
@@ -92,8 +95,9 @@ class ProgramChecker {
     const perStream = new Map<string, number>();
     for (const sink of resolved.sinks) {
       const flow = this.flows.get(sink.input.name);
+      const routedAway = flow !== undefined && this.readsRouting(sink.input);
       const c = checkConnector(sink.connector, sink.options, 'sink', this.connectors, this.diagnostics, flow ? { schema: flow.output } : {});
-      if (!flow || !c) continue;
+      if (!flow || !c || routedAway) continue;
       const n = perStream.get(sink.input.name) ?? 0;
       perStream.set(sink.input.name, n + 1);
       sinks.push({ id: `sink:${sink.input.name}:${n}`, input: sink.input.name, ...c, schema: flow.output, keyType: flow.keyType, span: sink.span });
@@ -151,7 +155,7 @@ class ProgramChecker {
     const decl = s.decl;
     this.lookupTypes = s.lookups;
     const input = this.flows.get(decl.input.name);
-    if (!input) return undefined; // its input failed, and said so
+    if (!input || this.readsRouting(decl.input)) return undefined; // a failed input said so
     const errorPolicy = this.errorPolicy(decl);
     const recordName = pascalCase(decl.name.name);
     let record: RecordType = { ...input.output, name: recordName };
@@ -178,10 +182,31 @@ class ProgramChecker {
       operators.push(result.op);
       record = { ...result.op.output, name: recordName };
       keyType = result.keyType;
-      routed = op.kind === 'route';
+      if (result.op.kind === 'route') {
+        routed = true;
+        this.routing.set(s.name, [...result.op.branches.map((b) => b.target), ...(result.op.otherwise === undefined ? [] : [result.op.otherwise])]);
+      }
     }
     if (!ok) return undefined;
     return { name: s.name, inputs: s.inputs, operators, errorPolicy, output: record, keyType, span: decl.span };
+  }
+
+  /**
+   * Reports a read of a stream that ends in `route`: every record it has goes
+   * to a target (or, matching no branch and without `else`, is dropped), so
+   * it has none to pass on, as no operator after `route` gets any.
+   */
+  private readsRouting(name: Identifier): boolean {
+    const targets = this.routing.get(name.name);
+    if (!targets) return false;
+    this.report('read-route-stream', name.span, `stream \`${name.name}\` ends in \`route\`, which sends its records to ${targets.map((t) => `\`${t}\``).join(', ')}; it has none of its own`, {
+      hints: [
+        `read a target instead: ${targets[0]}`,
+        `to have every record as well, end a stream before \`route\` and read it: \`stream all = …\`, then \`stream ${name.name} = all | route { … }\``,
+      ],
+      data: { stream: name.name, targets },
+    });
+    return true;
   }
 
   private errorPolicy(decl: StreamDecl): ErrorPolicy {
@@ -254,7 +279,7 @@ class ProgramChecker {
         const recordName = record.name;
         for (const other of op.streams) {
           const flow = this.flows.get(other.name);
-          if (!flow) return undefined;
+          if (!flow || this.readsRouting(other)) return undefined;
           const joined = recordUnion({ ...output, name: `stream \`${decl.input.name}\`` }, { ...flow.output, name: `stream \`${other.name}\`` });
           if (!joined.type) {
             return this.report('incompatible-union', other.span, `cannot union \`${other.name}\` into \`${decl.name.name}\`: ${joined.reason}`, {

@@ -233,7 +233,8 @@ class ChainWriter {
             if (!targetStream) throw new Error(`route target ${target} is not a stream`);
             lines.push(`${j === 0 ? '' : 'else '}if (${branch} === ${j}) {`, ...indent(this.stream({ stream: targetStream, start: 0 }, rec, key), 2), '}');
           });
-          break;
+          // The routing stream itself passes nothing on: its records went to the targets (the checker rejects reading it).
+          return lines;
         }
       }
     }

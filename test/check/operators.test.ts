@@ -174,6 +174,24 @@ test('an operator after route', (t) => {
   expectDiagnostic(t, c, 'operator-after-route');
 });
 
+test('a stream that ends in route has no records of its own: reading it is an error, wherever', (t) => {
+  const route = 'stream r = orders | route { when qty > 1 => big else => small }\nsink big to stdout\nsink small to stdout\n';
+  const readers = [
+    'sink ⟦r⟧ to stdout',
+    'stream s = ⟦r⟧ | where qty > 2\nsink s to stdout',
+    'stream s = ⟦r⟧\nsink s to stdout',
+    'stream s = big | union ⟦r⟧\nsink s to stdout',
+  ];
+  for (const reader of readers) {
+    const c = program(`${route}${reader}`);
+    t.deepEqual(c.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code), ['read-route-stream'], reader);
+    const d = expectDiagnostic(t, c, 'read-route-stream');
+    t.is(d.message, 'stream `r` ends in `route`, which sends its records to `big`, `small`; it has none of its own');
+    t.is(d.hints[0], 'read a target instead: big');
+  }
+  expectClean(t, program(route));
+});
+
 test('on error sets the policy; dead_letter is the default', (t) => {
   const c = program('stream a = orders | on error fail | where qty > 1\nstream b = orders\nsink a to stdout\nsink b to stdout');
   expectClean(t, c);
