@@ -123,4 +123,14 @@ export async function readTopic(topic: string, options: { readCommitted?: boolea
   return out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
 
-/** Compiles pipeline text (no imports) with the built-in connectors; throws on errors. */
+/** The partitions each member of the group has, from the broker. */
+export async function groupAssignment(group: string, topic: string): Promise<number[][]> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([group]);
+    return (groups[0]?.members ?? []).map((m) => kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[topic] ?? []);
+  } finally {
+    await admin.disconnect();
+  }
+}
