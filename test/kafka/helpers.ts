@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import type { IHeaders, Kafka, Message } from 'kafkajs';
+import type { IHeaders, Kafka, KafkaConfig, Message, Producer } from 'kafkajs';
 import { avroType } from '../../src/formats/avro-codec.ts';
 import { retryRetriable } from '../../connectors/kafka/client.ts';
 import { frameHeader } from '../../connectors/kafka/wire-format.ts';
@@ -15,8 +15,9 @@ import { kafkaBrokers } from '../support/services.ts';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
 
-export function kafka(): Kafka {
-  return new KafkaClient({ clientId: 'sensei-test', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+/** A client of the broker `SENSEI_KAFKA_BROKERS` names; `config` overrides the defaults (e.g. `retry`). */
+export function kafka(config: Partial<KafkaConfig> = {}): Kafka {
+  return new KafkaClient({ clientId: 'sensei-test', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING, ...config });
 }
 
 export function unique(prefix: string): string {
@@ -50,9 +51,14 @@ export async function deleteTopics(...topics: string[]): Promise<void> {
   await admin.disconnect();
 }
 
+/** An idempotent producer that places keys with Kafka's default (murmur2) partitioner, as Java clients do. */
+export function keyedProducer(config: Partial<KafkaConfig> = {}): Producer {
+  return kafka(config).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+}
+
 /** Produces with Kafka's default (murmur2) partitioner, in batches, idempotently. */
 export async function produce(topic: string, messages: Message[]): Promise<void> {
-  const producer = kafka().producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = keyedProducer();
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += 2000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 2000) });
@@ -123,4 +129,28 @@ export async function readTopic(topic: string, options: { readCommitted?: boolea
   return out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
 
-/** Compiles pipeline text (no imports) with the built-in connectors; throws on errors. */
+/** The partitions each member of the group has, from the broker. */
+export async function groupAssignment(group: string, topic: string): Promise<number[][]> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([group]);
+    return (groups[0]?.members ?? []).map((m) => kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[topic] ?? []);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Records of the topic the group has not committed yet (a partition without a committed offset counts whole). */
+export async function groupLag(group: string, topic: string): Promise<number> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const ends = await retryRetriable(() => admin.fetchTopicOffsets(topic));
+    const [committed] = await retryRetriable(() => admin.fetchOffsets({ groupId: group, topics: [topic] }));
+    const at = new Map(committed!.partitions.map((p) => [p.partition, Number(p.offset)]));
+    return ends.reduce((lag, p) => lag + Number(p.high) - Math.max(at.get(p.partition) ?? -1, Number(p.low)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}

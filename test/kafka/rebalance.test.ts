@@ -3,12 +3,11 @@
 // move are drained and committed before they go (rebalance-hook.ts), so nothing is lost,
 // nothing is duplicated and every key keeps its order.
 import test from 'ava';
-import kafkajs from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
 import { startPipeline } from '../../runtime/index.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
-import { createTopics, deleteTopics, kafka, readTopic, unique } from './helpers.ts';
+import { createTopics, deleteTopics, groupAssignment, readTopic, unique } from './helpers.ts';
 import { compilePlan } from '../support/compile.ts';
 import { audit, decodeEvents, events, pipelineFile, produceEvents, startSensei, topicSize, waitFor } from './processes.ts';
 import { readFileSync } from 'node:fs';
@@ -72,18 +71,6 @@ test.serial('a worker killed mid-run: its batches, answered or still being produ
     await registry.close();
   }
 });
-
-/** The partitions each member of the group has, from the broker. */
-async function groupAssignment(group: string, topic: string): Promise<number[][]> {
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    const { groups } = await admin.describeGroups([group]);
-    return (groups[0]?.members ?? []).map((m) => kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[topic] ?? []);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 test.serial('a second process joins the group and leaves it: nothing lost or duplicated, per-key order kept, few partitions move', async (t) => {
   const registry = await startSchemaRegistry();

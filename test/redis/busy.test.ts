@@ -13,10 +13,10 @@ import { builtinEnvironment } from '../../connectors/registry.ts';
 import { runPipeline } from '../../runtime/index.ts';
 import { recordNode } from '../../src/formats/schema.ts';
 import { compilePlan } from '../support/compile.ts';
-import { client, openSink, ownRedis } from './helpers.ts';
+import { BUSY_LOOP, busyFor, client, openSink, ownRedis, type OwnRedis } from './helpers.ts';
 
 // A server of the file's own, made busy for seconds at a time: the tests run one at a time.
-const test = anyTest as TestFn<{ server: Awaited<ReturnType<typeof ownRedis>>; admin: Redis }>;
+const test = anyTest as TestFn<{ server: OwnRedis; admin: Redis }>;
 test.before(async (t) => {
   t.context.server = await ownRedis();
   t.context.admin = client(t.context.server.url);
@@ -28,31 +28,9 @@ test.after.always(async (t) => {
   await t.context.server?.destroy();
 });
 
-/** Spins for ARGV[1] milliseconds of the server's clock. */
-const BUSY_LOOP = `
-local function now() local t = redis.call('TIME') return t[1] * 1000000 + t[2] end
-local stop = now() + ARGV[1] * 1000
-while now() < stop do end
-return 1`;
-
 /** BUSY replies the server has sent since it started (INFO errorstats). */
 async function busyReplies(admin: Redis): Promise<number> {
   return Number(/errorstat_BUSY:count=(\d+)/.exec(await admin.info('errorstats'))?.[1] ?? 0);
-}
-
-/** Runs the busy loop on a connection of its own and returns once the server answers BUSY (one reply, to the probe). */
-async function busyFor(url: string, ms: number): Promise<{ ended: Promise<unknown> }> {
-  const own = client(url);
-  const ended = own.eval(BUSY_LOOP, 0, ms).catch(() => undefined).finally(() => own.disconnect());
-  const probe = client(url);
-  try {
-    for (;;) {
-      const refused = await probe.get('probe').then(() => false, (e: Error) => /^BUSY/.test(e.message));
-      if (refused) return { ended };
-    }
-  } finally {
-    probe.disconnect();
-  }
 }
 
 test.serial('a pipeline writing while Redis runs a 3 s script: every record is written, none is a dead letter', async (t) => {

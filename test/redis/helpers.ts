@@ -51,12 +51,48 @@ export function client(url = redisUrl()): Redis {
   return new Redis(url, { lazyConnect: false });
 }
 
+/** Spins for ARGV[1] milliseconds of the server's clock. */
+export const BUSY_LOOP = `
+local function now() local t = redis.call('TIME') return t[1] * 1000000 + t[2] end
+local stop = now() + ARGV[1] * 1000
+while now() < stop do end
+return 1`;
+
+/**
+ * Runs the busy loop on a connection of its own and returns once the server answers BUSY (one reply, to the probe);
+ * `ended` settles when the script does. The server must have a `busy-reply-threshold` below `ms`.
+ */
+export async function busyFor(url: string, ms: number): Promise<{ ended: Promise<unknown> }> {
+  const own = client(url);
+  const ended = own.eval(BUSY_LOOP, 0, ms).catch(() => undefined).finally(() => own.disconnect());
+  const probe = client(url);
+  // Its ready check may be answered BUSY already: that is what it waits for, not an error to report.
+  probe.on('error', () => {});
+  try {
+    for (;;) {
+      const refused = await probe.get('probe').then(() => false, (e: Error) => /^BUSY/.test(e.message));
+      if (refused) return { ended };
+    }
+  } finally {
+    probe.disconnect();
+  }
+}
+
+export interface OwnRedis {
+  url: string;
+  /** Shuts the server down, saving its data (`SHUTDOWN SAVE`). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with that data. */
+  start(): Promise<void>;
+  /** Kills it and deletes its files. */
+  destroy(): Promise<void>;
+}
 
 /**
  * A redis-server of the test's own, which it can stop (saving its data, as
  * `SHUTDOWN SAVE` does) and start again on the same port with that data.
  */
-export async function ownRedis(): Promise<{ url: string; stop(): Promise<void>; start(): Promise<void>; destroy(): Promise<void> }> {
+export async function ownRedis(): Promise<OwnRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sensei-redis-test-'));
   let child: ChildProcess | undefined;
