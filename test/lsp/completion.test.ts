@@ -124,8 +124,8 @@ test('connector options are those of the connector\'s role at the cursor', async
     ['dead letter to kafka {}', ['topic', 'compression'], ['group', 'start']],
     ['stream s = orders | lookup c: Order from redis {}', ['read', 'cache_ttl', 'key', 'url'], ['command', 'ttl', 'maxlen']],
     ['sink orders to redis {}', ['command', 'key', 'ttl'], ['read', 'cache_size']],
-    // "Source format: …" is no role label: the file connector's format serves both.
-    ['sink orders to file {}', ['path', 'append', 'format'], ['partitions']],
+    // The file connector's `format` reads a source; its sinks always write JSON lines.
+    ['sink orders to file {}', ['path', 'append'], ['partitions', 'format']],
   ];
   for (const [use, offered, withheld] of cases) {
     const got = await options(use);
