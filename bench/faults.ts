@@ -84,7 +84,7 @@ function runsCell(o: Outcome): string {
   const text = o.problems.length > 0
     ? o.problems.join('; ')
     : failed.length > 0
-      ? `${failed.length} of ${o.runs.length} failed, said why and were restarted: ${failed.map((r) => r.said.split('\n').find((l) => l.startsWith('error: '))).join('; ')}`
+      ? `${failed.length} of ${o.runs.length} failed, said why and ${failed.length === 1 ? 'was' : 'were'} restarted: ${failed.map((r) => r.said.split('\n').find((l) => l.startsWith('error: '))).join('; ')}`
       : `${o.runs.length}, each ended as it should`;
   return text.replaceAll('\n', ' ').replaceAll('|', '\\|');
 }

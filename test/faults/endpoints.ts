@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import type { Consumer, KafkaConfig } from 'kafkajs';
 import { sql, unique as uniqueTable } from '../postgres/helpers.ts';
 import { client, type OwnRedis } from '../redis/helpers.ts';
-import { createTopics, deleteTopics, groupLag, kafka, keyedProducer, readTopic, unique } from '../kafka/helpers.ts';
+import { createTopics, deleteTopics, groupLag, groupOffsets, kafka, keyedProducer, readTopic, unique } from '../kafka/helpers.ts';
 import type { Event } from '../kafka/processes.ts';
 import { kafkaBrokers } from '../support/services.ts';
 
@@ -68,6 +68,16 @@ export class KafkaInput {
   /** Every record is produced and the group has committed all of them: nothing is left to read. */
   async caughtUp(): Promise<boolean> {
     return this.fedCount === this.events.length && (await groupLag(this.group, this.topic).catch(() => -1)) === 0;
+  }
+
+  /** Partitions whose committed offset has moved past `before`, or that have nothing left to commit. */
+  async movedOn(before: Map<number, number>): Promise<boolean> {
+    return (await groupOffsets(this.group, this.topic)).every((p) => p.committed > (before.get(p.partition) ?? -1) || p.committed >= p.end);
+  }
+
+  /** The group's committed offset of each partition (-1 when none). */
+  async committedOffsets(): Promise<Map<number, number>> {
+    return new Map((await groupOffsets(this.group, this.topic)).map((p) => [p.partition, p.committed]));
   }
 
   /** Settles once caught up. */

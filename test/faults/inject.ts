@@ -127,7 +127,10 @@ export const FAULTS: Record<Fault, { label: string; run(ctx: FaultContext): Prom
         return members.length === 2 && members.every((partitions) => partitions.length > 0);
       }, 120_000));
       const joined = performance.now();
+      const atJoin = await input.committedOffsets();
       const recoveries = [await ctx.recovery(joined)];
+      // Both processes carry records before one leaves: every partition commits past where it stood at the join.
+      await ctx.guard(waitFor('every partition to commit past the join', () => input.movedOn(atJoin), 120_000));
       await ctx.nextPoint();
       await second.stop();
       recoveries.push(await ctx.recovery(performance.now()));

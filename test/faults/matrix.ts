@@ -48,7 +48,7 @@ export interface Size {
 }
 
 /** For the tests: a few thousand records, short outages. */
-export const SMALL: Size = { records: 3000, keys: 30, partitions: 6, rate: 400, outageMs: 3000 };
+export const SMALL: Size = { records: 3000, keys: 30, partitions: 6, rate: 250, outageMs: 3000 };
 /** For `npm run faults`. */
 export const LARGE: Size = { records: 30_000, keys: 300, partitions: 12, rate: 1500, outageMs: 8000 };
 

@@ -141,16 +141,21 @@ export async function groupAssignment(group: string, topic: string): Promise<num
   }
 }
 
-/** Records of the topic the group has not committed yet (a partition without a committed offset counts whole). */
-export async function groupLag(group: string, topic: string): Promise<number> {
+/** Per partition of the topic: the group's committed offset (-1 when none) and the partition's low and end offsets. */
+export async function groupOffsets(group: string, topic: string): Promise<{ partition: number; committed: number; low: number; end: number }[]> {
   const admin = kafka().admin();
   await admin.connect();
   try {
     const ends = await retryRetriable(() => admin.fetchTopicOffsets(topic));
     const [committed] = await retryRetriable(() => admin.fetchOffsets({ groupId: group, topics: [topic] }));
     const at = new Map(committed!.partitions.map((p) => [p.partition, Number(p.offset)]));
-    return ends.reduce((lag, p) => lag + Number(p.high) - Math.max(at.get(p.partition) ?? -1, Number(p.low)), 0);
+    return ends.map((p) => ({ partition: p.partition, committed: at.get(p.partition) ?? -1, low: Number(p.low), end: Number(p.high) }));
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Records of the topic the group has not committed yet (a partition without a committed offset counts whole). */
+export async function groupLag(group: string, topic: string): Promise<number> {
+  return (await groupOffsets(group, topic)).reduce((lag, p) => lag + p.end - Math.max(p.committed, p.low), 0);
 }
