@@ -72,10 +72,12 @@ async function topicPartitions(options: Options, topic: string, create: number |
     const existing = await admin.listTopics();
     if (!existing.includes(topic)) {
       if (create === undefined) throw new Error(`kafka: topic ${topic} does not exist; create it, or give the sink \`partitions\` to create it`);
-      await admin.createTopics({ topics: [{ topic, numPartitions: create }], timeout: 30_000 });
+      // kafkajs's own leader wait gives up when the new topic is still unknown to the broker's metadata,
+      // so it is off; the wait below also outlasts that moment.
+      await admin.createTopics({ topics: [{ topic, numPartitions: create }], timeout: 30_000, waitForLeaders: false });
     }
-    // A topic just created is unknown to the broker's metadata, then leaderless, for a moment (kafkajs's
-    // own wait gives up on the first): ask until every partition has a leader.
+    // A topic just created is unknown to the broker's metadata, then leaderless, for a moment:
+    // ask until every partition has a leader.
     return await retryRetriable(async () => {
       const { partitions } = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!;
       if (partitions.length === 0 || partitions.some((p) => p.leader < 0)) throw Object.assign(new Error(`kafka: topic ${topic} has partitions without a leader`), { retriable: true });

@@ -24,11 +24,13 @@ export function unique(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-export async function createTopics(...topics: [string, number][]): Promise<void> {
+/** Creates topics as [name, partitions, topic configs?] and waits until every partition has a leader. */
+export async function createTopics(...topics: [string, number, Record<string, string>?][]): Promise<void> {
   const admin = kafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: topics.map(([topic, numPartitions]) => ({ topic, numPartitions })), waitForLeaders: false });
+    const configEntries = (configs: Record<string, string> = {}) => Object.entries(configs).map(([name, value]) => ({ name, value }));
+    await admin.createTopics({ topics: topics.map(([topic, numPartitions, configs]) => ({ topic, numPartitions, configEntries: configEntries(configs) })), waitForLeaders: false });
     // Wait until every partition has a leader (kafkajs's own wait gives up too early on a busy broker).
     for (let attempt = 0; ; attempt++) {
       try {

@@ -47,7 +47,7 @@ test('creates a topic, produces, consumes in a group and commits offsets', async
   await admin.connect();
   try {
     // No waitForLeaders: kafkajs gives up when the new topic is not in the metadata yet; the producer retries until it is.
-    t.true(await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] }));
+    t.true(await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: false }));
     t.true((await admin.listTopics()).includes(topic));
 
     await producer.connect();
@@ -88,7 +88,7 @@ test('transactions: read_committed consumers see committed records only', async 
   const consumer = kafka.consumer({ groupId: unique('rc'), readUncommitted: false });
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: false });
     await producer.connect();
     const committed = await producer.transaction();
     await committed.send({ topic, messages: [{ value: 'kept' }] });
