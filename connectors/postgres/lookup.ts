@@ -10,7 +10,8 @@
  * the first batch. Values become runtime values through their JSON form
  * (json-codec.ts): numbers from int8/numeric text, timestamps and dates
  * from PostgreSQL's text form, records and maps from json/jsonb.
- * A pool per worker (`pool_size`), unnamed statements unless
+ * A pool per worker (`pool_size`, or the share of the process's connection
+ * budget), unnamed statements unless
  * `prepared_statements`, an optional read replica (replica.ts) within
  * `max_staleness`, else the primary.
  */
@@ -85,16 +86,18 @@ export async function openPostgresLookup(ctx: LookupContext): Promise<LookupClie
   const replicaUrl = options.optionalString('replica_url');
   const schema = recordNode(ctx.schema);
   const text = lateralQuery(options.string('query'), keyType(schemaNode(ctx.keySchema)));
-  const poolOf = (url: string | undefined) => {
-    const p = new pg.Pool({ connectionString: url, max: options.number('pool_size'), application_name: 'sensei-lookup', types } as pg.PoolConfig);
+  // The process's connection budget may allow fewer than `pool_size`; with a replica, its share is split between the two pools.
+  const share = Math.min(ctx.connections ?? Number.POSITIVE_INFINITY, (replicaUrl === undefined ? 1 : 2) * options.number('pool_size'));
+  const poolOf = (url: string | undefined, max: number) => {
+    const p = new pg.Pool({ connectionString: url, max, application_name: `sensei-lookup:${ctx.pipeline}`, types } as pg.PoolConfig);
     // An idle client the server drops reports here; the pool replaces it.
     p.on('error', () => {});
     return p;
   };
   // With a replica, the primary is connected to only when the replica cannot serve.
   let primaryPool: pg.Pool | undefined;
-  const primary = () => (primaryPool ??= poolOf(primaryUrl));
-  const replica = replicaUrl === undefined ? undefined : new ReplicaRoute(poolOf(replicaUrl), durationOption(ctx.options, 'max_staleness', '5s'));
+  const primary = () => (primaryPool ??= poolOf(primaryUrl, replicaUrl === undefined ? share : Math.floor(share / 2)));
+  const replica = replicaUrl === undefined ? undefined : new ReplicaRoute(poolOf(replicaUrl, Math.ceil(share / 2)), durationOption(ctx.options, 'max_staleness', '5s'));
   await replica?.measure();
   const name = options.boolean('prepared_statements') ? `sensei_lookup_${ctx.id.replace(/\W/g, '_')}` : undefined;
   // Closing the lookup ends an outage wait (the run is stopping).

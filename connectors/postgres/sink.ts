@@ -125,8 +125,9 @@ export interface PostgresSinkSettings {
 
 export const connectionUrl = (options: OptionReader): string | undefined => options.optionalString('url') ?? process.env.SENSEI_PG_URL;
 
-export function newClient(url: string | undefined): pg.Client {
-  const client = new pg.Client({ connectionString: url, application_name: 'sensei' });
+/** A connection named after its pipeline, so `pg_stat_activity` shows whose it is. */
+function newClient(url: string | undefined, pipeline: string): pg.Client {
+  const client = new pg.Client({ connectionString: url, application_name: `sensei:${pipeline}` });
   // An idle connection the server closes (restart) reports here; the next use finds it broken.
   client.on('error', () => {});
   return client;
@@ -147,9 +148,9 @@ export function classify(e: unknown): 'data' | 'transient' | 'fatal' {
 }
 
 /** Connects with retries (the server may be starting): what open and every reconnect go through. */
-export async function connectWithRetry(url: string | undefined, backoff: Backoff): Promise<pg.Client> {
+async function connectWithRetry(url: string | undefined, pipeline: string, backoff: Backoff): Promise<pg.Client> {
   for (;;) {
-    const client = newClient(url);
+    const client = newClient(url, pipeline);
     try {
       await client.connect();
       backoff.reset();
@@ -175,7 +176,7 @@ export async function openPostgresSink(ctx: SinkContext): Promise<SinkWriter> {
   if (deleteField !== undefined && mode !== 'upsert') throw new Error('postgres: delete_field needs mode: upsert');
   if (deleteField !== undefined && !schema.fields.some((f) => f.name === deleteField)) throw new Error(`postgres: delete_field ${deleteField} is not a field of the stream`);
 
-  const client = await connectWithRetry(url, new Backoff(retry, ctx.signal, `postgres ${tableName}`, ctx.outage));
+  const client = await connectWithRetry(url, ctx.pipeline, new Backoff(retry, ctx.signal, `postgres ${tableName}`, ctx.outage));
   try {
     const sql = quoteName(tableName);
     let table = await readTable(client, sql);
@@ -205,7 +206,7 @@ export async function openPostgresSink(ctx: SinkContext): Promise<SinkWriter> {
       url, tableName, table, schema, codecs, mode, key, directUpsert, deleteField,
       batchSize: options.number('batch_size'),
       lingerMs: durationOption(ctx.options, 'linger', '0ms'),
-      poolSize: options.number('pool_size'),
+      poolSize: Math.min(options.number('pool_size'), ctx.connections ?? Number.POSITIVE_INFINITY),
       exactlyOnce, offsetsTable, retry,
     }, stored.length > 0 ? { store: `table ${options.string('offsets_table')}`, positions: stored } : undefined);
   } finally {
@@ -411,7 +412,7 @@ export class PostgresSink implements SinkWriter {
   }
 
   private async connection(lane: Lane): Promise<pg.Client> {
-    if (!lane.client) lane.client = await connectWithRetry(this.s.url, lane.backoff);
+    if (!lane.client) lane.client = await connectWithRetry(this.s.url, this.ctx.pipeline, lane.backoff);
     return lane.client;
   }
 

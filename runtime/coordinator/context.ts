@@ -7,6 +7,7 @@
 import type { Plan } from '../../src/plan/plan.ts';
 import type { LookupStats, Outage } from '../../src/spi/connector.ts';
 import type { WorkerHandle } from '../worker/pool.ts';
+import type { ConnectionAllotment } from './connections.ts';
 import type { PipelineStatus, RunOptions } from './run.ts';
 import type { Sink, Source, Task } from './tasks.ts';
 
@@ -33,6 +34,10 @@ export class RunContext {
   readonly outages = new Map<string, Outage>();
   /** The latest lookup measures, by lookup id and worker. */
   readonly lookupStats = new Map<string, { id: string; at: number } & LookupStats>();
+  /** What the run holds of the process's connection budgets. */
+  readonly connections: ConnectionAllotment[] = [];
+  /** The most workers the pool may have (the lookups' connection shares were counted for this many). */
+  workerCap = Number.POSITIVE_INFINITY;
   readonly counts: RunCounts = { recordsIn: 0, processed: 0, recordsOut: 0, deadLetters: 0, skipped: 0, rebalances: 0, crashes: 0 };
   failed: Error | undefined;
   finished = false;

@@ -28,6 +28,7 @@ import { Placement } from './placement.ts';
 import type { PipelineRun, PipelineStatus, PipelineSummary, RunOptions } from './run.ts';
 import { outageList, StatusBoard } from './status.ts';
 import { newTask } from './tasks.ts';
+import type { ConnectionUse } from './connections.ts';
 
 export function runPipeline(plan: Plan, options: RunOptions): Promise<PipelineSummary> {
   return startPipeline(plan, options).done;
@@ -59,6 +60,8 @@ class Coordinator {
   private data: DataPath | undefined;
   private placement: Placement | undefined;
   private board: StatusBoard | undefined;
+  /** Each budgeted sink's and lookup's share of its connection budget, by id. */
+  private connectionShares = new Map<string, number>();
   private resolveDone!: (s: PipelineSummary) => void;
   private rejectDone!: (e: Error) => void;
 
@@ -97,6 +100,7 @@ class Coordinator {
       if (!this.options.env.connectors.get(l.connector)?.runtime.openLookup) throw new Error(`operator ${l.id}: connector ${l.connector} cannot look up records`);
       this.needWorkerEnvironment(`operator ${l.id}`);
     }
+    this.connectionShares = this.allotConnections();
     const data = await this.openConnectors();
     this.buildTasks();
     const placement = new Placement(this.run, data, this.workerSetup(), (w, m) => this.onMessage(w, m));
@@ -122,7 +126,9 @@ class Coordinator {
     const dl = plan.deadLetter ?? { connector: 'stderr', options: {} };
     const dlConnector = this.connector(dl.connector);
     if (!dlConnector.runtime.openSink) throw new Error(`connector ${dl.connector} cannot take dead letters`);
-    this.deadLetter = await dlConnector.runtime.openSink({ pipeline: plan.pipeline, id: 'dead-letter', role: 'dead-letter', options: dl.options, signal, outage: this.outageReporter('dead-letter') });
+    this.deadLetter = await dlConnector.runtime.openSink({
+      pipeline: plan.pipeline, id: 'dead-letter', role: 'dead-letter', options: dl.options, signal, outage: this.outageReporter('dead-letter'), ...this.share('dead-letter'),
+    });
     const data = new DataPath(this.run, {
       batchSize: this.options.batchSize ?? 1000,
       maxPerTask: this.options.maxInflightPerPartition ?? 4,
@@ -137,6 +143,7 @@ class Coordinator {
       const writer = await c.runtime.openSink({
         pipeline: plan.pipeline, id: s.id, role: 'sink', options: s.options, schema: s.schema, keySchema: s.keySchema, signal,
         outage: this.outageReporter(s.id),
+        ...this.share(s.id),
         fromStart: this.options.fromStart ?? false,
         reject: (letters) => (letters.length === 0 ? Promise.resolve() : data.writeDeadLetters(letters[0]!.source, letters[0]!.partition, letters)),
       });
@@ -173,6 +180,39 @@ class Coordinator {
     }
     this.reportResumes();
     return data;
+  }
+
+  /**
+   * Shares of the process's connection budgets, taken before any connector
+   * opens: lookups are counted in every worker the pool may grow to, and the
+   * pool is then capped there.
+   */
+  private allotConnections(): Map<string, number> {
+    const { plan } = this.run;
+    const shares = new Map<string, number>();
+    const requested = this.options.workers ?? 'auto';
+    const workers = requested === 'auto' ? Math.max(1, Math.min(this.scaler.maxWorkers, this.scaler.cpuBudget)) : Math.max(1, requested);
+    const sinks = [...plan.sinks, ...(plan.deadLetter ? [{ id: 'dead-letter', ...plan.deadLetter }] : [])];
+    const lookups = plan.chains.flatMap((c) => c.lookups ?? []);
+    for (const budget of this.options.connectionBudgets ?? []) {
+      const demand = this.options.env.connectors.get(budget.connector)?.runtime.connections;
+      if (!demand) continue;
+      const uses: ConnectionUse[] = [
+        ...sinks.filter((s) => s.connector === budget.connector).map((s) => ({ id: s.id, role: 'sink' as const, demand: demand({ role: 'sink', options: s.options }) })),
+        ...lookups.filter((l) => l.connector === budget.connector).map((l) => ({ id: l.id, role: 'lookup' as const, demand: demand({ role: 'lookup', options: l.options }) })),
+      ];
+      if (uses.length === 0) continue;
+      const allotment = budget.allot(plan.pipeline, uses, workers);
+      this.run.connections.push(allotment);
+      for (const s of allotment.shares) shares.set(s.id, s.connections);
+      if (uses.some((u) => u.role === 'lookup')) this.run.workerCap = workers;
+    }
+    return shares;
+  }
+
+  private share(id: string): { connections?: number } {
+    const connections = this.connectionShares.get(id);
+    return connections === undefined ? {} : { connections };
   }
 
   /** A connector's outage reports: kept for the status, and an event when one begins or ends. */
@@ -247,6 +287,10 @@ class Coordinator {
         ...(s.writer.inWorkers !== undefined ? { inWorkers: { connector: s.plan.connector, setup: s.writer.inWorkers } } : {}),
       })),
       checkpointMs: this.options.checkpointIntervalMs ?? 1000,
+      lookupConnections: Object.fromEntries(plan.chains.flatMap((c) => c.lookups ?? []).flatMap((l) => {
+        const n = this.connectionShares.get(l.id);
+        return n === undefined ? [] : [[l.id, n]];
+      })),
     };
   }
 
@@ -259,7 +303,7 @@ class Coordinator {
   }
 
   private maxWorkers(): number {
-    return Math.max(1, Math.min(this.scaler.maxWorkers, this.run.tasks.length, this.scaler.cpuBudget));
+    return Math.max(1, Math.min(this.scaler.maxWorkers, this.run.tasks.length, this.scaler.cpuBudget, this.run.workerCap));
   }
 
   private onMessage(worker: WorkerHandle, msg: FromWorker): void {
@@ -333,6 +377,7 @@ class Coordinator {
     for (const s of this.run.sources) await s.reader.close();
     const final = placement.size();
     await placement.closeAll();
+    for (const c of this.run.connections) c.release();
     this.run.phase = 'done';
     return this.board!.finish(final);
   }
@@ -348,7 +393,10 @@ class Coordinator {
       await this.placement?.stopAll();
       await Promise.allSettled([...run.sinks.map((s) => s.writer.close()), this.deadLetter?.close(), ...run.sources.map((s) => s.reader.close())]);
     };
-    cleanup().finally(() => this.rejectDone(error));
+    cleanup().finally(() => {
+      for (const c of run.connections) c.release();
+      this.rejectDone(error);
+    });
   }
 
   /** The status before the pool exists. */
@@ -358,6 +406,7 @@ class Coordinator {
       pipeline: run.plan.pipeline, state: run.phase, elapsedMs: performance.now() - run.started, workers: 0,
       recordsIn: 0, recordsOut: 0, deadLetters: 0, inRate: 0, outRate: 0, backlog: 0, utilization: 0, inflightBatches: 0, rebalances: 0,
       sources: [], sinks: [], pool: [], partitions: [], outages: outageList(run), stalled: [], lookups: [],
+      connections: run.connections.map((c) => c.report()),
     };
   }
 }

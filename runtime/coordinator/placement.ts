@@ -60,7 +60,7 @@ export class Placement {
   }
 
   async resize(n: number): Promise<void> {
-    const target = Math.max(1, Math.min(n, this.run.tasks.length));
+    const target = Math.max(1, Math.min(n, this.run.tasks.length, this.run.workerCap));
     this.target = target;
     const size = this.size();
     if (target > size) {

@@ -3,6 +3,7 @@
  * (`PipelineRun`, `PipelineSummary`) and observes (`PipelineStatus`,
  * `PipelineEvent`, `RunHooks`).
  */
+import type { ConnectionBudget, ConnectionReport } from './connections.ts';
 import type { AssignmentChange, Outage } from '../../src/spi/connector.ts';
 import type { ConnectorEnvironment } from '../../src/spi/environment.ts';
 import type { AutoscalerConfig, ScaleDecision } from '../cluster/autoscaler.ts';
@@ -41,6 +42,13 @@ export interface RunOptions {
   fromStart?: boolean;
   /** Per-batch measurements for metrics, called on the coordinator thread (keep them cheap). */
   hooks?: RunHooks;
+  /**
+   * The process's connection budgets, by connector name, shared by every run
+   * that is given them: sinks and lookups of those connectors are opened with
+   * their share, and the pool never grows past the workers the lookups' shares
+   * were counted for. Without one a connector's uses take what they ask for.
+   */
+  connectionBudgets?: readonly ConnectionBudget[];
 }
 
 export interface RunHooks {
@@ -81,6 +89,8 @@ export interface PipelineStatus {
   lookups: { id: string; replicaLagMs: number | null; primaryQueries: number }[];
   /** Partitions with records waiting that read none for `stallAfterMs`. */
   stalled: { source: string; partition: number; backlog: number; forMs: number }[];
+  /** What this run holds of the process's connection budgets. */
+  connections: ConnectionReport[];
 }
 
 export type PipelineEvent =

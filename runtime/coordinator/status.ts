@@ -129,6 +129,7 @@ export class StatusBoard {
       outages: outageList(run),
       stalled: this.stalled(now),
       lookups: lookupList(run, now),
+      connections: run.connections.map((c) => c.report()),
     };
   }
 

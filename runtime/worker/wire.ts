@@ -30,6 +30,8 @@ export interface InitMessage {
   }[];
   /** How often a stateful task sends its state along with a result (for crash recovery). */
   checkpointMs: number;
+  /** Lookups' shares of a connection budget (in each worker), by lookup id. */
+  lookupConnections: Record<string, number>;
 }
 
 export interface AssignMessage {

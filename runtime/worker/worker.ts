@@ -109,7 +109,8 @@ async function openLookups(msg: InitMessage): Promise<void> {
     for (const l of chain.lookups!) {
       const open = env.connectors.get(l.connector)?.runtime.openLookup;
       if (!open) throw new Error(`operator ${l.id}: connector ${l.connector} cannot look up records`);
-      clients.push(await open({ pipeline: msg.pipeline, id: l.id, options: l.options, schema: l.schema, keySchema: l.keySchema }));
+      const connections = msg.lookupConnections[l.id];
+      clients.push(await open({ pipeline: msg.pipeline, id: l.id, options: l.options, schema: l.schema, keySchema: l.keySchema, ...(connections === undefined ? {} : { connections }) }));
     }
   }
   reportLookupStats(chains);

@@ -223,6 +223,8 @@ export interface SinkContext {
   reject?(letters: DeadLetter[]): Promise<void>;
   /** Reports an outage being waited out (again after each failed attempt), and `undefined` once the server answers again. */
   outage?(outage: Outage | undefined): void;
+  /** Its share of the process's connection budget (`ConnectorRuntime.connections`): the most connections it may hold open. */
+  connections?: number;
 }
 
 /** The source records an output batch derives from (record i of the source batch), for sinks that pass keys, headers and timestamps through. */
@@ -263,6 +265,8 @@ export interface LookupContext {
   schema: AvroSchemaJson;
   /** Schema of the keys. */
   keySchema: AvroSchemaJson;
+  /** Its share of the process's connection budget in this worker (`ConnectorRuntime.connections`). */
+  connections?: number;
 }
 
 /** A `lookup` operator's connection in one worker: the results for the keys of a batch, fetched at once. */
@@ -292,6 +296,18 @@ export interface ConnectorRuntime {
   openWorkerSink?(ctx: WorkerSinkContext): Promise<WorkerSinkWriter>;
   /** Record formats of this connector's sinks, by `SinkFormat` name; workers encode with them. */
   formats?: Readonly<Record<string, FormatEncoderFactory>>;
+  /**
+   * The connections a sink or a lookup (in each worker) of this connector asks
+   * for, when the process budgets them (`RunOptions.connectionBudgets`): it is
+   * then opened with its share as `connections`.
+   */
+  connections?(use: { role: 'sink' | 'lookup'; options: Options }): ConnectionDemand;
+}
+
+/** At least `min` connections, and no use for more than `wanted`. */
+export interface ConnectionDemand {
+  min: number;
+  wanted: number;
 }
 
 export interface Connector {

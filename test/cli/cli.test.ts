@@ -42,6 +42,7 @@ test('usage errors exit 2 with a message on stderr', async (t) => {
     [['graph', 'x.sensei', '--format', 'png'], 'Allowed choices are dot, mermaid, svg'],
     [['debug', 'bytecode', 'x.sensei'], 'Allowed choices are tokens, ast, resolved, typed, plan, code'],
     [['run', 'x.sensei', '--workers', '0'], 'expected a positive integer or "auto"'],
+    [['run', 'x.sensei', '--pg-connections', 'many'], "option '--pg-connections <n>' argument 'many' is invalid. expected a positive integer."],
     [['fmt', '--check', '--write', 'x.sensei'], "option '--check' cannot be used with option '--write'"],
   ];
   const results = await Promise.all(cases.map(([args]) => sensei(args)));

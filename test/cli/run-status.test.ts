@@ -21,7 +21,7 @@ const status: PipelineStatus = {
   partitions: [],
   outages: [],
   stalled: [],
-  lookups: [],
+  lookups: [], connections: [],
   pool: [
     { id: 0, partitions: 4, utilization: 0.7, recordsPerSec: 16_000 },
     { id: 1, partitions: 4, utilization: 0.7, recordsPerSec: 16_000 },

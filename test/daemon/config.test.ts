@@ -75,6 +75,17 @@ test('workers.min above workers.max is rejected', async (t) => {
   t.regex(await problems('workers: { min: 8, max: 4 }\n'), /workers\.min: is 8, more than workers\.max \(4\)/);
 });
 
+test('the PostgreSQL budget of every process together must fit the server\'s limit', async (t) => {
+  t.regex(
+    await problems('postgres: { connections: 20, processes: 30, serverConnections: 500 }\n'),
+    /postgres\.serverConnections: is 500, fewer than postgres\.processes \(30\) × postgres\.connections \(20\) = 600/,
+  );
+  const fits = await loadConfig({ env: { SENSEI_PG_CONNECTIONS: '20', SENSEI_PG_PROCESSES: '25', SENSEI_PG_SERVER_CONNECTIONS: '500' } });
+  t.deepEqual(fits.postgres, { connections: 20, processes: 25, serverConnections: 500 });
+  const error = await loadConfig({ env: { SENSEI_PG_PROCESSES: '51', SENSEI_PG_SERVER_CONNECTIONS: '500' } }).catch((e: Error) => e);
+  t.regex((error as Error).message, /postgres\.serverConnections: is 500, fewer than postgres\.processes \(51\) × postgres\.connections \(10\) = 510/);
+});
+
 test('YAML syntax errors and duplicate keys are reported with their position', async (t) => {
   t.regex(await problems('admin:\n  port: 1\n  port: 2\n'), /sensei\.yaml:3:3: .*not valid YAML or JSON: Map keys must be unique/);
 });

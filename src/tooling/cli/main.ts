@@ -85,13 +85,17 @@ function buildProgram(run: (command: (io: Io) => Promise<number>) => Promise<voi
     .addOption(new Option('--workers <n>', 'worker threads: a number or "auto"').argParser(parseWorkers).default('auto'))
     .option('--metrics-json <path>', 'write the final metrics as JSON to this file')
     .addOption(new Option('--format <format>', 'format of the final summary').choices(OUTPUT_FORMATS).default('text'))
+    .addOption(
+      new Option('--pg-connections <n>', 'most PostgreSQL connections, shared by the sinks and every worker\'s lookups (each gets at least one; the rest goes round them up to their pool_size)')
+        .env('SENSEI_PG_CONNECTIONS').argParser(parsePositive).default(10),
+    )
     .option(
       '--from-start',
       'reprocess every record: sinks forget the source positions earlier runs stored (an exactly-once PostgreSQL sink ' +
         'skips the records it already holds), so those records are written again (appended twice, or upserted over). ' +
         'Kafka sources still start from their consumer group\'s committed offsets',
     )
-    .action((file: string, opts: { workers: number | 'auto'; metricsJson?: string; format: OutputFormat; fromStart?: boolean }) =>
+    .action((file: string, opts: { workers: number | 'auto'; metricsJson?: string; format: OutputFormat; fromStart?: boolean; pgConnections: number }) =>
       run(async (io) => (await import('./run.ts')).runCommand(file, opts, io)),
     );
 
@@ -114,9 +118,16 @@ function buildProgram(run: (command: (io: Io) => Promise<number>) => Promise<voi
 }
 
 function parseWorkers(value: string): number | 'auto' {
-  if (value === 'auto') return value;
+  return value === 'auto' ? value : positiveInteger(value, 'expected a positive integer or "auto".');
+}
+
+function parsePositive(value: string): number {
+  return positiveInteger(value, 'expected a positive integer.');
+}
+
+function positiveInteger(value: string, expected: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer or "auto".');
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(expected);
   return n;
 }
 

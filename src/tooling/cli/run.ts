@@ -6,7 +6,7 @@
  * live status is one line rewritten in place, shown only on a terminal and
  * not when a stdout sink writes to that same terminal.
  */
-import { startPipeline } from '../../../runtime/index.ts';
+import { ConnectionBudget, startPipeline } from '../../../runtime/index.ts';
 import type { PipelineEvent, PipelineStatus, PipelineSummary } from '../../../runtime/index.ts';
 import type { OutputFormat } from './choices.ts';
 import { EXIT_FAILURE, EXIT_OK } from './io.ts';
@@ -19,6 +19,8 @@ export interface RunCommandOptions {
   metricsJson?: string;
   format: OutputFormat;
   fromStart?: boolean;
+  /** The run's PostgreSQL connection budget. */
+  pgConnections: number;
 }
 
 export async function runCommand(path: string, opts: RunCommandOptions, io: Io): Promise<number> {
@@ -34,6 +36,7 @@ export async function runCommand(path: string, opts: RunCommandOptions, io: Io):
     env: builtinEnvironment(),
     workers: opts.workers,
     fromStart: opts.fromStart ?? false,
+    connectionBudgets: [new ConnectionBudget('postgres', opts.pgConnections, '--pg-connections (SENSEI_PG_CONNECTIONS)')],
     ...(opts.metricsJson === undefined ? {} : { metricsJsonPath: opts.metricsJson }),
     ...(live ? { onStatus: (s: PipelineStatus) => io.stderr.write(clearLine + statusLine(s).slice(0, columns() - 1)) } : {}),
     onEvent: (e: PipelineEvent) => {

@@ -76,10 +76,16 @@ export async function loadConfig(options: LoadOptions = {}): Promise<DaemonConfi
   if (problems.list.length > 0) throw new ConfigError(problems.list);
 
   const config = withDefaults(values, SETTINGS) as unknown as DaemonConfig;
-  if (config.workers.min > config.workers.max) {
-    problems.add('workers.min', `is ${config.workers.min}, more than workers.max (${config.workers.max})`);
-    throw new ConfigError(problems.list);
+  if (config.workers.min > config.workers.max) problems.add('workers.min', `is ${config.workers.min}, more than workers.max (${config.workers.max})`);
+  const pg = config.postgres;
+  if (pg.serverConnections !== undefined && pg.processes * pg.connections > pg.serverConnections) {
+    problems.add(
+      'postgres.serverConnections',
+      `is ${pg.serverConnections}, fewer than postgres.processes (${pg.processes}) × postgres.connections (${pg.connections}) = ${pg.processes * pg.connections}: ` +
+        'lower postgres.connections, or run fewer processes',
+    );
   }
+  if (problems.list.length > 0) throw new ConfigError(problems.list);
   const fromBase = (p: string) => resolve(base, p);
   config.pipelines = config.pipelines.map(fromBase);
   if (config.secrets.dir !== undefined) config.secrets.dir = fromBase(config.secrets.dir);

@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { connectorSpecs, type ConnectorEnvironment } from '../../spi/environment.ts';
-import { startPipeline, type PipelineRun, type PipelineStatus, type PipelineSummary, type RunOptions, type ScaleDecision } from '../../../runtime/index.ts';
+import { ConnectionBudget, startPipeline, type PipelineRun, type PipelineStatus, type PipelineSummary, type RunOptions, type ScaleDecision } from '../../../runtime/index.ts';
 import type { Plan, PlanGraph } from '../../plan/plan.ts';
 import type { Assignments } from './assignments.ts';
 import type { Logger } from './log.ts';
@@ -62,6 +62,8 @@ export class PipelineManager {
   private readonly idle = new Map<string, string>();
   /** Changed inputs seen at the last poll, by pipeline file: a change is applied once it has held still. */
   private readonly settling = new Map<string, string>();
+  /** The process's PostgreSQL connections, shared by every pipeline it runs. */
+  private readonly pgConnections: ConnectionBudget;
   private shuttingDown = false;
   private polling = false;
 
@@ -71,7 +73,9 @@ export class PipelineManager {
     private readonly log: Logger,
     private readonly metrics: DaemonMetrics,
     private readonly assignments: Assignments,
-  ) {}
+  ) {
+    this.pgConnections = new ConnectionBudget('postgres', config.postgres.connections, 'postgres.connections (SENSEI_PG_CONNECTIONS)');
+  }
 
   /**
    * Finds and compiles every pipeline; on any error nothing is loaded and
@@ -256,6 +260,7 @@ export class PipelineManager {
       maxBufferedRecords: r.maxBufferedRecords,
       checkpointIntervalMs: r.checkpointInterval,
       statusIntervalMs: r.statusInterval,
+      connectionBudgets: [this.pgConnections],
       autoscaler: {
         minWorkers: workers.min,
         maxWorkers: workers.max,

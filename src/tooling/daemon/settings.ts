@@ -76,6 +76,30 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     checkpointInterval: { type: 'duration', doc: 'How often stateful partitions checkpoint their state.', default: '1s' },
     statusInterval: { type: 'duration', doc: 'How often status and metrics are refreshed.', default: '1s' },
   }),
+  postgres: group('PostgreSQL connections: one budget per process, shared by the sinks and every worker\'s lookups of all its pipelines (shares in `/status`).', {
+    connections: {
+      type: 'int',
+      doc:
+        'The process\'s budget. Each sink gets at least one connection and each lookup one in every worker the pool may grow to; the rest goes round ' +
+        'them, one at a time, up to their `pool_size`. A pipeline whose minimum does not fit fails to start, naming this setting.',
+      env: 'SENSEI_PG_CONNECTIONS',
+      default: 10,
+      min: 1,
+    },
+    serverConnections: {
+      type: 'int',
+      doc: 'Connections the server (or PgBouncer\'s `max_client_conn`) allows all sensei-run processes together; when set, sensei-run refuses to start if `processes` × `connections` exceeds it.',
+      env: 'SENSEI_PG_SERVER_CONNECTIONS',
+      min: 1,
+    },
+    processes: {
+      type: 'int',
+      doc: 'The most sensei-run processes connecting at once (the HorizontalPodAutoscaler\'s `maxReplicas`), for the check against `serverConnections`.',
+      env: 'SENSEI_PG_PROCESSES',
+      default: 1,
+      min: 1,
+    },
+  }),
   admin: group('The HTTP admin server: `/healthz`, `/readyz`, `/metrics`, `/status`, `POST /pipelines/NAME/stop|start`.', {
     host: { type: 'string', doc: 'Address to bind; `0.0.0.0` to be reachable from outside (Kubernetes probes, Prometheus).', env: 'SENSEI_ADMIN_HOST', default: '127.0.0.1' },
     port: { type: 'int', doc: 'Port; 0 picks a free one (logged in the `admin-listening` event).', env: 'SENSEI_ADMIN_PORT', default: 9464, min: 0, max: 65535 },
@@ -143,6 +167,7 @@ export interface DaemonConfig {
     checkpointInterval: number;
     statusInterval: number;
   };
+  postgres: { connections: number; serverConnections: number | undefined; processes: number };
   admin: { host: string; port: number; control: boolean };
   watch: { enabled: boolean; interval: number };
   shutdown: { deadline: number };
