@@ -26,6 +26,7 @@ import type { AssignmentChange, GroupAssignor, RecordHeaders, SourceBatch, Sourc
 import { stickyAssigner } from './assignor.ts';
 import { kafkaClient, kafkaOptions, brokersOf, retryRetriable } from './client.ts';
 import { installRebalanceHook } from './rebalance-hook.ts';
+import { releaseCoordinators } from './static-membership.ts';
 import { RegistryClient } from './registry-client.ts';
 import { clusterKey, KafkaRun, type InputRecord, type RunSource } from './run.ts';
 import { AvroValueReader, JsonValueReader, type ValueReader } from './value-reader.ts';
@@ -591,6 +592,7 @@ class KafkaSource implements SourceReader, RunSource {
     this.closing = true;
     this.wakeAll();
     await this.consumer.disconnect().catch(() => {});
+    if (this.s.groupInstanceId !== undefined) await releaseCoordinators(this.groupId, this.s.groupInstanceId);
     await this.s.admin.disconnect().catch(() => {});
   }
 }

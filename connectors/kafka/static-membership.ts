@@ -14,6 +14,11 @@
  * Offset commits need no instance id (the broker checks member id and
  * generation). The wrapper installs itself from the join hook
  * (rebalance-hook.ts) on the first join.
+ *
+ * A group can keep a coordinator broker that its cluster has since dropped
+ * and replaced (a broker restart): its connection then outlives the
+ * consumer's disconnect and keeps the process alive. The coordinators used
+ * are remembered per member, and `releaseCoordinators` closes them.
  */
 import { createRequire } from 'node:module';
 
@@ -41,6 +46,18 @@ const FIRST_STATIC_VERSION = { JoinGroup: 5, SyncGroup: 3, Heartbeat: 3, LeaveGr
 
 const INSTALLED = Symbol('sensei static membership');
 
+/** The coordinator brokers each static member (`groupId` and instance id) has used. */
+const coordinatorsUsed = new Map<string, Set<BrokerLike>>();
+const memberKey = (groupId: string, instanceId: string) => `${groupId}\u0000${instanceId}`;
+
+/** Closes the connections of every coordinator the member used; call it after the consumer disconnected. */
+export async function releaseCoordinators(groupId: string, instanceId: string): Promise<void> {
+  const key = memberKey(groupId, instanceId);
+  const brokers = coordinatorsUsed.get(key) ?? new Set();
+  coordinatorsUsed.delete(key);
+  await Promise.all([...brokers].map((b) => b.disconnect().catch(() => {})));
+}
+
 /** Makes `group` join as the static member `instanceId` (idempotent). */
 export function useStaticMembership(group: GroupWithCoordinator, instanceId: string): void {
   const target = group as GroupWithCoordinator & { [INSTALLED]?: string };
@@ -59,6 +76,8 @@ export function useStaticMembership(group: GroupWithCoordinator, instanceId: str
 
 /** The coordinator broker, its group requests carrying the instance id; every other call goes to the broker itself. */
 function staticCoordinator(broker: BrokerLike, groupId: string, groupInstanceId: string): BrokerLike {
+  const key = memberKey(groupId, groupInstanceId);
+  coordinatorsUsed.set(key, (coordinatorsUsed.get(key) ?? new Set()).add(broker));
   const send = async (api: keyof typeof FIRST_STATIC_VERSION, args: Record<string, unknown>): Promise<unknown> => {
     const supported = broker.versions?.[apiKeys[api]]?.maxVersion ?? -1;
     if (supported < FIRST_STATIC_VERSION[api]) {

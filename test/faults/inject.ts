@@ -13,6 +13,13 @@ import { waitFor } from '../kafka/processes.ts';
 import type { Input, Sink } from './endpoints.ts';
 import type { Runs } from './runs.ts';
 
+const traceStart = performance.now();
+
+/** With SENSEI_FAULTS_TRACE set, each step of a scenario on stderr, for finding where one hangs. */
+export function trace(step: string): void {
+  if (process.env.SENSEI_FAULTS_TRACE) process.stderr.write(`[faults +${((performance.now() - traceStart) / 1000).toFixed(1)}s] ${step}\n`);
+}
+
 export type Fault = 'kill' | 'broker' | 'postgres' | 'redis-busy' | 'redis-restart' | 'worker-crash' | 'join-leave';
 
 /** Servers a fault stops, of the scenario's own; the others are the shared ones. */
@@ -144,8 +151,11 @@ async function stopStart(ctx: FaultContext, server: { stop(): Promise<void>; sta
   if (!server) throw new Error('the fault needs a server of the scenario\'s own');
   ctx.runs.spawn('run', ctx.instance('a'));
   await ctx.nextPoint();
+  trace('stopping the server');
   await server.stop();
   await sleep(ctx.outageMs);
+  trace('starting the server');
   await server.start();
+  trace('server started; waiting for the output to flow again');
   return [await ctx.recovery(performance.now())];
 }

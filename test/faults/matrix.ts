@@ -23,7 +23,7 @@ import { ownRedis } from '../redis/helpers.ts';
 import { startOwnKafka } from '../support/own-kafka.ts';
 import { pgUrl } from '../support/services.ts';
 import { FileInput, KafkaInput, kafkaSink, postgresSink, redisSink, type Input, type Sink } from './endpoints.ts';
-import { FAULTS, type Fault, type FaultContext, type OwnServers } from './inject.ts';
+import { FAULTS, trace, type Fault, type FaultContext, type OwnServers } from './inject.ts';
 import { runProblems, Runs, type RunRecord } from './runs.ts';
 import { OutputWatch } from './watch.ts';
 
@@ -187,6 +187,7 @@ ${sink.clause}
         void end.then(() => (finished = true));
         // Records flow (the first run has started, or the previous fault is over); then 5–15 % of the time the input
         // takes at its pace, which does not depend on the machine.
+        trace('waiting for records to flow');
         await guard(watch.recovery(point, end));
         await guard(Promise.race([sleep((size.records / size.rate) * 1000 * (0.05 + 0.1 * rng.next())), end]));
         if (finished) throw new Error(`the pipeline finished before the fault could land (${size.records} records are too few)`);
@@ -196,16 +197,20 @@ ${sink.clause}
       baseline: () => guard(watch.fresh()),
     };
 
+    trace(`${scenarioName(scenario)}: servers, sink and input ready`);
     const recoveryMs = await FAULTS[fault].run(ctx);
+    trace(`recovered after ${recoveryMs.join(', ')} ms`);
     if (source.kind === 'kafka') {
       // The processes recover by themselves: they catch up with the whole input, then stop cleanly.
       await guard(waitFor('the group to commit every input record', () => source.caughtUp(), SCENARIO_MS));
-      await activeRuns.stopAll();
+      trace('the group committed every input record; stopping the runs');
+      await guard(activeRuns.stopAll());
       const final = activeRuns.spawn('final bounded run', ctx.instance('a'), true);
       await guard(final.ended);
     } else {
       await guard(activeRuns.completion());
     }
+    trace('runs ended; reading the sink back');
 
     const out = await sink.readBack();
     const counted = audit(input, out);
@@ -221,11 +226,16 @@ ${sink.clause}
       durationMs: Math.round(performance.now() - started),
     };
   } catch (e) {
-    const runsSaid = runs?.records.map((r) => `  ${r.name}: exit ${r.exit}${r.killed ? ' (killed)' : ''}\n    ${r.said.replaceAll('\n', '\n    ')}`).join('\n');
+    const runsSaid = [
+      ...(runs?.records.map((r) => `${r.name}: exit ${r.exit}${r.killed ? ' (killed)' : ''}\n${r.said}`) ?? []),
+      ...(runs?.liveSaid() ?? []),
+    ].map((said) => `  ${said.replaceAll('\n', '\n    ')}`).join('\n');
     throw new Error(`${scenarioName(scenario)} (seed ${seed}): ${(e as Error).message}${runsSaid ? `\nruns:\n${runsSaid}` : ''}`, { cause: e });
   } finally {
-    await runs?.abandon();
-    for (const close of closing) await close().catch(() => undefined);
+    // Bounded, so that a client hanging on a stopped server cannot hide the scenario's own error.
+    const bounded = (p: Promise<unknown>) => Promise.race([p.catch(() => undefined), sleep(15_000)]);
+    await bounded(runs?.abandon() ?? Promise.resolve());
+    for (const close of closing) await bounded(close());
     if (sharedBrokers === undefined) delete process.env.SENSEI_KAFKA_BROKERS;
     else process.env.SENSEI_KAFKA_BROKERS = sharedBrokers;
     rmSync(dir, { recursive: true, force: true });

@@ -37,6 +37,8 @@ export interface LiveRun {
   kill(): Promise<void>;
   /** SIGTERM, or `stop()` in process: drain, commit, end with exit 0. */
   stop(): Promise<void>;
+  /** What it has said so far (its last lines on stderr). */
+  said(): string;
 }
 
 /** One attempt of a run: a process, or the pipeline in this process. */
@@ -44,6 +46,7 @@ interface Attempt {
   ended: Promise<Omit<RunRecord, 'name' | 'killed' | 'bounded'>>;
   kill(): void;
   stop(): void;
+  said(): string;
 }
 
 /** Failures of one run restarted before the scenario gives up. */
@@ -73,6 +76,7 @@ export class Runs {
         ended: proc.exited.then((exit) => ({ exit, recordsIn: recordsIn(proc.stderr()), said: tail(proc.stderr()) })),
         kill: () => proc.child.kill('SIGKILL'),
         stop: () => proc.child.kill('SIGTERM'),
+        said: () => tail(proc.stderr()),
       };
     });
   }
@@ -91,6 +95,7 @@ export class Runs {
           throw new Error('an in-process run cannot be killed');
         },
         stop: () => run.stop(),
+        said: () => '',
       };
     });
     return { live, current: () => run };
@@ -104,6 +109,11 @@ export class Runs {
   /** Waits for every run still going to end by itself. */
   async completion(): Promise<void> {
     await Promise.all([...this.live].map((r) => r.ended));
+  }
+
+  /** The runs still going, with what each has said so far. */
+  liveSaid(): string[] {
+    return [...this.live].map((r) => `${r.name} (still running): ${r.said()}`);
   }
 
   /** Cleanup after a failed scenario: whatever still runs is killed (or stopped, in process). */
@@ -138,6 +148,7 @@ export class Runs {
         attempt.stop();
         await ended;
       },
+      said: () => attempt.said(),
     };
     this.live.add(run);
     return run;
