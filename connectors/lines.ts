@@ -4,6 +4,7 @@
  */
 import { fromJson } from '../src/formats/json-codec.ts';
 import type { RecordNode } from '../src/formats/schema.ts';
+import { parseJson } from '../src/formats/json-text.ts';
 
 export type LineFormat = 'json' | 'text';
 
@@ -16,5 +17,5 @@ export function lineParser(schema: RecordNode, format: LineFormat): (line: strin
     const name = fields[0]!.name;
     return (line) => ({ [name]: line });
   }
-  return (line) => fromJson(schema, JSON.parse(line), { strict: false }) as Record<string, unknown>;
+  return (line) => fromJson(schema, parseJson(line), { strict: false }) as Record<string, unknown>;
 }

@@ -17,6 +17,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { ChainFailure } from '../src/plan/chain.ts';
 import { LIKE_FLAGS, likeToRegex } from '../src/plan/like.ts';
 import { murmur2 } from '../src/formats/murmur2.ts';
+import { parseJsonValue, stringifyJson } from '../src/formats/json-text.ts';
 
 type Fn = (...args: any[]) => unknown;
 
@@ -226,7 +227,7 @@ function jsonReady(v: unknown): unknown {
   return v;
 }
 
-const toJson = (v: unknown): string => JSON.stringify(jsonReady(v ?? null));
+const toJson = (v: unknown): string => stringifyJson(jsonReady(v ?? null));
 
 type PathStep = string | number;
 const jsonPath = cached((path): PathStep[] => {
@@ -250,7 +251,7 @@ function jsonAt(textValue: string, path: string): unknown {
   const steps = jsonPath(path);
   if (textValue !== lastText) {
     try {
-      lastDoc = JSON.parse(textValue);
+      lastDoc = parseJsonValue(textValue);
     } catch {
       lastDoc = undefined;
     }
@@ -266,17 +267,14 @@ function jsonAt(textValue: string, path: string): unknown {
 
 function jsonString(t: string, path: string): string | null {
   const v = jsonAt(t, path);
-  return v === undefined || v === null ? null : typeof v === 'string' ? v : JSON.stringify(v);
+  return v === undefined || v === null ? null : typeof v === 'string' ? v : stringifyJson(v);
 }
 
-function jsonLong(t: string, path: string): number | null {
+function jsonLong(t: string, path: string): number | bigint | null {
   const v = jsonAt(t, path);
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : null;
-  if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) {
-    const n = Number(v);
-    return Number.isSafeInteger(n) ? n : null;
-  }
-  return null;
+  const n = typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : typeof v === 'bigint' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? BigInt(v.trim()) : undefined;
+  if (n === undefined || n < MIN_LONG || n > MAX_LONG) return null;
+  return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
 }
 
 function jsonDouble(t: string, path: string): number | null {
@@ -307,18 +305,39 @@ function eq(a: unknown, b: unknown): boolean {
 
 const INTEGER = /^\s*[+-]?\d+\s*$/;
 
+/** Decimal notation only: Number() would also take `0x10`, `0b1` and `0o7`. */
+const DECIMAL_NUMBER = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$|^\s*(?:NaN|[+-]?Infinity)\s*$/;
+
 function parseNumber(s: string): number {
-  const n = s.trim() === '' ? NaN : Number(s);
-  return Number.isNaN(n) && s.trim() !== 'NaN' ? fail(`not a number: ${JSON.stringify(s)}`) : n;
+  return DECIMAL_NUMBER.test(s) ? Number(s) : fail(`not a number: ${JSON.stringify(s)}`);
 }
 
-function toInteger(x: unknown, bits: 32 | 53): number {
-  let n: number;
+const MIN_LONG = -(2n ** 63n);
+const MAX_LONG = 2n ** 63n - 1n;
+
+/** A long as it is at run time: a number while it is a safe integer, else a bigint; past 64 bits an overflow. */
+function long(n: bigint, from: unknown): number | bigint {
+  if (n < MIN_LONG || n > MAX_LONG) fail(`long overflow: ${String(from)}`);
+  return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
+}
+
+/** An int or long, truncated toward zero; outside the type's range is an overflow, not a wrap-around. */
+function toInteger(x: unknown, bits: 32 | 64): number | bigint {
+  let n: number | bigint;
   if (typeof x === 'boolean') n = x ? 1 : 0;
-  else if (typeof x === 'string') n = INTEGER.test(x) ? Number(x) : fail(`not an integer: ${JSON.stringify(x)}`);
-  else n = Math.trunc(x as number) + 0;
-  if (bits === 32 ? (n | 0) !== n : !Number.isSafeInteger(n)) fail(`${bits === 32 ? 'int' : 'long'} overflow: ${String(x)}`);
+  else if (typeof x === 'string') n = INTEGER.test(x) ? long(BigInt(x.trim()), x) : fail(`not an integer: ${JSON.stringify(x)}`);
+  else if (typeof x === 'bigint') n = x;
+  else {
+    const t = Math.trunc(x as number) + 0;
+    n = Number.isSafeInteger(t) ? t : Number.isFinite(t) ? long(BigInt(t), x) : fail(`long overflow: ${String(x)}`);
+  }
+  if (bits === 32 && (typeof n === 'bigint' || (n | 0) !== n)) fail(`int overflow: ${String(x)}`);
   return n;
+}
+
+/** |x| of a long: |-2^63| is an overflow. */
+function abs(x: number | bigint): number | bigint {
+  return typeof x === 'number' ? Math.abs(x) : long(x < 0n ? -x : x, x);
 }
 
 function toBoolean(x: unknown): boolean {
@@ -329,7 +348,7 @@ function toBoolean(x: unknown): boolean {
 }
 
 function toDecimal(x: unknown, precision: number, scale: number): number {
-  const n = typeof x === 'string' ? parseNumber(x) : (x as number);
+  const n = typeof x === 'string' ? parseNumber(x) : Number(x);
   const r = round(n, scale);
   if (!(Math.abs(r) < 10 ** (precision - scale))) fail(`decimal(${precision},${scale}) overflow: ${String(x)}`);
   return r;
@@ -377,7 +396,7 @@ export const libraryFunctions: Record<string, Fn> = {
     return out;
   },
   // math
-  abs: strict1(Math.abs),
+  abs: strict1(abs),
   round: strict2(round),
   floor: strict1(Math.floor),
   ceil: strict1(Math.ceil),
@@ -386,7 +405,7 @@ export const libraryFunctions: Record<string, Fn> = {
   exp: strict1(Math.exp),
   ln: strict1(Math.log),
   log10: strict1(Math.log10),
-  sign: strict1((x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0)),
+  sign: strict1((x: number | bigint) => (x > 0 ? 1 : x < 0 ? -1 : 0)),
   least: strictN((args) => pick(args, true)),
   greatest: strictN((args) => pick(args, false)),
   // time
@@ -433,12 +452,12 @@ export const libraryFunctions: Record<string, Fn> = {
   // casts
   boolean: strict1(toBoolean),
   int: strict1((x: unknown) => toInteger(x, 32)),
-  long: strict1((x: unknown) => toInteger(x, 53)),
+  long: strict1((x: unknown) => toInteger(x, 64)),
   float: strict1((x: unknown) => Math.fround(typeof x === 'string' ? parseNumber(x) : Number(x))),
   double: strict1((x: unknown) => (typeof x === 'string' ? parseNumber(x) : Number(x))),
   string: strict1(castToString),
   decimal: strict3(toDecimal),
-  timestamp: strict1((x: unknown) => (typeof x === 'string' ? parseIso(x) : toInteger(x, 53))),
+  timestamp: strict1((x: unknown) => (typeof x === 'string' ? parseIso(x) : toInteger(x, 64))),
   date: strict1(toDate),
   bytes: strict1((x: string | Uint8Array) => (typeof x === 'string' ? Buffer.from(x, 'utf8') : Buffer.from(x))),
 };

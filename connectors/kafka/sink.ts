@@ -28,6 +28,7 @@ import { messageBytes, type ProducerChannel } from './producer.ts';
 import { RegistryClient } from './registry-client.ts';
 import { KafkaRun, type InputRecord } from './run.ts';
 import { subjectName } from './subject.ts';
+import { parseJsonValue } from '../../src/formats/json-text.ts';
 
 export async function openKafkaSink(ctx: SinkContext): Promise<SinkWriter> {
   const o = kafkaOptions(ctx.options);
@@ -180,7 +181,7 @@ class DeadLetterSink extends RunProducerSink {
     for (let i = 0; i < batch.count; i++) {
       const line = text.subarray(from, batch.ends[i]! - 1);
       from = batch.ends[i]!;
-      const letter = JSON.parse(line.toString('utf8')) as DeadLetter;
+      const letter = parseJsonValue(line.toString('utf8')) as DeadLetter;
       const input = inputs[i];
       const headers: IHeaders = {
         'sensei.error': letter.reason,

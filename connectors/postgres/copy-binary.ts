@@ -6,11 +6,12 @@
  * `CopyEncoder`, so the coordinator only concatenates bytes; `decodeRow`
  * turns a tuple back into JSON for a dead letter.
  */
-import { toUnscaled } from '../../src/formats/avro-codec.ts';
+import { toUnscaled } from '../../src/formats/decimal.ts';
 import { toJson } from '../../src/formats/json-codec.ts';
 import { unwrapNullable, type RecordNode, type SchemaNode } from '../../src/formats/schema.ts';
 import type { ColumnCodec, WireType } from './types.ts';
 import type { FormatEncoder } from '../../src/spi/connector.ts';
+import { stringifyJson } from '../../src/formats/json-text.ts';
 
 /** 2000-01-01T00:00:00Z, PostgreSQL's epoch, in Unix milliseconds and days. */
 const PG_EPOCH_MS = 946_684_800_000;
@@ -103,8 +104,13 @@ export class CopyEncoder implements FormatEncoder {
     this.pos += 4;
   }
 
-  /** A safe integer as int8, without BigInt. */
-  int64(v: number): void {
+  /** A long as int8: a safe integer without BigInt, a bigint (past 2^53) as it is. */
+  int64(v: number | bigint): void {
+    if (typeof v === 'bigint') {
+      this.buf.writeBigInt64BE(v, this.pos);
+      this.pos += 8;
+      return;
+    }
     if (!Number.isSafeInteger(v)) throw new Error(`${v} is not an integer that int8 can hold exactly`);
     const hi = Math.floor(v / TWO_32);
     this.buf.writeInt32BE(hi, this.pos);
@@ -163,7 +169,7 @@ function scalarWriter(node: SchemaNode, wire: WireType): FieldWriter {
         e.int32(v);
       };
     case 'int8':
-      return (e, v: number) => {
+      return (e, v: number | bigint) => {
         e.ensure(12);
         e.int32(8);
         e.int64(v);
@@ -206,17 +212,17 @@ function scalarWriter(node: SchemaNode, wire: WireType): FieldWriter {
     }
     case 'timestamp': {
       const millis = node.kind === 'timestamp-millis';
-      return (e, v: number) => {
+      return (e, v: number | bigint) => {
         e.ensure(12);
         e.int32(8);
-        e.int64(millis ? (v - PG_EPOCH_MS) * 1000 : v - PG_EPOCH_MS * 1000);
+        e.int64(pgMicros(v, millis));
       };
     }
     case 'json':
-      return (e, v) => e.text(JSON.stringify(toJson(node, v)));
+      return (e, v) => e.text(stringifyJson(toJson(node, v)));
     case 'jsonb':
       return (e, v) => {
-        const s = JSON.stringify(toJson(node, v));
+        const s = stringifyJson(toJson(node, v));
         e.ensure(5 + s.length * 3);
         const n = e.buf.write(s, e.pos + 5, 'utf8');
         e.int32(n + 1);
@@ -363,12 +369,22 @@ function decodeArray(element: WireType, buf: Buffer): unknown[] {
   return out;
 }
 
+/** Microseconds since PostgreSQL's epoch, as a bigint where a double would round them (years before 1685 or after 2255). */
+function pgMicros(v: number | bigint, millis: boolean): number | bigint {
+  if (typeof v === 'bigint') return millis ? (v - BigInt(PG_EPOCH_MS)) * 1000n : v - BigInt(PG_EPOCH_MS) * 1000n;
+  const us = millis ? (v - PG_EPOCH_MS) * 1000 : v - PG_EPOCH_MS * 1000;
+  return Number.isSafeInteger(us) ? us : millis ? BigInt(v - PG_EPOCH_MS) * 1000n : BigInt(v) - BigInt(PG_EPOCH_MS) * 1000n;
+}
+
 function decodeScalar(wire: WireType, b: Buffer): unknown {
   const int64 = () => b.readInt32BE(0) * TWO_32 + b.readUInt32BE(4);
   switch (wire) {
     case 'bool': return b[0] === 1;
     case 'int4': return b.readInt32BE(0);
-    case 'int8': return int64();
+    case 'int8': {
+      const n = b.readBigInt64BE(0);
+      return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
+    }
     case 'float4': return b.readFloatBE(0);
     case 'float8': return b.readDoubleBE(0);
     case 'numeric': return Number(numericText(b));

@@ -57,7 +57,11 @@ export function lateralQuery(query: string, keySql: string): string {
 function jsonForm(v: unknown, oid: number): unknown {
   if (v === null) return null;
   switch (oid) {
-    case OID.int8: return Number(v);
+    case OID.int8: {
+      // Exact: a bigint past 2^53, as longs are at run time.
+      const n = BigInt(v as string);
+      return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
+    }
     case OID.timestamp: case OID.timestamptz: {
       // `2024-05-01 10:00:00.25+00` → ISO-8601; without a zone it is UTC.
       const m = /^(\S+) (\S+?)([+-]\d{2})(:?\d{2})?$/.exec(v as string);

@@ -17,6 +17,7 @@ import { Backoff, retryPolicy } from '../retry.ts';
 import { classifyRedisError } from './reply.ts';
 import { newRedis, redisUrl } from './sink.ts';
 import { redisSpec } from './spec.ts';
+import { parseJson } from '../../src/formats/json-text.ts';
 
 /** A hash field (always text) in the JSON form of its declared type. */
 function hashValue(node: SchemaNode, text: string): unknown {
@@ -29,7 +30,7 @@ function hashValue(node: SchemaNode, text: string): unknown {
     case 'timestamp-millis': case 'timestamp-micros': case 'date': case 'time-millis': case 'time-micros':
       return /^-?\d+$/.test(text) ? Number(text) : text;
     case 'array': case 'map': case 'record': case 'union':
-      return JSON.parse(text);
+      return parseJson(text);
     default:
       return text;
   }
@@ -42,7 +43,7 @@ export async function openRedisLookup(ctx: LookupContext): Promise<LookupClient>
   const redis = newRedis(redisUrl(options), ctx);
   await redis.connect().catch(() => {});
   const toRecord = (raw: unknown): unknown => {
-    if (read === 'get') return raw === null ? null : fromJson(schema, JSON.parse(raw as string), { strict: false });
+    if (read === 'get') return raw === null ? null : fromJson(schema, parseJson(raw as string), { strict: false });
     const hash = raw as Record<string, string>;
     if (Object.keys(hash).length === 0) return null;
     const json: Record<string, unknown> = {};

@@ -21,6 +21,7 @@ import { durationOption } from '../options.ts';
 import { Backoff, retryPolicy } from '../retry.ts';
 import { classifyRedisError } from './reply.ts';
 import { redisSpec } from './spec.ts';
+import { parseJsonValue, stringifyJson } from '../../src/formats/json-text.ts';
 
 type Command = (string | number)[];
 
@@ -43,7 +44,7 @@ interface RecordCommands {
 function text(v: unknown): string {
   if (typeof v === 'string') return v;
   if (v === null || v === undefined) return '';
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return typeof v === 'object' ? stringifyJson(v) : String(v);
 }
 
 /** `order:{id}` → a function of the record; throws at start on a field the stream does not have. */
@@ -169,7 +170,7 @@ class RedisSink implements SinkWriter {
       const end = batch.ends[i]!;
       const line = this.decoder.decode(batch.data.subarray(start, end - 1));
       start = end;
-      const record = parse ? (JSON.parse(line) as Record<string, unknown>) : {};
+      const record = parse ? (parseJsonValue(line) as Record<string, unknown>) : {};
       const key = s.key.build(record);
       const commands: Command[] = [];
       if (s.deleteField !== undefined && record[s.deleteField] === true) {
@@ -237,7 +238,7 @@ class RedisSink implements SinkWriter {
     const time = new Date().toISOString();
     const letters: DeadLetter[] = rows.map(([r, reason]) => ({
       pipeline: this.ctx.pipeline, source: r.source, partition: r.partition, offset: r.offset, operator: this.ctx.id,
-      reason: `Redis rejected ${r.commands.map((c) => String(c[0]).toUpperCase()).join('+')}: ${reason}`, key: null, value: JSON.parse(r.line), time,
+      reason: `Redis rejected ${r.commands.map((c) => String(c[0]).toUpperCase()).join('+')}: ${reason}`, key: null, value: parseJsonValue(r.line), time,
     }));
     const sinkReject = this.ctx.reject;
     if (!sinkReject) throw new Error(`${letters[0]!.reason} (source ${letters[0]!.source}, partition ${letters[0]!.partition}, offset ${letters[0]!.offset})`);

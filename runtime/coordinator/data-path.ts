@@ -16,6 +16,7 @@ import type { WorkerHandle } from '../worker/pool.ts';
 import { BufferPool, packOutput, packSourceBatch, type ResultMessage, type WrittenMessage } from '../worker/wire.ts';
 import type { RunContext } from './context.ts';
 import { newBatch, takeAcknowledged, type Batch, type Task } from './tasks.ts';
+import { stringifyJson } from '../../src/formats/json-text.ts';
 
 export interface DataPathLimits {
   /** Largest batch read from a partition. */
@@ -206,7 +207,7 @@ export class DataPath {
 
   /** Dead letters a connector reports itself (a source's unreadable record, a sink's rejected rows). */
   writeDeadLetters(source: string, partition: number, letters: DeadLetter[]): Promise<void> {
-    const r = this.valueEncoder.encodeLines(letters.map((l) => JSON.stringify(l)));
+    const r = this.valueEncoder.encodeLines(letters.map((l) => stringifyJson(l)));
     const out = packOutput(this.valueEncoder.bytes(r.bytes), r.ends, letters.map((l) => l.offset));
     return this.deadLetter.write({ source, partition, ...out }).then(() => void (this.run.counts.deadLetters += letters.length));
   }

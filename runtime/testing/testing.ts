@@ -45,6 +45,7 @@ import { fromJson, toJson } from '../../src/formats/json-codec.ts';
 import { recordNode, schemaNode } from '../../src/formats/schema.ts';
 import { stdlib } from '../stdlib.ts';
 import type { EncodedOutput } from '../worker/wire.ts';
+import { stringifyJson } from '../../src/formats/json-text.ts';
 
 export interface PipelineTestFile {
   /** Where the file is: messages name it, input files are relative to it. */
@@ -341,12 +342,12 @@ function checkOutputs(plan: Plan, c: TestCase, result: CaseResult): void {
       const want: string[] = [];
       expected.forEach((e, i) => {
         try {
-          want.push(JSON.stringify(toJson(node, fromJson(node, e))));
+          want.push(stringifyJson(toJson(node, fromJson(node, e))));
         } catch (err) {
           result.failures.push(`expect.${name}[${i}] does not fit the sink schema: ${(err as Error).message}`);
         }
       });
-      const got = result.outputs[sink.id]!.map((r) => JSON.stringify(r));
+      const got = result.outputs[sink.id]!.map((r) => stringifyJson(r));
       const [a, b] = c.unordered ? [[...want].sort(), [...got].sort()] : [want, got];
       if (a.length !== b.length || a.some((x, i) => x !== b[i])) {
         result.failures.push(`sink ${sink.stream} (${sink.id}): ${want.length} record${want.length === 1 ? '' : 's'} expected, ${got.length} written${c.unordered ? ' (unordered)' : ''}\n${diff(a, b)}`);
@@ -358,7 +359,7 @@ function checkOutputs(plan: Plan, c: TestCase, result: CaseResult): void {
 function checkDeadLetters(expected: Record<string, unknown>[], result: CaseResult): void {
   const got = result.deadLetters;
   const matches = (e: Record<string, unknown>, g: Record<string, unknown>) =>
-    Object.entries(e).every(([k, v]) => (k === 'reason' && typeof v === 'string' ? String(g.reason).includes(v) : JSON.stringify(g[k]) === JSON.stringify(v)));
+    Object.entries(e).every(([k, v]) => (k === 'reason' && typeof v === 'string' ? String(g.reason).includes(v) : stringifyJson(g[k]) === stringifyJson(v)));
   const ok = expected.length === got.length && expected.every((e, i) => matches(e, got[i]!));
   if (!ok) {
     const show = (l: Record<string, unknown>) => JSON.stringify({ operator: l.operator, reason: l.reason, partition: l.partition, offset: l.offset, value: l.value });

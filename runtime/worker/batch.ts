@@ -17,6 +17,7 @@ import { avroType, isNullSchema, RecordEncoder, type AvroType } from '../../src/
 import { genericJson, jsonLineEncoder, textLineEncoder } from '../../src/formats/json-codec.ts';
 import { schemaNode } from '../../src/formats/schema.ts';
 import { packOutput, type EncodedOutput, type InitMessage, type OperatorErrors } from './wire.ts';
+import { stringifyJson } from '../../src/formats/json-text.ts';
 
 export interface Chain {
   source: string;
@@ -249,7 +250,7 @@ export class BatchRunner {
   private finish(sinks: SinkEncoder[], letters: DeadLetter[], skipped: number, errors: Map<string, OperatorErrors[number]>): BatchResult {
     let deadLetters: EncodedOutput | null = null;
     if (letters.length > 0) {
-      const r = this.letterEncoder.encodeLines(letters.map((l) => JSON.stringify(l)));
+      const r = this.letterEncoder.encodeLines(letters.map((l) => stringifyJson(l)));
       deadLetters = packOutput(this.letterEncoder.bytes(r.bytes), r.ends, letters.map((l) => l.offset));
     }
     return { outputs: sinks.map((s) => s.finish()), deadLetters, skipped, errors: [...errors.values()] };

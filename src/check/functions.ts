@@ -196,7 +196,7 @@ const STRING_FUNCTIONS = strict([
 ]);
 
 const MATH_FUNCTIONS = strict([
-  { name: 'abs', category: 'math', params: [p('x', 'numeric')], returns: 'type of x', result: sameAsFirst, doc: 'The absolute value.', examples: [ex([-3], 3)] },
+  { name: 'abs', category: 'math', params: [p('x', 'numeric')], returns: 'type of x', result: sameAsFirst, doc: 'The absolute value; for an int or a long, one past its range (`abs` of −2^31 as an int) is an overflow error.', examples: [ex([-3], 3)] },
   {
     name: 'round', category: 'math', params: [p('x', 'numeric'), p('digits', 'integer', { optional: true })], returns: 'type of x', result: sameAsFirst,
     doc: 'Rounded half away from zero, to `digits` decimal places (default 0).', examples: [ex([2.5], 3), ex([-2.5], -3), ex([1.23456, 2], 1.23)],
@@ -347,7 +347,7 @@ const CAST_FUNCTIONS = strict([
   {
     name: 'long', category: 'cast', params: [p('x', 'any')], returns: 'long',
     result: castFrom('long', (t) => isNumeric(t) || t.kind === 'string' || t.kind === 'boolean' || t.kind === 'date' || t.kind.startsWith('time'), 'a number, string, boolean or a date/time type (its stored number)', fixed(T.long)),
-    doc: 'Converts to a long, truncating fractions toward zero; a timestamp gives its epoch value. Non-numeric text is an error.', examples: [ex([1234.9], 1234), ex(['-5'], -5)],
+    doc: 'Converts to a long (exact over 64 bits), truncating fractions toward zero; a timestamp gives its epoch value. Text must be decimal digits; other text and values past 64 bits are errors.', examples: [ex([1234.9], 1234), ex(['-5'], -5)],
   },
   {
     name: 'float', category: 'cast', params: [p('x', 'any')], returns: 'float',
@@ -362,7 +362,7 @@ const CAST_FUNCTIONS = strict([
     name: 'double', category: 'cast', params: [p('x', 'any')], returns: 'double',
     result: castFrom('double', (t) => isNumeric(t) || t.kind === 'string', 'a number or a string', fixed(T.double)),
     lossy: (from) => (from.kind === 'decimal' && from.precision > DOUBLE_DIGITS ? `double keeps about ${DOUBLE_DIGITS} significant digits; ${typeToString(from)} values may have ${from.precision}` : undefined),
-    doc: 'Converts to a double.', examples: [ex(['2.5e3'], 2500)],
+    doc: 'Converts to a double; text in decimal notation (`2.5e3`, `NaN`, `Infinity`), not hexadecimal.', examples: [ex(['2.5e3'], 2500)],
   },
   {
     name: 'string', category: 'cast', params: [p('x', 'any')], returns: 'string', result: fixed(T.string),

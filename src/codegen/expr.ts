@@ -16,8 +16,9 @@
  *   `where`, `if` and `case` treat null as false.
  * - `a.b` on a nullable record, `a[i]` out of range and a missing map key are null.
  *
- * Numbers: int arithmetic fails on 32-bit overflow and long arithmetic beyond
- * 2^53 (the exact range of a JavaScript number); integral division truncates;
+ * Numbers: int arithmetic fails on 32-bit overflow and long arithmetic on
+ * 64-bit overflow (longs are numbers while safe, bigints beyond: prelude.ts);
+ * integral division truncates;
  * integral and decimal division by zero fail. Decimal results are rounded to
  * their type's scale at every step, so 19.99 * 100 is 1999.
  */
@@ -249,6 +250,10 @@ class ExprCompiler {
       case 'matches':
         return this.match(op, left, right);
       default:
+        // The difference of two timestamps is in milliseconds whatever their precision (truncated toward zero).
+        if (op === '-' && nonNull(left.type).kind === 'timestamp-micros' && nonNull(right.type).kind === 'timestamp-micros') {
+          return this.strict([left, right], ([a, b]) => `${this.scope.helper('ldiv')}(${this.scope.helper('lsub')}(${a}, ${b}), 1000)`);
+        }
         return this.strict([left, right], ([a, b]) => arithmetic(op, a!, b!, e.type, this.scope));
     }
   }
@@ -308,7 +313,9 @@ class ExprCompiler {
     }
     const f = this.scope.lib(fn);
     if (spec?.nulls !== 'strict') return `${f}(${args.map((a) => this.expr(a)).join(', ')})`;
-    return this.strict(args, (codes) => `${f}(${codes.join(', ')})`);
+    // abs(-2^31) is past an int, as -(-2^31) is (the library checks longs itself).
+    const checked = fn === 'abs' && nonNull(type).kind === 'int' ? (code: string) => `${this.scope.helper('int32')}(${code})` : (code: string) => code;
+    return this.strict(args, (codes) => checked(`${f}(${codes.join(', ')})`));
   }
 }
 
@@ -337,22 +344,27 @@ function negate(x: string, type: AvroType, scope: ChainScope): string {
     case 'float':
     case 'double':
       return `(-${x})`;
+    case 'long':
+      return `${scope.helper('lneg')}(${x})`;
     default:
       // `0 - x` rather than `-x`: an integral or decimal zero has no sign.
       return `(0 - ${x})`;
   }
 }
 
+const LONG_OPS = { '+': 'ladd', '-': 'lsub', '*': 'lmul', '/': 'ldiv', '%': 'lmod' } as const;
+
 function arithmetic(op: '+' | '-' | '*' | '/' | '%', a: string, b: string, type: AvroType, scope: ChainScope): string {
   const t = nonNull(type);
   switch (t.kind) {
-    case 'int':
-    case 'long': {
-      const check = scope.helper(t.kind === 'int' ? 'int32' : 'int64');
+    case 'int': {
+      const check = scope.helper('int32');
       if (op === '/') return `${check}(${scope.helper('idiv')}(${a}, ${b}))`;
       if (op === '%') return `${scope.helper('imod')}(${a}, ${b})`;
       return `${check}(${a} ${op} ${b})`;
     }
+    case 'long':
+      return `${scope.helper(LONG_OPS[op])}(${a}, ${b})`;
     case 'float':
       return `Math.fround(${a} ${op} ${b})`;
     case 'decimal': {
@@ -365,8 +377,8 @@ function arithmetic(op: '+' | '-' | '*' | '/' | '%', a: string, b: string, type:
     case 'double':
       return `(${a} ${op} ${b})`;
     default:
-      // Timestamps, dates and times plus or minus durations: integral arithmetic.
-      return `${scope.helper('int64')}(${a} ${op} ${b})`;
+      // Timestamps, dates and times plus or minus durations: long arithmetic.
+      return `${scope.helper(LONG_OPS[op])}(${a}, ${b})`;
   }
 }
 

@@ -2,20 +2,76 @@
  * Helpers that generated chains define once, at chain creation: operator
  * semantics that are not library functions (checked integer arithmetic,
  * null-safe map lookup, structural equality, rejections) and conversions
- * that depend on the static type. A chain includes only the helpers it calls; the function
- * library proper comes in through `lib`. Helpers do not call each other.
+ * that depend on the static type. A chain includes only the helpers it calls (and the
+ * helpers those name in `needs`); the function library proper comes in through `lib`.
+ *
+ * Longs are numbers while they are safe integers and bigints beyond (json-codec.ts):
+ * long arithmetic takes the number fast path when both operands are numbers and the
+ * result is safe (a result past 2^53 is then never rounded back below it), else
+ * computes with bigints; past 64 bits is an overflow, as past 32 bits is for int.
  */
+
+interface Helper {
+  code: string;
+  needs?: readonly string[];
+}
 
 export const HELPERS = {
   /** int arithmetic stays within 32 bits: anything else is an overflow, not a wrap-around. */
   int32: {
     code: `function int32(x) { const y = x | 0; if (y !== x) throw new RangeError("int overflow: " + x); return y; }`,
   },
-  /** longs are exact only up to 2^53 as JavaScript numbers, so beyond that is an overflow. */
-  int64: {
-    code: `function int64(x) { if (!Number.isSafeInteger(x)) throw new RangeError("long overflow: " + x); return x + 0; }`,
+  /** A bigint result as a long: an overflow past 64 bits, a number again while safe. */
+  long64: {
+    code: `function long64(x) {
+  if (x < -9223372036854775808n || x > 9223372036854775807n) throw new RangeError("long overflow: " + x);
+  return x >= -9007199254740991n && x <= 9007199254740991n ? Number(x) : x;
+}`,
+  },
+  ladd: {
+    code: `function ladd(a, b) {
+  if (typeof a === "number" && typeof b === "number") { const r = a + b; if (r >= -9007199254740991 && r <= 9007199254740991) return r + 0; }
+  return long64(BigInt(a) + BigInt(b));
+}`,
+    needs: ['long64'],
+  },
+  lsub: {
+    code: `function lsub(a, b) {
+  if (typeof a === "number" && typeof b === "number") { const r = a - b; if (r >= -9007199254740991 && r <= 9007199254740991) return r + 0; }
+  return long64(BigInt(a) - BigInt(b));
+}`,
+    needs: ['long64'],
+  },
+  lmul: {
+    code: `function lmul(a, b) {
+  if (typeof a === "number" && typeof b === "number") { const r = a * b; if (r >= -9007199254740991 && r <= 9007199254740991) return r + 0; }
+  return long64(BigInt(a) * BigInt(b));
+}`,
+    needs: ['long64'],
   },
   /** Integral division truncates; `(a - a % b) / b` is exact where `Math.trunc(a / b)` may round. */
+  ldiv: {
+    code: `function ldiv(a, b) {
+  if (b === 0 || b === 0n) throw new RangeError("division by zero");
+  if (typeof a === "number" && typeof b === "number") return (a - a % b) / b + 0;
+  return long64(BigInt(a) / BigInt(b));
+}`,
+    needs: ['long64'],
+  },
+  lmod: {
+    code: `function lmod(a, b) {
+  if (b === 0 || b === 0n) throw new RangeError("division by zero");
+  if (typeof a === "number" && typeof b === "number") return a % b + 0;
+  return long64(BigInt(a) % BigInt(b));
+}`,
+    needs: ['long64'],
+  },
+  /** -(-2^63) is an overflow; a safe number negates as a number. */
+  lneg: {
+    code: `function lneg(x) { return typeof x === "number" ? 0 - x : long64(-x); }`,
+    needs: ['long64'],
+  },
+  /** int division: as ldiv, on numbers only. */
   idiv: {
     code: `function idiv(a, b) { if (b === 0) throw new RangeError("division by zero"); return (a - a % b) / b + 0; }`,
   },
@@ -70,11 +126,13 @@ export const HELPERS = {
   rejected.push({ action, operator, reason: e instanceof Error ? e.message : String(e), offset, key, value });
 }`,
   },
-} satisfies Record<string, { code: string }>;
+} satisfies Record<string, Helper>;
 
 export type HelperName = keyof typeof HELPERS;
 
-/** The code of the helpers, in a fixed order so that output is stable. */
+/** The code of the helpers and of those they need, in a fixed order so that output is stable. */
 export function helpersCode(used: ReadonlySet<HelperName>): string {
-  return (Object.keys(HELPERS) as HelperName[]).filter((n) => used.has(n)).map((n) => HELPERS[n].code).join('\n');
+  const all = new Set<string>(used);
+  for (const n of used) for (const dep of (HELPERS[n] as Helper).needs ?? []) all.add(dep);
+  return (Object.keys(HELPERS) as HelperName[]).filter((n) => all.has(n)).map((n) => HELPERS[n].code).join('\n');
 }

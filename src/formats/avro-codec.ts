@@ -2,11 +2,14 @@
  * Avro binary encoding with the runtime representation of values
  * (src/types/avro-type.ts): avsc already maps timestamps, dates, times and
  * uuids to numbers and strings; decimals need a logical type of their own
- * (avsc leaves them as Buffers). Shared by the workers, the coordinator and
- * connectors that speak Avro (file, later Kafka).
+ * (avsc leaves them as Buffers), and longs a type of their own: avsc's
+ * reads through doubles and refuses what is past 2^53. Shared by the
+ * workers, the coordinator and connectors that speak Avro (file, Kafka).
  */
 import avro from 'avsc';
 import type { AvroSchemaJson } from '../plan/plan.ts';
+import { toUnscaled } from './decimal.ts';
+import { setOwn } from './own-keys.ts';
 
 export type AvroType = avro.Type;
 
@@ -15,6 +18,9 @@ class DecimalType extends avro.types.LogicalType {
   private readonly precision: number;
   private readonly scale: number;
   private readonly factor: number;
+  /** 10^precision, the first unscaled value that does not fit: as a number for six-byte values (exact to 10^22), a bigint for longer ones. */
+  private readonly limit: number;
+  private readonly bigLimit: bigint;
   private readonly size: number | undefined;
 
   constructor(schema: any, opts?: any) {
@@ -25,13 +31,17 @@ class DecimalType extends avro.types.LogicalType {
       throw new Error(`invalid decimal(${schema.precision}, ${schema.scale})`);
     }
     this.factor = 10 ** this.scale;
+    this.limit = 10 ** this.precision;
+    this.bigLimit = 10n ** BigInt(this.precision);
     this.size = schema.type === 'fixed' ? Number(schema.size) : undefined;
   }
 
   protected override _fromValue(buf: Buffer): number {
     if (buf.length === 0) return 0;
-    if (buf.length <= 6) return buf.readIntBE(0, buf.length) / this.factor;
-    const n = BigInt.asIntN(buf.length * 8, BigInt('0x' + buf.toString('hex')));
+    // Bytes can hold more digits than the schema allows: such a value is the record's error, not a wrong number.
+    const n = buf.length <= 6 ? buf.readIntBE(0, buf.length) : BigInt.asIntN(buf.length * 8, BigInt('0x' + buf.toString('hex')));
+    const limit = typeof n === 'number' ? this.limit : this.bigLimit;
+    if (n >= limit || n <= -limit) throw new Error(`a decimal with unscaled value ${n} does not fit decimal(${this.precision}, ${this.scale})`);
     return Number(n) / this.factor;
   }
 
@@ -59,27 +69,6 @@ class DecimalType extends avro.types.LogicalType {
   }
 }
 
-/** round(value × 10^scale), exact: from the shortest decimal string of the double when the fast path is not exact. */
-export function toUnscaled(value: number, scale: number, factor = 10 ** scale): bigint {
-  const fast = Math.round(value * factor);
-  if (Math.abs(fast) < Number.MAX_SAFE_INTEGER && fast / factor === value) return BigInt(fast);
-  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(value));
-  if (!m) throw new Error(`not a decimal: ${value}`);
-  const frac = m[3] ?? '';
-  const digits = BigInt(m[2]! + frac);
-  const shift = Number(m[4] ?? 0) - frac.length + scale;
-  let n: bigint;
-  if (shift >= 0) {
-    n = digits * 10n ** BigInt(shift);
-  } else {
-    // Half away from zero, as SQL rounds decimals.
-    const div = 10n ** BigInt(-shift);
-    n = digits / div;
-    if ((digits % div) * 2n >= div) n += 1n;
-  }
-  return m[1] ? -n : n;
-}
-
 function twosComplement(n: bigint, size: number | undefined): Buffer {
   let bytes = 1;
   while (n >= 1n << BigInt(bytes * 8 - 1) || n < -(1n << BigInt(bytes * 8 - 1))) bytes++;
@@ -100,6 +89,185 @@ function twosComplement(n: bigint, size: number | undefined): Buffer {
   return buf;
 }
 
+const SAFE = 9007199254740991;
+const MIN_LONG = -(2n ** 63n);
+const MAX_LONG = 2n ** 63n - 1n;
+
+interface Tap {
+  buf: Buffer;
+  pos: number;
+  writeLong(n: number): void;
+}
+
+/** The base avsc gives custom long types (not exported by itself). */
+const AbstractLongType = Object.getPrototypeOf(
+  avro.types.LongType.__with({ fromBuffer: noLong, toBuffer: noLong, fromJSON: noLong, toJSON: noLong, isValid: noLong, compare: noLong }),
+).constructor as new (noUnpack: boolean) => object;
+
+function noLong(): never {
+  throw new Error('not used: ExactLongType reads and writes itself');
+}
+
+/**
+ * long ↔ a number while it is a safe integer, a bigint beyond: exact over
+ * all 64 bits. Zigzag varints are read with integer operations up to 28
+ * bits, doubles up to 49, bigints beyond; written through avsc's own writer
+ * up to 2^52, where its doubles are still exact.
+ */
+class ExactLongType extends AbstractLongType {
+  constructor() {
+    super(true);
+  }
+
+  _read(tap: Tap): number | bigint {
+    const buf = tap.buf;
+    let pos = tap.pos;
+    let b = 0;
+    let n = 0;
+    let k = 0;
+    do {
+      b = buf[pos++]!;
+      n |= (b & 0x7f) << k;
+      k += 7;
+    } while (b & 0x80 && k < 28);
+    if (!(b & 0x80)) {
+      tap.pos = pos;
+      return (n >>> 1) ^ -(n & 1);
+    }
+    let f = n >>> 0;
+    let scale = 268435456; // 2^28
+    do {
+      b = buf[pos++]!;
+      f += (b & 0x7f) * scale;
+      scale *= 128;
+    } while (b & 0x80 && scale < 2 ** 49);
+    if (!(b & 0x80)) {
+      tap.pos = pos;
+      return f % 2 ? -(f + 1) / 2 : f / 2;
+    }
+    let z = BigInt(f);
+    let shift = 49n;
+    do {
+      b = buf[pos++]!;
+      z |= BigInt(b & 0x7f) << shift;
+      shift += 7n;
+    } while (b & 0x80);
+    tap.pos = pos;
+    return longValue(BigInt.asIntN(64, (z >> 1n) ^ -(z & 1n)));
+  }
+
+  _write(tap: Tap, v: number | bigint): void {
+    if (typeof v === 'number' && v >= -4503599627370496 && v <= 4503599627370496 && Number.isInteger(v)) {
+      tap.writeLong(v);
+      return;
+    }
+    if (!this._check(v)) throw new Error(`invalid "long": ${String(v)}`);
+    let z = BigInt(v);
+    z = z < 0n ? (-z << 1n) - 1n : z << 1n;
+    const buf = tap.buf;
+    let pos = tap.pos;
+    while (z >= 0x80n) {
+      buf[pos++] = Number(z & 0x7fn) | 0x80;
+      z >>= 7n;
+    }
+    buf[pos++] = Number(z);
+    tap.pos = pos;
+  }
+
+  _check(v: unknown, _flags?: unknown, hook?: (v: unknown, t: unknown) => void): boolean {
+    const ok = typeof v === 'number' ? Number.isSafeInteger(v) : typeof v === 'bigint' && v >= MIN_LONG && v <= MAX_LONG;
+    if (!ok && hook) hook(v, this);
+    return ok;
+  }
+
+  _copy(v: unknown): unknown {
+    return v;
+  }
+
+  _fromJSON(v: unknown): unknown {
+    return typeof v === 'bigint' ? longValue(v) : v;
+  }
+
+  _toJSON(v: unknown): unknown {
+    return v;
+  }
+
+  compare(a: number | bigint, b: number | bigint): number {
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+}
+
+/** A long's run-time value: a number while it is a safe integer, else the bigint. */
+function longValue(n: bigint): number | bigint {
+  return n >= -SAFE && n <= SAFE ? Number(n) : n;
+}
+
+const NUMBER_KINDS = new Set(['int', 'long', 'float', 'double']);
+
+/** Whether a union branch holds numbers at run time (decimals aside, which avsc tells apart by value). */
+function numeric(branch: unknown): boolean {
+  if (typeof branch === 'string') return NUMBER_KINDS.has(branch);
+  const b = branch as { type?: unknown; logicalType?: unknown } | null;
+  return typeof b?.type === 'string' && NUMBER_KINDS.has(b.type) && b.logicalType !== 'decimal';
+}
+
+/**
+ * Longs written `{ "type": "long", "logicalType": … }` (timestamps) are the
+ * exact long too: avsc would build its own for them, not the registry's.
+ * Unions with two number branches are wrapped, as src/formats/schema.ts
+ * expects: avsc would no longer see the ambiguity, since custom longs are
+ * told apart by value.
+ */
+function typeHook(schema: avro.Schema, opts: avro.ForSchemaOptions): avro.Type | undefined {
+  if (Array.isArray(schema)) return schema.filter(numeric).length > 1 ? new avro.types.WrappedUnionType(schema, opts) : undefined;
+  const s = schema as { type?: unknown; logicalType?: unknown } | null;
+  return s?.type === 'long' && s.logicalType !== undefined ? (opts.registry as Record<string, avro.Type>).long : undefined;
+}
+
+interface AvscRecordType {
+  fields: { name: string; defaultValue(): unknown }[];
+  _createConstructor(errorStack: boolean, plainRecords: boolean): unknown;
+}
+
+/**
+ * avsc builds records with `this.<field> = value` and maps with
+ * `map[key] = value`, which for the name `__proto__` (a valid Avro field
+ * name, and any map key) set the object's prototype instead. Records with
+ * such a field get a constructor that defines their fields as own
+ * properties, and maps are read with own keys; `checkOwnKeys` below proves
+ * at load that both are in place.
+ */
+const recordType = (avro.types as unknown as { RecordType: { prototype: AvscRecordType } }).RecordType.prototype;
+const createConstructor = recordType._createConstructor;
+recordType._createConstructor = function (this: AvscRecordType, errorStack: boolean, plainRecords: boolean) {
+  if (!this.fields.some((f) => f.name === '__proto__')) return createConstructor.call(this, errorStack, plainRecords);
+  const fields = this.fields.map((f) => ({ name: f.name, defaultValue: f.defaultValue }));
+  return function Record(this: Record<string, unknown>, ...values: unknown[]) {
+    fields.forEach((f, i) => setOwn(this, f.name, values[i] === undefined ? f.defaultValue() : values[i]));
+  };
+};
+
+interface AvscMapType {
+  valuesType: { _read(tap: Tap & { readLong(): number; skipLong(): void; readString(): string }): unknown };
+  _read(tap: unknown): unknown;
+}
+const mapType = (avro.types as unknown as { MapType: { prototype: AvscMapType } }).MapType.prototype;
+mapType._read = function (this: AvscMapType, tap: Tap & { readLong(): number; skipLong(): void; readString(): string }) {
+  const map: Record<string, unknown> = {};
+  // Blocks of entries; a negative count is followed by the block's size in bytes.
+  for (let n = tap.readLong(); n !== 0; n = tap.readLong()) {
+    if (n < 0) {
+      n = -n;
+      tap.skipLong();
+    }
+    for (; n > 0; n--) {
+      const key = tap.readString();
+      setOwn(map, key, this.valuesType._read(tap));
+    }
+  }
+  return map;
+};
+
 const types = new Map<string, avro.Type>();
 
 /** The avsc type of a schema (cached by schema text). Ambiguous unions stay wrapped, see schema.ts. */
@@ -107,11 +275,31 @@ export function avroType(schema: AvroSchemaJson): avro.Type {
   const text = JSON.stringify(schema);
   let type = types.get(text);
   if (!type) {
-    type = avro.Type.forSchema(schema as avro.Schema, { logicalTypes: { decimal: DecimalType }, wrapUnions: 'auto' });
+    type = avro.Type.forSchema(schema as avro.Schema, {
+      logicalTypes: { decimal: DecimalType },
+      wrapUnions: 'auto',
+      registry: { long: new ExactLongType() as unknown as avro.Type },
+      typeHook,
+      // Records are plain data here; their convenience methods would also shadow fields such as `toString`.
+      omitRecordMethods: true,
+    });
     types.set(text, type);
   }
   return type;
 }
+
+function checkOwnKeys(): void {
+  const type = avroType({ type: 'record', name: 'OwnKeysCheck', fields: [{ name: '__proto__', type: { type: 'map', values: 'string' } }] });
+  const map = {};
+  setOwn(map, '__proto__', 'key');
+  const value = {};
+  setOwn(value, '__proto__', map);
+  const back = Object.getOwnPropertyDescriptor(type.fromBuffer(type.toBuffer(value)), '__proto__')?.value as object | undefined;
+  if (back === undefined || Object.getOwnPropertyDescriptor(back, '__proto__')?.value !== 'key') {
+    throw new Error('avro-codec: records and maps do not keep __proto__ as their own key (has avsc changed?)');
+  }
+}
+checkOwnKeys();
 
 /** Whether values of this schema carry no information (the `null` key of an unkeyed stream). */
 export function isNullSchema(schema: AvroSchemaJson): boolean {

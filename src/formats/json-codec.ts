@@ -5,7 +5,15 @@
  * "HH:MM:SS.sss", bytes and fixed as hex, decimals as numbers, non-finite
  * floats as null, nullable values plain. Reading also accepts the numeric
  * forms (epoch milliseconds, days since epoch…).
+ *
+ * Longs are exact over 64 bits: numbers while they are safe integers
+ * (|n| < 2^53), bigints beyond. JSON text goes through json-text.ts, which
+ * keeps the digits JSON.parse would round as `LosslessNumber`s; here they
+ * become the schema's value, or an error naming the field.
  */
+import { decimalProblem, isDecimalText } from './decimal.ts';
+import { isLosslessNumber, stringifyJson } from './json-text.ts';
+import { setOwn } from './own-keys.ts';
 import { branchName, isNullable, type RecordNode, type SchemaNode, type UnionNode } from './schema.ts';
 
 type Convert = (value: any) => unknown;
@@ -21,7 +29,7 @@ export function toJson(node: SchemaNode, value: unknown): unknown {
 /** One JSON text line for a value of this schema. */
 export function jsonLineEncoder(node: SchemaNode): (value: unknown) => string {
   const convert = toJsonConverter(node);
-  return convert ? (v) => JSON.stringify(convert(v)) : (v) => JSON.stringify(v);
+  return convert ? (v) => stringifyJson(convert(v)) : stringifyJson;
 }
 
 /**
@@ -31,7 +39,7 @@ export function jsonLineEncoder(node: SchemaNode): (value: unknown) => string {
 export function textLineEncoder(node: SchemaNode): (value: unknown) => string {
   const json = toJsonConverter(node);
   const plain = (v: unknown) => (json ? json(v) : v);
-  if (node.kind !== 'record') return (v) => JSON.stringify(plain(v));
+  if (node.kind !== 'record') return (v) => stringifyJson(plain(v));
   return (v) => {
     const obj = plain(v) as Record<string, unknown>;
     return node.fields.map((f) => `${f.name}=${textValue(obj[f.name])}`).join(' ');
@@ -40,7 +48,7 @@ export function textLineEncoder(node: SchemaNode): (value: unknown) => string {
 
 function textValue(v: unknown): string {
   if (typeof v === 'string') return /^[^\s="]+$/.test(v) ? v : JSON.stringify(v);
-  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+  return typeof v === 'object' && v !== null ? stringifyJson(v) : String(v);
 }
 
 /** `undefined` when the JSON form of the value is the value itself. */
@@ -63,10 +71,12 @@ function buildToJson(node: SchemaNode): Convert | undefined {
     case 'timestamp-millis':
       return (v: number) => isoOrNumber(v);
     case 'timestamp-micros':
-      return (v: number) => {
-        const ms = Math.floor(v / 1000);
-        const iso = isoOrNumber(ms);
-        return typeof iso === 'string' ? `${iso.slice(0, -1)}${String(v - ms * 1000).padStart(3, '0')}Z` : v;
+      return (v: number | bigint) => {
+        // Past ±2^53 µs (before 1685, after 2255) the value is a bigint.
+        const big = BigInt(v);
+        const ms = big / 1000n - (big % 1000n < 0n ? 1n : 0n);
+        const iso = isoOrNumber(Number(ms));
+        return typeof iso === 'string' ? `${iso.slice(0, -1)}${String(big - ms * 1000n).padStart(3, '0')}Z` : v;
       };
     case 'date':
       return (v: number) => {
@@ -92,7 +102,7 @@ function buildToJson(node: SchemaNode): Convert | undefined {
         const out: Record<string, unknown> = {};
         for (const f of fields) {
           const x = v[f.name];
-          out[f.name] = f.convert && x !== null && x !== undefined ? f.convert(x) : x;
+          setOwn(out, f.name, f.convert && x !== null && x !== undefined ? f.convert(x) : x);
         }
         return out;
       };
@@ -136,7 +146,7 @@ function matchesRuntime(node: SchemaNode, v: unknown): boolean {
     case 'bytes': case 'fixed': return Buffer.isBuffer(v);
     case 'array': return Array.isArray(v);
     case 'map': case 'record': return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-    default: return typeof v === 'number';
+    default: return typeof v === 'number' || typeof v === 'bigint';
   }
 }
 
@@ -154,7 +164,7 @@ function timeOfDay(ms: number, digits: 3 | 6, raw: number): string {
 
 function mapValues(v: Record<string, unknown>, f: Convert): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k in v) out[k] = f(v[k]);
+  for (const k in v) setOwn(out, k, f(v[k]));
   return out;
 }
 
@@ -184,7 +194,7 @@ export function fromJson(node: SchemaNode, json: unknown, options: FromJsonOptio
 
 function read(node: SchemaNode, v: unknown, path: string, strict: boolean): unknown {
   const fail = (what: string): never => {
-    throw new JsonValueError(path, `expected ${what}, got ${JSON.stringify(v) ?? String(v)}`);
+    throw new JsonValueError(path, `expected ${what}, got ${isLosslessNumber(v) ? v.value : (stringifyJson(v) ?? String(v))}`);
   };
   switch (node.kind) {
     case 'null':
@@ -192,19 +202,28 @@ function read(node: SchemaNode, v: unknown, path: string, strict: boolean): unkn
     case 'boolean':
       return typeof v === 'boolean' ? v : fail('a boolean');
     case 'int':
-      return Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31 ? v : fail('an int');
+      return Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31 ? v : fail('an int (−2^31 … 2^31−1)');
     case 'long':
-      return Number.isSafeInteger(v) ? v : fail('a long (safe integer)');
+      return readLong(v) ?? fail('a long (−2^63 … 2^63−1)');
     case 'float':
     case 'double':
       if (typeof v === 'number') return v;
+      if (isLosslessNumber(v)) return Number(v.value);
+      if (typeof v === 'bigint') return Number(v);
       if (v === 'NaN') return NaN;
       if (v === 'Infinity') return Infinity;
       if (v === '-Infinity') return -Infinity;
       return fail('a number');
     case 'decimal': {
-      const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-      return typeof n === 'number' && Number.isFinite(n) ? n : fail(`decimal(${node.precision}, ${node.scale})`);
+      const text = typeof v === 'number' && Number.isFinite(v) ? String(v)
+        : isLosslessNumber(v) ? v.value
+        : typeof v === 'bigint' ? String(v)
+        : typeof v === 'string' && v.trim() !== '' ? v.trim()
+        : '';
+      if (!isDecimalText(text)) fail(`decimal(${node.precision}, ${node.scale})`);
+      const problem = decimalProblem(text, node.precision, node.scale);
+      if (problem) throw new JsonValueError(path, problem);
+      return Number(text);
     }
     case 'string':
     case 'uuid':
@@ -220,11 +239,11 @@ function read(node: SchemaNode, v: unknown, path: string, strict: boolean): unkn
       return buf;
     }
     case 'timestamp-millis':
-      if (Number.isSafeInteger(v)) return v;
-      return typeof v === 'string' ? parseTimestamp(v, 1, fail) : fail('a timestamp (ISO-8601 or epoch milliseconds)');
+      if (typeof v === 'string') return parseTimestamp(v, 1, fail);
+      return readLong(v) ?? fail('a timestamp (ISO-8601 or epoch milliseconds)');
     case 'timestamp-micros':
-      if (Number.isSafeInteger(v)) return v;
-      return typeof v === 'string' ? parseTimestamp(v, 1000, fail) : fail('a timestamp (ISO-8601 or epoch microseconds)');
+      if (typeof v === 'string') return parseTimestamp(v, 1000, fail);
+      return readLong(v) ?? fail('a timestamp (ISO-8601 or epoch microseconds)');
     case 'date': {
       if (Number.isInteger(v)) return v;
       const ms = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN;
@@ -244,7 +263,7 @@ function read(node: SchemaNode, v: unknown, path: string, strict: boolean): unkn
     case 'map': {
       if (!isPlainObject(v)) return fail('an object (map)');
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = read(node.values, x, `${path}[${JSON.stringify(k)}]`, strict);
+      for (const [k, x] of Object.entries(v)) setOwn(out, k, read(node.values, x, `${path}[${JSON.stringify(k)}]`, strict));
       return out;
     }
     case 'record':
@@ -258,9 +277,9 @@ function readRecord(node: RecordNode, v: Record<string, unknown>, path: string, 
   const out: Record<string, unknown> = {};
   for (const f of node.fields) {
     const at = path ? `${path}.${f.name}` : f.name;
-    if (f.name in v) out[f.name] = read(f.type, v[f.name], at, strict);
-    else if (f.default !== undefined) out[f.name] = read(f.type, f.default, at, strict);
-    else if (isNullable(f.type)) out[f.name] = null;
+    if (Object.hasOwn(v, f.name)) setOwn(out, f.name, read(f.type, v[f.name], at, strict));
+    else if (f.default !== undefined) setOwn(out, f.name, read(f.type, f.default, at, strict));
+    else if (isNullable(f.type)) setOwn(out, f.name, null);
     else throw new JsonValueError(at, 'missing field');
   }
   if (strict) {
@@ -290,17 +309,40 @@ function readUnion(node: UnionNode, v: unknown, path: string, strict: boolean): 
   throw new JsonValueError(path, `matches no branch of the union: ${problems.join('; ')}`);
 }
 
-function parseTimestamp(s: string, unit: 1 | 1000, fail: (what: string) => never): number {
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(s);
+function parseTimestamp(s: string, unit: 1 | 1000, fail: (what: string) => never): number | bigint {
+  // Years past 9999 or before 0000 come as ISO-8601's extended years (`+010000-01-01`), as toISOString writes them.
+  const m = /^((?:[+-]\d{6}|\d{4})-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(s);
   if (!m) return fail('an ISO-8601 timestamp');
   const ms = Date.parse(`${m[1]}T${m[2] ?? '00:00:00'}${m[4] ?? 'Z'}`);
   if (Number.isNaN(ms)) return fail('an ISO-8601 timestamp');
   const frac = (m[3] ?? '').padEnd(6, '0');
-  return unit === 1 ? ms + Math.floor(Number(frac) / 1000) : ms * 1000 + Number(frac);
+  if (unit === 1) return ms + Math.floor(Number(frac) / 1000);
+  // Microseconds past ±2^53 (before 1685, after 2255) are bigints, like other longs.
+  const micros = ms * 1000 + Number(frac);
+  return Number.isSafeInteger(micros) ? micros : longValue(BigInt(ms) * 1000n + BigInt(frac))!;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !isLosslessNumber(v);
+}
+
+const MIN_LONG = -(2n ** 63n);
+const MAX_LONG = 2n ** 63n - 1n;
+
+/** A long's run-time value: a number while it is a safe integer, else a bigint; undefined when it is no 64-bit integer. */
+export function longValue(n: bigint): number | bigint | undefined {
+  if (n < MIN_LONG || n > MAX_LONG) return undefined;
+  return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
+}
+
+/** A JSON long: an integral number (kept exact past 2^53 by json-text.ts), or a bigint. */
+function readLong(v: unknown): number | bigint | undefined {
+  if (Number.isSafeInteger(v)) return v as number;
+  // A short text such as 1e18 parses to an exact double past 2^53.
+  if (typeof v === 'number') return Number.isInteger(v) ? longValue(BigInt(v)) : undefined;
+  if (typeof v === 'bigint') return longValue(v);
+  if (isLosslessNumber(v) && /^-?\d+$/.test(v.value)) return longValue(BigInt(v.value));
+  return undefined;
 }
 
 /** JSON for values without a schema (dead-letter payloads): bytes as hex, everything else as is. */
@@ -309,8 +351,8 @@ export function genericJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(genericJson);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = genericJson(v);
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, genericJson(v));
     return out;
   }
-  return typeof value === 'bigint' ? value.toString() : value;
+  return value;
 }

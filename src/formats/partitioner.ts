@@ -5,6 +5,7 @@
 import { genericJson } from './json-codec.ts';
 import { murmur2 } from './murmur2.ts';
 import type { SchemaNode } from './schema.ts';
+import { stringifyJson } from './json-text.ts';
 
 export function toPositive(n: number): number {
   return n & 0x7fffffff;
@@ -37,7 +38,7 @@ export function keyBytes(key: unknown, node: SchemaNode): Uint8Array {
       return b;
     }
   }
-  return Buffer.from(JSON.stringify(genericJson(key)), 'utf8');
+  return Buffer.from(stringifyJson(genericJson(key)), 'utf8');
 }
 
 /** Partition of a key among `partitions`; null keys go to partition 0. */

@@ -91,10 +91,16 @@ test('int arithmetic stays in 32 bits and fails on overflow', (t) => {
   t.true(Object.is(ev(bin('*', int(0), int(-3), T.int)), 0));
 });
 
-test('long arithmetic fails beyond 2^53; long division is exact', (t) => {
+test('long arithmetic is exact over 64 bits (bigints past 2^53) and fails beyond; long division is exact', (t) => {
   t.is(ev(bin('*', f('l'), lit(1000, T.long), T.long)), 10000);
-  t.is(fails(bin('*', lit(2 ** 52, T.long), lit(4, T.long), T.long)), 'long overflow: 18014398509481984');
+  t.is(ev(bin('*', lit(2 ** 52, T.long), lit(4, T.long), T.long)), 18014398509481984n);
+  t.is(ev(bin('+', lit(9007199254740991, T.long), lit(2, T.long), T.long)), 9007199254740993n, 'past 2^53 by one odd step: no rounding');
+  t.is(ev(bin('-', bin('*', lit(2 ** 52, T.long), lit(4, T.long), T.long), bin('*', lit(2 ** 52, T.long), lit(4, T.long), T.long), T.long)), 0, 'back in range: a number again');
+  t.is(fails(bin('*', lit(2 ** 40, T.long), lit(2 ** 40, T.long), T.long)), 'long overflow: 1208925819614629174706176');
   t.is(ev(bin('/', lit(9007199254740991, T.long), lit(10, T.long), T.long)), 900719925474099);
+  t.is(fails(bin('/', lit(1, T.long), lit(0, T.long), T.long)), 'division by zero');
+  t.is(fails(unary('-', bin('*', lit(-(2 ** 31), T.long), lit(2 ** 32, T.long), T.long), T.long)), 'long overflow: 9223372036854775808', '-(-2^63)');
+  t.is(fails(call('abs', [lit(-(2 ** 31), T.int)], T.int)), 'int overflow: 2147483648', 'abs(-2^31) is past an int');
 });
 
 test('float, double and decimal arithmetic', (t) => {

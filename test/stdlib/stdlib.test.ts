@@ -169,7 +169,16 @@ test('casts convert by value and throw on malformed input', (t) => {
   t.throws(() => f.int!(2 ** 31), { message: /int overflow/ });
   t.is(f.long!(-0.5), 0);
   t.true(Object.is(f.long!(-0.5), 0), 'no negative zero');
-  t.throws(() => f.long!(2 ** 60), { message: /long overflow/ });
+  t.is(f.long!(2 ** 60), 2n ** 60n, 'an integral double past 2^53 is an exact long');
+  t.is(f.long!('-9223372036854775808'), -(2n ** 63n));
+  t.is(f.long!('9007199254740991'), 9007199254740991, 'a safe long is a number');
+  t.throws(() => f.long!(2 ** 64), { message: /long overflow/ });
+  t.throws(() => f.long!('9223372036854775808'), { message: /long overflow/ });
+  t.throws(() => f.int!(2n ** 60n), { message: /int overflow/ });
+  t.throws(() => f.double!('0x10'), { message: /not a number/ });
+  t.throws(() => f.decimal!('0x10', 5, 2), { message: /not a number/ });
+  t.is(f.abs!(-(2n ** 62n)), 2n ** 62n);
+  t.throws(() => f.abs!(-(2n ** 63n)), { message: /long overflow/ });
   t.is(f.float!(0.1), Math.fround(0.1));
   t.throws(() => f.double!('abc'), { message: /not a number/ });
   t.is(f.double!('NaN'), NaN);
