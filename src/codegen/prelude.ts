@@ -109,9 +109,13 @@ export const HELPERS = {
   timeText: {
     code: `function timeText(ms) { return new Date(ms).toISOString().slice(11, 23); }`,
   },
-  /** ISO 8601 with six fractional digits, for timestamp-micros. */
+  /** ISO 8601 with six fractional digits, for timestamp-micros (a bigint before 1685 or after 2255). */
   microsText: {
     code: `function microsText(us) {
+  if (typeof us === "bigint") {
+    const ms = us / 1000n - (us % 1000n < 0n ? 1n : 0n);
+    return new Date(Number(ms)).toISOString().slice(0, 23) + String(us - ms * 1000n).padStart(3, "0") + "Z";
+  }
   const ms = Math.floor(us / 1000);
   return new Date(ms).toISOString().slice(0, 23) + String(us - ms * 1000).padStart(3, "0") + "Z";
 }`,

@@ -107,14 +107,14 @@ sink s to file { path: OUT }
 dead letter to file { path: DEAD }
 `, [
     '{"id": -4503599627370497, "t": -4503599627370497}',
-    '{"id": 9007199254740991, "t": 0}',
+    '{"id": 9007199254740991, "t": -9007199254740993}',
     '{"id": 9223372036854775806, "t": 0}',
     '{"id": 9223372036854775807, "t": 0}',
   ]);
   // As text: JSON readers other than ours would round these.
-  const byId = new Map(out.map((r) => [String(r.id), { next: String(r.next), t: r.t }]));
-  t.deepEqual(byId.get('-4503599627370497'), { next: '-4503599627370496', t: '1827-04-16T00:06:12.629503Z' });
-  t.like(byId.get('9007199254740991'), { next: '9007199254740992' });
+  const byId = new Map(out.map((r) => [String(r.id), { next: String(r.next), t: r.t, t_text: r.t_text }]));
+  t.deepEqual(byId.get('-4503599627370497'), { next: '-4503599627370496', t: '1827-04-16T00:06:12.629503Z', t_text: '1827-04-16T00:06:12.629503Z' });
+  t.like(byId.get('9007199254740991'), { next: '9007199254740992', t: '1684-07-28T00:12:25.259007Z', t_text: '1684-07-28T00:12:25.259007Z' });
   t.like(byId.get('9223372036854775806'), { next: '9223372036854775807' });
   t.is(out.length, 3);
   t.is(letters.length, 1);
