@@ -45,7 +45,7 @@ import { fromJson, toJson } from '../../src/formats/json-codec.ts';
 import { recordNode, schemaNode } from '../../src/formats/schema.ts';
 import { stdlib } from '../stdlib.ts';
 import type { EncodedOutput } from '../worker/wire.ts';
-import { stringifyJson } from '../../src/formats/json-text.ts';
+import { parseJson, parseJsonValue, stringifyJson } from '../../src/formats/json-text.ts';
 
 export interface PipelineTestFile {
   /** Where the file is: messages name it, input files are relative to it. */
@@ -94,10 +94,15 @@ export class TestFileError extends Error {
   }
 }
 
+/** YAML (or JSON) with integers past 2^53 kept exact, as bigints: longs in inputs and expectations. */
+function parseExactYaml(text: string): unknown {
+  return parseYaml(text, (_key, v) => (typeof v === 'bigint' && v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v), { intAsBigInt: true });
+}
+
 export function parseTestFile(text: string, path: string): PipelineTestFile {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = parseExactYaml(text);
   } catch (e) {
     throw new TestFileError(`${path}: ${(e as Error).message}`);
   }
@@ -224,7 +229,7 @@ async function inputRecords(src: PlanSource, given: TestCase['input'][string] | 
       failures.push(`input ${src.name}: cannot read ${given.file}: ${(e as Error).message}`);
       return undefined;
     }
-    rows = /\.(ya?ml|json)$/.test(path) ? (parseYaml(text) as unknown[]) : text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+    rows = /\.(ya?ml|json)$/.test(path) ? (parseExactYaml(text) as unknown[]) : text.split('\n').filter((l) => l.trim()).map((l) => parseJson(l));
   }
   const node = recordNode(src.schema);
   const keyField = typeof src.options.key === 'string' ? src.options.key : undefined;
@@ -327,7 +332,7 @@ async function runSource(
 }
 
 function jsonLines(out: EncodedOutput): unknown[] {
-  return Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength).toString('utf8').split('\n').filter(Boolean).map((l) => parseJsonValue(l));
 }
 
 function checkOutputs(plan: Plan, c: TestCase, result: CaseResult): void {

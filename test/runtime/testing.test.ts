@@ -127,3 +127,33 @@ test('malformed test files are rejected with the place of the problem', (t) => {
   t.throws(() => parseTestFile('cases:\n  - input: { orders: 3 }', 'a.test.yaml'), { message: 'a.test.yaml: cases[0].input.orders must be a list of records or { file: path }' });
   t.throws(() => parseTestFile('cases: [', 'a.test.yaml'), { message: /^a\.test\.yaml: / });
 });
+
+test('longs past 2^53 in a test file are exact: an expectation a double could not tell apart fails', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sensei-test-longs-'));
+  const pipeline = join(dir, 'ids.sensei');
+  await writeFile(pipeline, `pipeline ids
+schema R { id: long }
+source r: R from stdin {}
+stream s = r | select { id, next: id + 1 }
+sink s to stdout {}
+`);
+  const compiled = await compileFile(pipeline, builtinConnectorSpecs());
+  t.truthy(compiled.plan, JSON.stringify(compiled.diagnostics));
+  const file = (next: string) => `
+cases:
+  - name: ids past 2^53
+    input:
+      r:
+        - { id: 9007199254740993 }
+        - { id: 9223372036854775806 }
+    expect:
+      sink:s:0:
+        - { id: 9007199254740993, next: 9007199254740994 }
+        - { id: 9223372036854775806, next: ${next} }
+`;
+  const passing = await runTests(compiled.plan!, parseTestFile(file('9223372036854775807'), 'ids.test.yaml'));
+  t.true(passing.passed, formatTestResult(passing));
+  const failing = await runTests(compiled.plan!, parseTestFile(file('9223372036854775805'), 'ids.test.yaml'));
+  t.false(failing.passed, 'a value a double could not tell from the right one still fails');
+  t.regex(formatTestResult(failing), /9223372036854775805/);
+});
