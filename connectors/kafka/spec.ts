@@ -7,6 +7,7 @@ export const kafkaSpec: ConnectorSpec = {
     'A source is one consumer-group member per process; offsets are committed only once every sink has accepted the output. ' +
     'As a dead-letter target it writes each rejected record with headers naming the error, source topic, partition and offset.',
   roles: ['source', 'sink', 'dead-letter'],
+  partitionedByServer: true,
   options: [
     { name: 'topic', type: 'string', doc: 'The topic.', required: true },
     { name: 'brokers', type: 'string-list', doc: 'Bootstrap servers (`host:port`); default `$SENSEI_KAFKA_BROKERS`, else `localhost:9092`.' },

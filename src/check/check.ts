@@ -59,6 +59,10 @@ interface Flow {
   output: RecordType;
   keyType: AvroType;
   errorPolicy: ErrorPolicy;
+  /** Where records were re-keyed since they were read (`key by` does not move them between partitions). */
+  rekeyed?: Span;
+  /** A source that may have several partitions, when the records come from one (a `dedupe` is per partition). */
+  partitioned?: string;
 }
 
 export function checkProgram(resolved: ResolvedProgram, connectors: ConnectorSpecs): CheckResult {
@@ -131,14 +135,30 @@ class ProgramChecker {
 
   private source(s: ResolvedSource): TypedSource | undefined {
     const schema = s.schema as RecordType;
-    this.flows.set(s.name, { output: schema, keyType: T.null, errorPolicy: 'dead_letter' });
+    this.flows.set(s.name, { output: schema, keyType: T.null, errorPolicy: 'dead_letter', ...(this.manyPartitions(s) ? { partitioned: s.name } : {}) });
     const c = checkConnector(s.decl.connector, s.decl.options, 'source', this.connectors, this.diagnostics, { schema });
     return c && { name: s.name, ...c, schema, keyType: T.null, span: s.decl.span };
   }
 
+  /** Whether a source may read from several partitions: the server's (Kafka), or a `partitions` option above 1. */
+  private manyPartitions(s: ResolvedSource): boolean {
+    const spec = this.connectors.get(s.decl.connector.name);
+    if (spec?.partitionedByServer) return true;
+    const given = s.decl.options.find((o) => o.name.name === 'partitions')?.value;
+    const value = given?.kind === 'number' ? Number(given.text) : spec?.options.find((o) => o.name === 'partitions')?.default;
+    return typeof value === 'number' && value > 1;
+  }
+
   private anyStream(s: ResolvedStream): TypedStream | undefined {
     const typed = s.kind === 'routed' ? this.routedStream(s) : this.stream(s);
-    if (typed) this.flows.set(typed.name, { output: typed.output, keyType: typed.keyType, errorPolicy: typed.errorPolicy });
+    if (typed) {
+      const from = this.flows.get(s.kind === 'routed' ? s.from : s.decl.input.name);
+      const rekeyed = typed.operators.findLast((o) => o.kind === 'key-by')?.span ?? from?.rekeyed;
+      this.flows.set(typed.name, {
+        output: typed.output, keyType: typed.keyType, errorPolicy: typed.errorPolicy,
+        ...(rekeyed ? { rekeyed } : {}), ...(from?.partitioned ? { partitioned: from.partitioned } : {}),
+      });
+    }
     return typed;
   }
 
@@ -160,6 +180,7 @@ class ProgramChecker {
     const recordName = pascalCase(decl.name.name);
     let record: RecordType = { ...input.output, name: recordName };
     let keyType = input.keyType;
+    let rekeyed = input.rekeyed;
     const operators: TypedOperator[] = [];
     let ok = true;
     let routed = false;
@@ -180,6 +201,8 @@ class ProgramChecker {
         break; // later operators would only repeat the error
       }
       operators.push(result.op);
+      if (result.op.kind === 'key-by') rekeyed = result.op.span;
+      if (result.op.kind === 'dedupe' && rekeyed && input.partitioned) this.dedupeAcrossPartitions(result.op.span, rekeyed, input.partitioned);
       record = { ...result.op.output, name: recordName };
       keyType = result.keyType;
       if (result.op.kind === 'route') {
@@ -189,6 +212,17 @@ class ProgramChecker {
     }
     if (!ok) return undefined;
     return { name: s.name, inputs: s.inputs, operators, errorPolicy, output: record, keyType, span: decl.span };
+  }
+
+  /** `dedupe` keeps one record per key within each partition; after `key by` a key's records may sit in several. */
+  private dedupeAcrossPartitions(at: Span, rekeyed: Span, source: string): void {
+    this.report('dedupe-across-partitions', at, `\`dedupe\` drops repeats within each partition of source \`${source}\`, but \`key by\` does not move records between partitions: repeats of a key read from different partitions are all kept`, {
+      hints: [
+        `key the records by this key where they are produced (the Kafka producer's key), so that each key stays in one partition, and dedupe before \`key by\``,
+        'or read the input from a single partition; repartitioning by key comes with keyed aggregations',
+      ],
+      data: { source, keyBy: rekeyed.start },
+    });
   }
 
   /**

@@ -42,6 +42,7 @@ export const CODES = {
   'incompatible-union': { severity: 'error', summary: 'Streams joined by `union` have different record types.' },
   'not-an-array': { severity: 'error', summary: '`flat map` over a field that is not an array.' },
   'operator-after-route': { severity: 'error', summary: 'An operator after `route`, which passes no records on.' },
+  'dedupe-across-partitions': { severity: 'warning', summary: '`dedupe` after `key by` over a source that may have several partitions: duplicates read from different partitions are kept.' },
   'read-route-stream': { severity: 'error', summary: 'A sink, stream or `union` reading a stream that ends in `route`, whose records all go to its targets.' },
   'invalid-policy': { severity: 'error', summary: 'An `on error` policy other than dead_letter, skip or fail, or a second one.' },
   'always-null': { severity: 'warning', summary: 'An expression that is always null.' },

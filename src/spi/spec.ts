@@ -40,6 +40,11 @@ export interface ConnectorSpec {
   doc: string;
   roles: ConnectorRole[];
   options: OptionSpec[];
+  /**
+   * As a source, its partitions are the server's (a Kafka topic's), so there
+   * may be many. Otherwise a source has the `partitions` its option gives, or one.
+   */
+  partitionedByServer?: boolean;
 }
 
 export type ConnectorSpecs = ReadonlyMap<string, ConnectorSpec>;

@@ -32,7 +32,7 @@ export const SPECS: ConnectorSpecs = new Map([
     ],
   }),
   spec({
-    name: 'kafka', doc: 'Kafka', roles: ['source', 'sink'], options: [
+    name: 'kafka', doc: 'Kafka', roles: ['source', 'sink'], partitionedByServer: true, options: [
       { name: 'topic', type: 'string', doc: 'the topic', required: true },
       { name: 'brokers', type: 'string-list', doc: 'bootstrap brokers', default: ['localhost:9092'] },
       { name: 'acks', type: 'enum', doc: 'acks', values: ['all', 'leader', 'none'] },

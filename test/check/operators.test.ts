@@ -252,3 +252,18 @@ test('a flat map element name that is not an Avro name is rejected', (t) => {
   const c = program('stream s = orders | flat map items as ⟦`an item`⟧');
   expectDiagnostic(t, c, 'invalid-schema');
 });
+
+test('dedupe after key by over a source with several partitions warns that repeats across partitions are kept', (t) => {
+  const many = 'source many: Order from datagen { count: 10, partitions: 4 }\n';
+  const here = program(`${many}stream s = many | key by customer_id | ⟦dedupe by customer_id within 1m⟧\nsink s to stdout`);
+  const d = expectDiagnostic(t, here, 'dedupe-across-partitions');
+  t.is(d.severity, 'warning');
+  t.regex(d.message, /partition of source `many`, but `key by` does not move records between partitions/);
+  expectDiagnostic(t, program(`${many}stream k = many | key by customer_id\nstream s = k | ⟦dedupe by customer_id within 1m⟧\nsink s to stdout`), 'dedupe-across-partitions');
+  expectDiagnostic(t, program('source topic: Order from kafka { topic: "t" }\nstream s = topic | key by id | ⟦dedupe by id within 1m⟧\nsink s to stdout'), 'dedupe-across-partitions');
+  const quiet = [
+    'stream s = orders | key by customer_id | dedupe by customer_id within 1m\nsink s to stdout',
+    `${many}stream s = many | dedupe by customer_id within 1m | key by customer_id\nsink s to stdout`,
+  ];
+  for (const text of quiet) t.deepEqual(program(text).diagnostics.filter((x) => x.code === 'dedupe-across-partitions'), [], text);
+});
