@@ -2,8 +2,9 @@
  * `npm run bench`: the engine against a hand-written loop, and the cost of
  * moving partitions. Prints a table and writes JSON to bench/results/.
  *
- *   npm run bench            full run
- *   npm run bench -- --quick fewer rows and repetitions
+ *   npm run bench                       full run
+ *   npm run bench -- --quick            fewer rows and repetitions
+ *   npm run bench -- --only throughput  some sections: transfers, throughput, pauses, lsp, kafka, postgres, lookup
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -17,6 +18,11 @@ import { benchPostgres } from './postgres.ts';
 import { benchEnvironment, benchPlan, generateRows, handMap, type RowSize } from './workload.ts';
 
 const quick = process.argv.includes('--quick');
+const SECTIONS = ['transfers', 'throughput', 'pauses', 'lsp', 'kafka', 'postgres', 'lookup'] as const;
+const only = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--only' ? a.split(',') : []));
+const unknownSection = only.find((s) => !(SECTIONS as readonly string[]).includes(s));
+if (unknownSection !== undefined) throw new Error(`--only: no section ${unknownSection} (sections: ${SECTIONS.join(', ')})`);
+const runs = (section: (typeof SECTIONS)[number]) => only.length === 0 || only.includes(section);
 const REPS = quick ? 1 : 5;
 const ROWS: Record<RowSize, number> = quick ? { small: 100_000, large: 20_000 } : { small: 600_000, large: 120_000 };
 const PARTITIONS = 8;
@@ -179,44 +185,52 @@ async function main(): Promise<void> {
   };
   console.log(`Sensei benchmark — ${machine.cpus} CPUs (${machine.model}), Node ${machine.node}, load ${machine.loadAverage}${quick ? ', quick' : ''}\n`);
 
-  const transfers: TransferResult[] = await measureTransfers(quick);
-  console.log('Records into a worker (1000-record batches): main-thread cost and end-to-end rate');
-  console.log('| method | row | main thread µs/batch | records/s |');
-  console.log('|---|---|---:|---:|');
-  for (const r of transfers) console.log(`| ${r.method} | ${r.size} | ${r.mainMicrosPerBatch.toFixed(0)} | ${fmt(r.recordsPerSec)} |`);
-
-  const results: Throughput[] = [];
-  for (const size of ['small', 'large'] as const) results.push(await throughput(size));
-  console.log(`\nThroughput: decode Avro → where → select (10 fields) → encode Avro (best of ${REPS})`);
-  console.log('| row | rows | baseline rec/s | 1 worker rec/s | ratio | 2 workers rec/s | ratio | CPU µs/record: baseline / 1 / 2 workers | worker start-up |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of results) {
-    const cpu = r.cpuMicrosPerRecord;
-    console.log(`| ~${r.avgBytes} B | ${fmt(r.rows)} | ${fmt(r.baseline)} | ${fmt(r.engine[1]!)} | ${(r.engine[1]! / r.baseline).toFixed(2)}× | ${fmt(r.engine[2]!)} | ${(r.engine[2]! / r.baseline).toFixed(2)}× | ${cpu.baseline.toFixed(1)} / ${cpu.engine[1]!.toFixed(1)} / ${cpu.engine[2]!.toFixed(1)} | ${Math.round(r.startupMs[1]!)} / ${Math.round(r.startupMs[2]!)} ms |`);
+  const transfers: TransferResult[] = runs('transfers') ? await measureTransfers(quick) : [];
+  if (runs('transfers')) {
+    console.log('Records into a worker (1000-record batches): main-thread cost and end-to-end rate');
+    console.log('| method | row | main thread µs/batch | records/s |');
+    console.log('|---|---|---:|---:|');
+    for (const r of transfers) console.log(`| ${r.method} | ${r.size} | ${r.mainMicrosPerBatch.toFixed(0)} | ${fmt(r.recordsPerSec)} |`);
   }
 
-  const p = await pauses();
-  console.log(`\nRebalance pauses (2 ↔ 3 workers, ${p.rebalances} rebalances, ${p.moving.count} moves)`);
-  console.log('| partitions | p50 | p99 | max |');
-  console.log('|---|---:|---:|---:|');
-  console.log(`| moving: stopped (stop dispatch → resumed on the new worker) | ${p.moving.p50.toFixed(1)} ms | ${p.moving.p99.toFixed(1)} ms | ${p.moving.max.toFixed(1)} ms |`);
-  console.log(`| non-moving: stopped | 0 ms | 0 ms | 0 ms |`);
-  console.log(`| non-moving: longest gap between results during a rebalance | ${p.nonMovingGap.p50.toFixed(1)} ms | ${p.nonMovingGap.p99.toFixed(1)} ms | ${p.nonMovingGap.max.toFixed(1)} ms |`);
-  console.log(`(average interval between two results of one partition over the run: ${p.resultIntervalMs.toFixed(1)} ms)`);
+  const results: Throughput[] = [];
+  if (runs('throughput')) {
+    for (const size of ['small', 'large'] as const) results.push(await throughput(size));
+    console.log(`\nThroughput: decode Avro → where → select (10 fields) → encode Avro (best of ${REPS})`);
+    console.log('| row | rows | baseline rec/s | 1 worker rec/s | ratio | 2 workers rec/s | ratio | CPU µs/record: baseline / 1 / 2 workers | worker start-up |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of results) {
+      const cpu = r.cpuMicrosPerRecord;
+      console.log(`| ~${r.avgBytes} B | ${fmt(r.rows)} | ${fmt(r.baseline)} | ${fmt(r.engine[1]!)} | ${(r.engine[1]! / r.baseline).toFixed(2)}× | ${fmt(r.engine[2]!)} | ${(r.engine[2]! / r.baseline).toFixed(2)}× | ${cpu.baseline.toFixed(1)} / ${cpu.engine[1]!.toFixed(1)} / ${cpu.engine[2]!.toFixed(1)} | ${Math.round(r.startupMs[1]!)} / ${Math.round(r.startupMs[2]!)} ms |`);
+    }
+  }
 
-  const lsp = await benchLsp();
-  console.log(`\nLanguage server: re-check after an edit of a ${lsp.lines}-line file (${lsp.edits} edits)`);
-  console.log('| median | p90 | median CPU | target | hover median | completion median |');
-  console.log('|---:|---:|---:|---:|---:|---:|');
-  console.log(`| ${lsp.recheckMedianMs.toFixed(1)} ms | ${lsp.recheckP90Ms.toFixed(1)} ms | ${lsp.recheckCpuMedianMs.toFixed(1)} ms | < ${lsp.targetMs} ms | ${lsp.hoverMedianMs.toFixed(1)} ms | ${lsp.completionMedianMs.toFixed(1)} ms |`);
+  const p = runs('pauses') ? await pauses() : undefined;
+  if (p) {
+    console.log(`\nRebalance pauses (2 ↔ 3 workers, ${p.rebalances} rebalances, ${p.moving.count} moves)`);
+    console.log('| partitions | p50 | p99 | max |');
+    console.log('|---|---:|---:|---:|');
+    console.log(`| moving: stopped (stop dispatch → resumed on the new worker) | ${p.moving.p50.toFixed(1)} ms | ${p.moving.p99.toFixed(1)} ms | ${p.moving.max.toFixed(1)} ms |`);
+    console.log(`| non-moving: stopped | 0 ms | 0 ms | 0 ms |`);
+    console.log(`| non-moving: longest gap between results during a rebalance | ${p.nonMovingGap.p50.toFixed(1)} ms | ${p.nonMovingGap.p99.toFixed(1)} ms | ${p.nonMovingGap.max.toFixed(1)} ms |`);
+    console.log(`(average interval between two results of one partition over the run: ${p.resultIntervalMs.toFixed(1)} ms)`);
+  }
+
+  const lsp = runs('lsp') ? await benchLsp() : undefined;
+  if (lsp) {
+    console.log(`\nLanguage server: re-check after an edit of a ${lsp.lines}-line file (${lsp.edits} edits)`);
+    console.log('| median | p90 | median CPU | target | hover median | completion median |');
+    console.log('|---:|---:|---:|---:|---:|---:|');
+    console.log(`| ${lsp.recheckMedianMs.toFixed(1)} ms | ${lsp.recheckP90Ms.toFixed(1)} ms | ${lsp.recheckCpuMedianMs.toFixed(1)} ms | < ${lsp.targetMs} ms | ${lsp.hoverMedianMs.toFixed(1)} ms | ${lsp.completionMedianMs.toFixed(1)} ms |`);
+  }
 
   // Kafka and PostgreSQL run against the local services that `scripts/bench` starts.
-  const kafka = await benchKafka({ quick });
-  console.log(`\n${kafkaTable(kafka)}`);
-  console.log('\nPostgreSQL delivery');
-  const postgres = await benchPostgres({ quick });
+  const kafka = runs('kafka') ? await benchKafka({ quick }) : undefined;
+  if (kafka) console.log(`\n${kafkaTable(kafka)}`);
+  if (runs('postgres')) console.log('\nPostgreSQL delivery');
+  const postgres = runs('postgres') ? await benchPostgres({ quick }) : undefined;
   console.log('');
-  const lookup = await benchLookup({ quick });
+  const lookup = runs('lookup') ? await benchLookup({ quick }) : undefined;
 
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const file = new URL(`./results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
