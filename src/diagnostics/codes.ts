@@ -10,6 +10,7 @@ export const CODES = {
   'lex-error': { severity: 'error', summary: 'A character or token that the language does not have.' },
   'parse-error': { severity: 'error', summary: 'The text does not follow the grammar.' },
   'binary-input': { severity: 'error', summary: 'The file is not text.' },
+  'too-many-diagnostics': { severity: 'error', summary: 'A file with more than 100 syntax errors: the first 100 are shown, then how many more.' },
   'nested-too-deeply': { severity: 'error', summary: 'An expression or a type nested deeper than the compiler follows (64 levels; 256 operations in one expression).' },
   // names and imports
   'duplicate-name': { severity: 'error', summary: 'Two declarations share one name.' },

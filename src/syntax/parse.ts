@@ -282,7 +282,12 @@ function parseTokens(tokens: IToken[]): ParsedTokens {
 
 function parseText(file: string, text: string): { ast: SourceFile; diagnostics: Diagnostic[] } {
   const lexed = lex(file, text);
-  const { index, tokens } = lexed;
+  const { index } = lexed;
+  // Past the 100th lexer error nothing more would be shown: the parser, whose recovery is the slow part
+  // of a broken file, reads only the tokens before it (the errors it would find there count in "more").
+  const lexErrors = lexed.diagnostics.filter((d) => d.severity === 'error');
+  const cut = lexErrors.length > MAX_DIAGNOSTICS ? lexErrors[MAX_DIAGNOSTICS]!.span.start.offset : undefined;
+  const tokens = cut === undefined ? lexed.tokens : lexed.tokens.filter((t) => t.startOffset < cut);
   const diagnostics = [...lexed.diagnostics];
   const comments: Comment[] = lexed.comments.map((c) => ({
     kind: c.tokenType === T.LineComment || c.tokenType === T.HashComment ? 'line' : 'block',
@@ -299,10 +304,11 @@ function parseText(file: string, text: string): { ast: SourceFile; diagnostics: 
   const typos: Diagnostic[] = [];
   for (let pass = 0; pass < 3; pass++) {
     const fixes = new Map<IToken, TokenType>();
+    const positions = tokenPositions(current);
     for (const e of parsed.errors) {
       const word = decodeParseMessage(e.message).replaceWith;
       if (word && word in T.Kw && e.token.tokenType === T.Identifier) {
-        typos.push(parseErrorDiagnostic(index, current, e));
+        typos.push(parseErrorDiagnostic(index, current, positions, e, typos.length < MAX_DIAGNOSTICS));
         fixes.set(e.token, T.Kw[word as T.KeywordWord]);
       }
     }
@@ -315,7 +321,9 @@ function parseText(file: string, text: string): { ast: SourceFile; diagnostics: 
   }
 
   const seen = new Set<number>();
-  for (const d of [...typos, ...parsed.errors.map((e) => parseErrorDiagnostic(index, current, e))]) {
+  const positions = tokenPositions(current);
+  // Only the diagnostics that will be shown get the unclosed-bracket hint, whose search reads the tokens before the error.
+  for (const d of [...typos, ...parsed.errors.map((e, i) => parseErrorDiagnostic(index, current, positions, e, typos.length + i < MAX_DIAGNOSTICS))]) {
     if (seen.has(d.span.start.offset)) continue;
     seen.add(d.span.start.offset);
     diagnostics.push(d);
@@ -343,7 +351,26 @@ function parseText(file: string, text: string): { ast: SourceFile; diagnostics: 
     comments,
     span: fileSpan,
   };
-  return { ast, diagnostics: diagnostics.sort((a, b) => a.span.start.offset - b.span.start.offset) };
+  return { ast, diagnostics: capped(diagnostics.sort((a, b) => a.span.start.offset - b.span.start.offset)) };
+}
+
+/** Syntax diagnostics shown per file: a broken file (an unterminated string early on) reports the first ones and how many more. */
+export const MAX_DIAGNOSTICS = 100;
+
+function capped(diagnostics: Diagnostic[]): Diagnostic[] {
+  if (diagnostics.length <= MAX_DIAGNOSTICS) return diagnostics;
+  const next = diagnostics[MAX_DIAGNOSTICS]!;
+  const more = diagnostics.length - MAX_DIAGNOSTICS;
+  return [
+    ...diagnostics.slice(0, MAX_DIAGNOSTICS),
+    diagnostic('too-many-diagnostics', { ...next.span, end: next.span.start }, `and ${more} more syntax error${more === 1 ? '' : 's'} in this file, the next one here (the first ${MAX_DIAGNOSTICS} are shown)`, {
+      hints: ['fix the first ones: one unterminated string or bracket often causes all that follow'],
+    }),
+  ];
+}
+
+function tokenPositions(tokens: IToken[]): Map<IToken, number> {
+  return new Map(tokens.map((t, i) => [t, i]));
 }
 
 const nestingHints = {
@@ -378,18 +405,18 @@ function unclosedOpener(tokens: IToken[], end: number, close: string): IToken | 
   return stack.findLast((t) => openers.get(t.tokenType) === close);
 }
 
-function parseErrorDiagnostic(index: LineIndex, tokens: IToken[], e: IRecognitionException): Diagnostic {
+function parseErrorDiagnostic(index: LineIndex, tokens: IToken[], positions: Map<IToken, number>, e: IRecognitionException, bracketHint: boolean): Diagnostic {
   const decoded = decodeParseMessage(e.message);
   const token = e.token;
   const atEnd = token.tokenType === EOF || !Number.isFinite(token.startOffset);
-  const position = atEnd ? tokens.length : tokens.indexOf(token);
+  const position = atEnd ? tokens.length : (positions.get(token) ?? -1);
   const previous = position > 0 ? tokens[position - 1] : undefined;
   // Something missing at the end of a line is reported there, not at the next line's first token.
   const missingAfterPrevious = !decoded.stray && previous && (atEnd || token.startLine! > previous.endLine!);
   const at = missingAfterPrevious ? tokenEnd(previous) : atEnd ? 0 : -1;
   const span = at >= 0 ? index.span(at, at) : index.span(token.startOffset, tokenEnd(token));
   const hints = [...decoded.hints];
-  if (decoded.expectedClose && decoded.expectedClose !== '>') {
+  if (bracketHint && decoded.expectedClose && decoded.expectedClose !== '>') {
     const opener = unclosedOpener(tokens, position < 0 ? tokens.length : position, decoded.expectedClose);
     if (opener) {
       const at = index.position(opener.startOffset);

@@ -19,12 +19,15 @@ const CI: Scenario[] = [
 
 const OCCURRENCES: Partial<Record<Scenario['fault'], number>> = { kill: 3, 'join-leave': 2 };
 
+/** A join waits for every partition to commit past it before the leave: the input must outlast two of those waits. */
+const sizeOf = (s: Scenario) => (s.fault === 'join-leave' ? { ...SMALL, records: SMALL.records * 3 } : SMALL);
+
 for (const scenario of CI) {
   const exactlyOnce = scenario.mode === 'exactly-once';
   const ordered = scenario.pair.endsWith('-kafka');
   test.serial(`${scenarioName(scenario)}: nothing lost${exactlyOnce ? ' or duplicated' : ''}${ordered ? ', per-key order kept' : ''}; every run says how it ended`, async (t) => {
     t.timeout(360_000);
-    const o = await runScenario(scenario, SMALL);
+    const o = await runScenario(scenario, sizeOf(scenario));
     t.log(`recovered after ${o.recoveryMs.map((ms) => `${ms} ms`).join(', ')}; ${o.runs.length} runs in ${Math.round(o.durationMs / 1000)} s`);
     for (const r of failedRuns(o.runs)) t.log(`${r.name} failed and was restarted: ${r.said}`);
     t.is(o.lost, 0, 'nothing lost');

@@ -449,3 +449,16 @@ test('CRLF line endings count as one line break', (t) => {
   const where = (ast.declarations[0] as StreamDecl).operators[0]!;
   t.deepEqual([where.span.start.line, where.span.start.column], [2, 3]);
 });
+
+test('a file with more than 100 syntax errors shows the first 100 and how many more', (t) => {
+  const lines = ['pipeline big', 'schema R { id: string, n: int }', 'source r: R from datagen { count: 10 }'];
+  for (let i = 0; i < 20_000; i++) lines.push(`stream s${i} = r | where n > ${i} | select { id, m: "unterminated }`);
+  const { diagnostics } = textToAst('big.sensei', lines.join('\n'));
+  t.is(diagnostics.length, 101);
+  t.true(diagnostics.slice(0, 100).every((d) => d.code !== 'too-many-diagnostics'));
+  const more = diagnostics[100]!;
+  t.is(more.code, 'too-many-diagnostics');
+  t.regex(more.message, /^and \d+ more syntax errors in this file, the next one here \(the first 100 are shown\)$/);
+  t.true(Number(/\d+/.exec(more.message)![0]) >= 19_900, more.message);
+  t.true(more.span.start.offset >= diagnostics[99]!.span.start.offset, 'it points at the next one, after those shown');
+});
