@@ -18,6 +18,7 @@ import { ChainFailure } from '../src/plan/chain.ts';
 import { LIKE_FLAGS, likeToRegex } from '../src/plan/like.ts';
 import { murmur2 } from '../src/formats/murmur2.ts';
 import { parseJsonValue, stringifyJson } from '../src/formats/json-text.ts';
+import { longValue } from '../src/formats/long.ts';
 
 type Fn = (...args: any[]) => unknown;
 
@@ -273,8 +274,7 @@ function jsonString(t: string, path: string): string | null {
 function jsonLong(t: string, path: string): number | bigint | null {
   const v = jsonAt(t, path);
   const n = typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : typeof v === 'bigint' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? BigInt(v.trim()) : undefined;
-  if (n === undefined || n < MIN_LONG || n > MAX_LONG) return null;
-  return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
+  return n === undefined ? null : (longValue(n) ?? null);
 }
 
 function jsonDouble(t: string, path: string): number | null {
@@ -312,13 +312,9 @@ function parseNumber(s: string): number {
   return DECIMAL_NUMBER.test(s) ? Number(s) : fail(`not a number: ${JSON.stringify(s)}`);
 }
 
-const MIN_LONG = -(2n ** 63n);
-const MAX_LONG = 2n ** 63n - 1n;
-
 /** A long as it is at run time: a number while it is a safe integer, else a bigint; past 64 bits an overflow. */
 function long(n: bigint, from: unknown): number | bigint {
-  if (n < MIN_LONG || n > MAX_LONG) fail(`long overflow: ${String(from)}`);
-  return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
+  return longValue(n) ?? fail(`long overflow: ${String(from)}`);
 }
 
 /** An int or long, truncated toward zero; outside the type's range is an overflow, not a wrap-around. */

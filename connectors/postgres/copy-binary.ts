@@ -12,6 +12,7 @@ import { unwrapNullable, type RecordNode, type SchemaNode } from '../../src/form
 import type { ColumnCodec, WireType } from './types.ts';
 import type { FormatEncoder } from '../../src/spi/connector.ts';
 import { stringifyJson } from '../../src/formats/json-text.ts';
+import { longValue } from '../../src/formats/long.ts';
 
 /** 2000-01-01T00:00:00Z, PostgreSQL's epoch, in Unix milliseconds and days. */
 const PG_EPOCH_MS = 946_684_800_000;
@@ -381,10 +382,7 @@ function decodeScalar(wire: WireType, b: Buffer): unknown {
   switch (wire) {
     case 'bool': return b[0] === 1;
     case 'int4': return b.readInt32BE(0);
-    case 'int8': {
-      const n = b.readBigInt64BE(0);
-      return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
-    }
+    case 'int8': return longValue(b.readBigInt64BE(0));
     case 'float4': return b.readFloatBE(0);
     case 'float8': return b.readDoubleBE(0);
     case 'numeric': return Number(numericText(b));

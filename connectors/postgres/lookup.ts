@@ -26,6 +26,7 @@ import { Backoff, retryPolicy } from '../retry.ts';
 import { classify, pgMessage } from './sink.ts';
 import { ReplicaRoute } from './replica.ts';
 import { postgresSpec } from './spec.ts';
+import { longValue } from '../../src/formats/long.ts';
 
 /** Text parsers for the types whose JS form pg would guess (dates in local time, int8 as text anyway). */
 const RAW = new Set([20, 1700, 1082, 1083, 1114, 1184, 1266]);
@@ -57,11 +58,8 @@ export function lateralQuery(query: string, keySql: string): string {
 function jsonForm(v: unknown, oid: number): unknown {
   if (v === null) return null;
   switch (oid) {
-    case OID.int8: {
-      // Exact: a bigint past 2^53, as longs are at run time.
-      const n = BigInt(v as string);
-      return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
-    }
+    // Exact: a bigint past 2^53, as longs are at run time.
+    case OID.int8: return longValue(BigInt(v as string));
     case OID.timestamp: case OID.timestamptz: {
       // `2024-05-01 10:00:00.25+00` → ISO-8601; without a zone it is UTC.
       const m = /^(\S+) (\S+?)([+-]\d{2})(:?\d{2})?$/.exec(v as string);

@@ -46,6 +46,7 @@ import { recordNode, schemaNode } from '../../src/formats/schema.ts';
 import { stdlib } from '../stdlib.ts';
 import type { EncodedOutput } from '../worker/wire.ts';
 import { parseJson, parseJsonValue, stringifyJson } from '../../src/formats/json-text.ts';
+import { longValue } from '../../src/formats/long.ts';
 
 export interface PipelineTestFile {
   /** Where the file is: messages name it, input files are relative to it. */
@@ -96,7 +97,7 @@ export class TestFileError extends Error {
 
 /** YAML (or JSON) with integers past 2^53 kept exact, as bigints: longs in inputs and expectations. */
 function parseExactYaml(text: string): unknown {
-  return parseYaml(text, (_key, v) => (typeof v === 'bigint' && v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v), { intAsBigInt: true });
+  return parseYaml(text, (_key, v) => (typeof v === 'bigint' ? (longValue(v) ?? v) : v), { intAsBigInt: true });
 }
 
 export function parseTestFile(text: string, path: string): PipelineTestFile {

@@ -10,6 +10,7 @@ import avro from 'avsc';
 import type { AvroSchemaJson } from '../plan/plan.ts';
 import { toUnscaled } from './decimal.ts';
 import { setOwn } from './own-keys.ts';
+import { longValue, MAX_LONG, MIN_LONG } from './long.ts';
 
 export type AvroType = avro.Type;
 
@@ -89,9 +90,6 @@ function twosComplement(n: bigint, size: number | undefined): Buffer {
   return buf;
 }
 
-const SAFE = 9007199254740991;
-const MIN_LONG = -(2n ** 63n);
-const MAX_LONG = 2n ** 63n - 1n;
 
 interface Tap {
   buf: Buffer;
@@ -153,7 +151,7 @@ class ExactLongType extends AbstractLongType {
       shift += 7n;
     } while (b & 0x80);
     tap.pos = pos;
-    return longValue(BigInt.asIntN(64, (z >> 1n) ^ -(z & 1n)));
+    return longValue(BigInt.asIntN(64, (z >> 1n) ^ -(z & 1n)))!;
   }
 
   _write(tap: Tap, v: number | bigint): void {
@@ -185,7 +183,7 @@ class ExactLongType extends AbstractLongType {
   }
 
   _fromJSON(v: unknown): unknown {
-    return typeof v === 'bigint' ? longValue(v) : v;
+    return typeof v === 'bigint' ? (longValue(v) ?? v) : v;
   }
 
   _toJSON(v: unknown): unknown {
@@ -195,11 +193,6 @@ class ExactLongType extends AbstractLongType {
   compare(a: number | bigint, b: number | bigint): number {
     return a < b ? -1 : a > b ? 1 : 0;
   }
-}
-
-/** A long's run-time value: a number while it is a safe integer, else the bigint. */
-function longValue(n: bigint): number | bigint {
-  return n >= -SAFE && n <= SAFE ? Number(n) : n;
 }
 
 const NUMBER_KINDS = new Set(['int', 'long', 'float', 'double']);

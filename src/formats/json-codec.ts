@@ -15,6 +15,7 @@ import { decimalProblem, isDecimalText } from './decimal.ts';
 import { isLosslessNumber, stringifyJson } from './json-text.ts';
 import { setOwn } from './own-keys.ts';
 import { branchName, isNullable, type RecordNode, type SchemaNode, type UnionNode } from './schema.ts';
+import { longValue } from './long.ts';
 
 type Convert = (value: any) => unknown;
 
@@ -324,15 +325,6 @@ function parseTimestamp(s: string, unit: 1 | 1000, fail: (what: string) => never
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !isLosslessNumber(v);
-}
-
-const MIN_LONG = -(2n ** 63n);
-const MAX_LONG = 2n ** 63n - 1n;
-
-/** A long's run-time value: a number while it is a safe integer, else a bigint; undefined when it is no 64-bit integer. */
-export function longValue(n: bigint): number | bigint | undefined {
-  if (n < MIN_LONG || n > MAX_LONG) return undefined;
-  return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
 }
 
 /** A JSON long: an integral number (kept exact past 2^53 by json-text.ts), or a bigint. */
