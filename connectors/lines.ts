@@ -2,9 +2,8 @@
  * One text line → one record of the source schema: JSON lines, or plain text
  * for a schema with a single string field. Shared by the file and stdin sources.
  */
-import { fromJson } from '../src/formats/json-codec.ts';
+import { jsonTextReader } from '../src/formats/json-codec.ts';
 import type { RecordNode } from '../src/formats/schema.ts';
-import { parseJson } from '../src/formats/json-text.ts';
 
 export type LineFormat = 'json' | 'text';
 
@@ -17,5 +16,5 @@ export function lineParser(schema: RecordNode, format: LineFormat): (line: strin
     const name = fields[0]!.name;
     return (line) => ({ [name]: line });
   }
-  return (line) => fromJson(schema, parseJson(line), { strict: false }) as Record<string, unknown>;
+  return jsonTextReader(schema, { strict: false }) as (line: string) => Record<string, unknown>;
 }

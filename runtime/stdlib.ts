@@ -19,6 +19,10 @@ import { LIKE_FLAGS, likeToRegex } from '../src/plan/like.ts';
 import { murmur2 } from '../src/formats/murmur2.ts';
 import { parseJsonValue, stringifyJson } from '../src/formats/json-text.ts';
 import { longValue } from '../src/formats/long.ts';
+import {
+  decimalAdd, decimalCompare, decimalDiv, decimalMod, decimalMul, decimalNeg, decimalRound, decimalSub, decimalText, decimalTrunc, toDecimal,
+  type DecimalOperand,
+} from '../src/plan/decimal.ts';
 
 type Fn = (...args: any[]) => unknown;
 
@@ -322,7 +326,7 @@ function toInteger(x: unknown, bits: 32 | 64): number | bigint {
   let n: number | bigint;
   if (typeof x === 'boolean') n = x ? 1 : 0;
   else if (typeof x === 'string') n = INTEGER.test(x) ? long(BigInt(x.trim()), x) : fail(`not an integer: ${JSON.stringify(x)}`);
-  else if (typeof x === 'bigint') n = x;
+  else if (typeof x === 'bigint') n = long(x, x);
   else {
     const t = Math.trunc(x as number) + 0;
     n = Number.isSafeInteger(t) ? t : Number.isFinite(t) ? long(BigInt(t), x) : fail(`long overflow: ${String(x)}`);
@@ -331,9 +335,11 @@ function toInteger(x: unknown, bits: 32 | 64): number | bigint {
   return n;
 }
 
-/** |x| of a long: |-2^63| is an overflow. */
-function abs(x: number | bigint): number | bigint {
-  return typeof x === 'number' ? Math.abs(x) : long(x < 0n ? -x : x, x);
+/** |x| of a long (|-2^63| is an overflow) or a decimal (past 15 digits its text, plan/decimal.ts). */
+function abs(x: number | bigint | string): number | bigint | string {
+  if (typeof x === 'number') return Math.abs(x);
+  if (typeof x === 'string') return x.startsWith('-') ? x.slice(1) : x;
+  return long(x < 0n ? -x : x, x);
 }
 
 function toBoolean(x: unknown): boolean {
@@ -341,13 +347,6 @@ function toBoolean(x: unknown): boolean {
   if (typeof x === 'number') return x !== 0;
   const t = String(x).trim().toLowerCase();
   return t === 'true' ? true : t === 'false' ? false : fail(`not a boolean: ${JSON.stringify(x)}`);
-}
-
-function toDecimal(x: unknown, precision: number, scale: number): number {
-  const n = typeof x === 'string' ? parseNumber(x) : Number(x);
-  const r = round(n, scale);
-  if (!(Math.abs(r) < 10 ** (precision - scale))) fail(`decimal(${precision},${scale}) overflow: ${String(x)}`);
-  return r;
 }
 
 function castToString(x: unknown): string {
@@ -465,6 +464,19 @@ export const operatorHelpers: Record<string, Fn> = {
   // `like` and `matches` with a pattern that is not a literal (codegen hoists literal ones); false when either side is null.
   like: (s: string | null, pattern: string | null) => s != null && pattern != null && likeRegex(pattern).test(s),
   matches: (s: string | null, pattern: string | null) => s != null && pattern != null && regex(pattern).test(s),
+  // Decimal arithmetic, comparison and conversions, exact to precision 38 (plan/decimal.ts).
+  dadd: decimalAdd,
+  dsub: decimalSub,
+  dmul: decimalMul,
+  ddiv: decimalDiv,
+  dmod: decimalMod,
+  dneg: decimalNeg,
+  dcmp: decimalCompare,
+  dtext: decimalText,
+  dtrunc: decimalTrunc,
+  dround: decimalRound,
+  dleast: strictN((args: DecimalOperand[]) => args.reduce((a, b) => (decimalCompare(b, a) < 0 ? b : a))),
+  dgreatest: strictN((args: DecimalOperand[]) => args.reduce((a, b) => (decimalCompare(b, a) > 0 ? b : a))),
   /** The error a chain throws under `on error fail`. */
   fail: (message: string, operator: string, offset: number) => new ChainFailure(message, operator, offset),
 };

@@ -36,8 +36,9 @@ export function functionsMarkdown(): string {
     '',
     'Casts to `int` and `long` truncate toward zero (the cast states the intent). Conversions that silently keep fewer',
     'significant digits warn `lossy-cast`: to `float` from types with more than 7 digits, to `double` from decimals with',
-    'more than 15, and `timestamp_micros` to `timestamp`. Longs are exact over 64 bits, and int and long results past',
-    'their range are overflow errors (docs/language.md, Numbers, exactly).',
+    'more than 15, and `timestamp_micros` to `timestamp`. Longs are exact over 64 bits and decimals to precision 38;',
+    'int, long and decimal results past their range are overflow errors. `abs`, `round`, `floor`, `ceil`, `least` and',
+    '`greatest` of a decimal keep its type and are exact (docs/language.md, Numbers, exactly).',
     '',
   ];
   for (const category of Object.keys(CATEGORY_TITLES) as Category[]) {

@@ -69,7 +69,8 @@ function violation(file: string, { target, typeOnly }: Import): string | undefin
   // The compiler sees the connector interface as data: the option specs, nothing that runs.
   if (from === 'compiler' && to === 'spi' && !target.startsWith('src/spi/spec.ts')) return 'the compiler sees only connector specs';
   // Connectors and the runtime read the plan's shapes; the plan's code (validation, versions) is the loader's business.
-  if (from === 'connectors' && to === 'plan' && !typeOnly) return 'connectors import plan types only';
+  // The run-time form of decimals is the exception: connectors read and write such values.
+  if (from === 'connectors' && to === 'plan' && !typeOnly && target !== 'src/plan/decimal.ts') return 'connectors import plan types only (and the decimal form)';
   // Inside the runtime: the worker side never reaches into the coordinator; cluster policies are pure.
   if (file.startsWith('runtime/worker/') && target.startsWith('runtime/coordinator/')) return 'the worker side may not import the coordinator';
   if (file.startsWith('runtime/cluster/') && to === 'runtime' && !target.startsWith('runtime/cluster/')) return 'cluster policies are pure';

@@ -5,6 +5,7 @@
  * Field names steer the values (`id`, `*_id`, `email`, `country`, `amount`…).
  */
 import { branchName, type RecordNode, type SchemaNode } from '../../src/formats/schema.ts';
+import { decimalOf } from '../../src/plan/decimal.ts';
 
 /** 2024-05-01T00:00:00Z: generated timestamps start here, one second apart per record. */
 export const BASE_TIME = Date.UTC(2024, 4, 1);
@@ -97,10 +98,11 @@ function generator(node: SchemaNode, name: string, recordName: string): Gen {
       if (/price|amount|total|cost/.test(name)) return (r) => Math.round(r.int(50, 50_000)) / 100;
       return (r) => Math.round(r.next() * 1_000_000) / 1000;
     case 'decimal': {
+      // Amounts up to 1000 (or what the precision allows, at most 15 digits), a few of them zero.
+      const max = Math.min((10 ** (node.precision - node.scale) - 1) * 10 ** node.scale, 1000 * 10 ** node.scale, 999_999_999_999_999);
       const unit = 10 ** node.scale;
-      // Amounts up to 1000 (or what the precision allows), a few of them zero.
-      const max = Math.min(10 ** (node.precision - node.scale) - 1, 1000) * unit;
-      return (r) => (r.next() < 0.03 ? 0 : r.int(1, max) / unit);
+      const value = node.scale <= 22 ? (u: number) => u / unit : (u: number) => decimalOf(BigInt(u), node.scale);
+      return (r) => (r.next() < 0.03 ? 0 : value(r.int(1, max)));
     }
     case 'string':
       return stringGenerator(name, recordName);

@@ -181,7 +181,7 @@ class DeadLetterSink extends RunProducerSink {
     for (let i = 0; i < batch.count; i++) {
       const line = text.subarray(from, batch.ends[i]! - 1);
       from = batch.ends[i]!;
-      const letter = parseJsonValue(line.toString('utf8')) as DeadLetter;
+      const letter = parseJsonValue(line.toString('utf8'), true) as DeadLetter;
       const input = inputs[i];
       const headers: IHeaders = {
         'sensei.error': letter.reason,

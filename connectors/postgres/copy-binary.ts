@@ -6,12 +6,12 @@
  * `CopyEncoder`, so the coordinator only concatenates bytes; `decodeRow`
  * turns a tuple back into JSON for a dead letter.
  */
-import { toUnscaled } from '../../src/formats/decimal.ts';
+import { decimalFromText, type DecimalOperand, unscaledAt } from '../../src/plan/decimal.ts';
 import { toJson } from '../../src/formats/json-codec.ts';
 import { unwrapNullable, type RecordNode, type SchemaNode } from '../../src/formats/schema.ts';
 import type { ColumnCodec, WireType } from './types.ts';
 import type { FormatEncoder } from '../../src/spi/connector.ts';
-import { stringifyJson } from '../../src/formats/json-text.ts';
+import { rawNumber, stringifyJson } from '../../src/formats/json-text.ts';
 import { longValue } from '../../src/formats/long.ts';
 
 /** 2000-01-01T00:00:00Z, PostgreSQL's epoch, in Unix milliseconds and days. */
@@ -189,7 +189,7 @@ function scalarWriter(node: SchemaNode, wire: WireType): FieldWriter {
       };
     case 'numeric': {
       const scale = node.kind === 'decimal' ? node.scale : 0;
-      return (e, v: number) => e.raw(numeric(v, scale));
+      return (e, v: DecimalOperand) => e.raw(numeric(v, scale));
     }
     case 'text':
       return (e, v: string) => e.text(v);
@@ -264,13 +264,17 @@ function arrayWriter(element: FieldWriter, elementOid: number): FieldWriter {
  * numeric's binary form: ndigits, weight, sign, dscale, then base-10000
  * digits.
  */
-export function numeric(v: number, scale: number): Buffer {
-  if (Number.isNaN(v)) return Buffer.from([0, 0, 0, 0, 0xc0, 0, 0, 0]);
-  if (!Number.isFinite(v)) throw new Error(`${v} is not a numeric value`);
-  const fast = numericOfSafeInteger(v, scale);
-  if (fast) return fast;
-  // Rounded as the Avro encoding rounds decimals (half away from zero, from the shortest decimal text).
-  const unscaled = toUnscaled(Math.abs(v), scale).toString().padStart(scale + 1, '0');
+export function numeric(v: DecimalOperand, scale: number): Buffer {
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return Buffer.from([0, 0, 0, 0, 0xc0, 0, 0, 0]);
+    if (!Number.isFinite(v)) throw new Error(`${v} is not a numeric value`);
+    const fast = numericOfSafeInteger(v, scale);
+    if (fast) return fast;
+  }
+  // Exact (a decimal past 15 digits is its text); a double rounded as the Avro encoding rounds decimals (half away from zero, from its shortest text).
+  const exact = unscaledAt(v, scale);
+  const negative = exact < 0n;
+  const unscaled = (negative ? -exact : exact).toString().padStart(scale + 1, '0');
   const int = unscaled.slice(0, unscaled.length - scale);
   const frac = unscaled.slice(unscaled.length - scale);
   const intGroups = Math.ceil(int.length / 4);
@@ -289,7 +293,7 @@ export function numeric(v: number, scale: number): Buffer {
   const out = Buffer.allocUnsafe(8 + used.length * 2);
   out.writeInt16BE(used.length, 0);
   out.writeInt16BE(used.length === 0 ? 0 : weight, 2);
-  out.writeUInt16BE(v < 0 && used.length > 0 ? 0x4000 : 0, 4);
+  out.writeUInt16BE(negative && used.length > 0 ? 0x4000 : 0, 4);
   out.writeInt16BE(scale, 6);
   used.forEach((d, i) => out.writeInt16BE(d, 8 + i * 2));
   return out;
@@ -385,7 +389,12 @@ function decodeScalar(wire: WireType, b: Buffer): unknown {
     case 'int8': return longValue(b.readBigInt64BE(0));
     case 'float4': return b.readFloatBE(0);
     case 'float8': return b.readDoubleBE(0);
-    case 'numeric': return Number(numericText(b));
+    case 'numeric': {
+      // A decimal past 15 digits keeps all of them, as the JSON form of the sinks writes it.
+      const text = numericText(b);
+      const v = text === 'NaN' ? NaN : decimalFromText(text);
+      return typeof v === 'string' ? rawNumber(v) : v;
+    }
     case 'text': case 'json': return wire === 'json' ? JSON.parse(b.toString('utf8')) : b.toString('utf8');
     case 'jsonb': return JSON.parse(b.subarray(1).toString('utf8'));
     case 'bytea': return b.toString('hex');

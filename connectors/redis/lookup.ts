@@ -8,7 +8,7 @@
  * reply.ts) is waited out with backoff; any other error stops the run.
  */
 import { recordNode, unwrapNullable, type SchemaNode } from '../../src/formats/schema.ts';
-import { fromJson } from '../../src/formats/json-codec.ts';
+import { fromJson, jsonTextReader } from '../../src/formats/json-codec.ts';
 import type { LookupClient, LookupContext } from '../../src/spi/connector.ts';
 import { OptionReader } from '../options.ts';
 import { LookupCache, type LookupKey } from '../lookup-cache.ts';
@@ -17,20 +17,24 @@ import { Backoff, retryPolicy } from '../retry.ts';
 import { classifyRedisError } from './reply.ts';
 import { newRedis, redisUrl } from './sink.ts';
 import { redisSpec } from './spec.ts';
-import { parseJson } from '../../src/formats/json-text.ts';
+import { LosslessNumber, parseJson } from '../../src/formats/json-text.ts';
+import { isDecimalText } from '../../src/plan/decimal.ts';
 
 /** A hash field (always text) in the JSON form of its declared type. */
 function hashValue(node: SchemaNode, text: string): unknown {
   const inner = unwrapNullable(node).node;
   switch (inner.kind) {
-    case 'int': case 'long': case 'float': case 'double': case 'decimal':
+    case 'int': case 'float': case 'double':
       return Number(text);
+    case 'long': case 'decimal':
+      // Read from the digits: a long past 2^53 or a decimal past 15 digits would be rounded by a double.
+      return isDecimalText(text) ? new LosslessNumber(text.trim()) : text;
     case 'boolean':
       return text === 'true' || text === '1';
     case 'timestamp-millis': case 'timestamp-micros': case 'date': case 'time-millis': case 'time-micros':
       return /^-?\d+$/.test(text) ? Number(text) : text;
     case 'array': case 'map': case 'record': case 'union':
-      return parseJson(text);
+      return parseJson(text, true);
     default:
       return text;
   }
@@ -42,8 +46,9 @@ export async function openRedisLookup(ctx: LookupContext): Promise<LookupClient>
   const read = options.oneOf('read', ['get', 'hgetall'] as const);
   const redis = newRedis(redisUrl(options), ctx);
   await redis.connect().catch(() => {});
+  const readJson = jsonTextReader(schema, { strict: false });
   const toRecord = (raw: unknown): unknown => {
-    if (read === 'get') return raw === null ? null : fromJson(schema, parseJson(raw as string), { strict: false });
+    if (read === 'get') return raw === null ? null : readJson(raw as string);
     const hash = raw as Record<string, string>;
     if (Object.keys(hash).length === 0) return null;
     const json: Record<string, unknown> = {};

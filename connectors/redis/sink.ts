@@ -15,6 +15,7 @@
  */
 import { Redis } from 'ioredis';
 import { recordNode } from '../../src/formats/schema.ts';
+import { hasWideDecimals } from '../../src/formats/json-codec.ts';
 import type { DeadLetter, EncodedBatch, SinkContext, SinkWriter } from '../../src/spi/connector.ts';
 import { OptionReader } from '../options.ts';
 import { durationOption } from '../options.ts';
@@ -98,6 +99,7 @@ export async function openRedisSink(ctx: SinkContext): Promise<SinkWriter> {
     ttl: durationOption(ctx.options, 'ttl', '0ms'),
     maxlen: options.number('maxlen'),
     fields: fields.filter((f) => f !== deleteField),
+    exactFractions: hasWideDecimals(recordNode(ctx.schema)),
   });
 }
 
@@ -109,6 +111,8 @@ interface RedisSinkSettings {
   ttl: number;
   maxlen: number;
   fields: string[];
+  /** Decimals past 15 digits are read from the line's digits (json-text.ts). */
+  exactFractions: boolean;
 }
 
 class RedisSink implements SinkWriter {
@@ -170,7 +174,7 @@ class RedisSink implements SinkWriter {
       const end = batch.ends[i]!;
       const line = this.decoder.decode(batch.data.subarray(start, end - 1));
       start = end;
-      const record = parse ? (parseJsonValue(line) as Record<string, unknown>) : {};
+      const record = parse ? (parseJsonValue(line, s.exactFractions) as Record<string, unknown>) : {};
       const key = s.key.build(record);
       const commands: Command[] = [];
       if (s.deleteField !== undefined && record[s.deleteField] === true) {

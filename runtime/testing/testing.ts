@@ -35,7 +35,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument, visit } from 'yaml';
 import { TaskOperators } from '../operators/task-operators.ts';
 import type { Plan, PlanLookup, PlanSource } from '../../src/plan/plan.ts';
 import { partitionOf } from '../../src/formats/partitioner.ts';
@@ -45,7 +45,8 @@ import { fromJson, toJson } from '../../src/formats/json-codec.ts';
 import { recordNode, schemaNode } from '../../src/formats/schema.ts';
 import { stdlib } from '../stdlib.ts';
 import type { EncodedOutput } from '../worker/wire.ts';
-import { parseJson, parseJsonValue, stringifyJson } from '../../src/formats/json-text.ts';
+import { LosslessNumber, parseJson, parseJsonValue, stringifyJson } from '../../src/formats/json-text.ts';
+import { isDecimalText } from '../../src/plan/decimal.ts';
 import { longValue } from '../../src/formats/long.ts';
 
 export interface PipelineTestFile {
@@ -95,9 +96,23 @@ export class TestFileError extends Error {
   }
 }
 
-/** YAML (or JSON) with integers past 2^53 kept exact, as bigints: longs in inputs and expectations. */
+/** A number of 16 digits or more, which a double may round. */
+const MANY_DIGITS = /\d(?:\.?\d){15}/;
+
+/**
+ * YAML (or JSON) with numbers kept exact: integers past 2^53 as bigints
+ * (longs), other numbers of 16 digits or more as their text (wide
+ * decimals), in inputs and expectations; fromJson reads both by the schema.
+ */
 function parseExactYaml(text: string): unknown {
-  return parseYaml(text, (_key, v) => (typeof v === 'bigint' ? (longValue(v) ?? v) : v), { intAsBigInt: true });
+  const doc = parseDocument(text, { intAsBigInt: true });
+  if (doc.errors.length > 0) throw doc.errors[0];
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'number' && typeof node.source === 'string' && MANY_DIGITS.test(node.source) && isDecimalText(node.source)) node.value = new LosslessNumber(node.source);
+    },
+  });
+  return doc.toJS({ reviver: (_key, v) => (typeof v === 'bigint' ? (longValue(v) ?? v) : v) });
 }
 
 export function parseTestFile(text: string, path: string): PipelineTestFile {
@@ -230,7 +245,7 @@ async function inputRecords(src: PlanSource, given: TestCase['input'][string] | 
       failures.push(`input ${src.name}: cannot read ${given.file}: ${(e as Error).message}`);
       return undefined;
     }
-    rows = /\.(ya?ml|json)$/.test(path) ? (parseExactYaml(text) as unknown[]) : text.split('\n').filter((l) => l.trim()).map((l) => parseJson(l));
+    rows = /\.(ya?ml|json)$/.test(path) ? (parseExactYaml(text) as unknown[]) : text.split('\n').filter((l) => l.trim()).map((l) => parseJson(l, true));
   }
   const node = recordNode(src.schema);
   const keyField = typeof src.options.key === 'string' ? src.options.key : undefined;
@@ -333,7 +348,7 @@ async function runSource(
 }
 
 function jsonLines(out: EncodedOutput): unknown[] {
-  return Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength).toString('utf8').split('\n').filter(Boolean).map((l) => parseJsonValue(l));
+  return Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength).toString('utf8').split('\n').filter(Boolean).map((l) => parseJsonValue(l, true));
 }
 
 function checkOutputs(plan: Plan, c: TestCase, result: CaseResult): void {

@@ -199,7 +199,7 @@ const MATH_FUNCTIONS = strict([
   { name: 'abs', category: 'math', params: [p('x', 'numeric')], returns: 'type of x', result: sameAsFirst, doc: 'The absolute value; for an int or a long, one past its range (`abs` of −2^31 as an int) is an overflow error.', examples: [ex([-3], 3)] },
   {
     name: 'round', category: 'math', params: [p('x', 'numeric'), p('digits', 'integer', { optional: true })], returns: 'type of x', result: sameAsFirst,
-    doc: 'Rounded half away from zero, to `digits` decimal places (default 0).', examples: [ex([2.5], 3), ex([-2.5], -3), ex([1.23456, 2], 1.23)],
+    doc: 'Rounded half away from zero, to `digits` decimal places (default 0; negative digits round to tens, hundreds…). A decimal stays exact and keeps its type; an int or a long is already whole unless `digits` is negative.', examples: [ex([2.5], 3), ex([-2.5], -3), ex([1.23456, 2], 1.23)],
   },
   { name: 'floor', category: 'math', params: [p('x', 'numeric')], returns: 'type of x', result: sameAsFirst, doc: 'The largest integral value not above x.', examples: [ex([-1.5], -2)] },
   { name: 'ceil', category: 'math', params: [p('x', 'numeric')], returns: 'type of x', result: sameAsFirst, doc: 'The smallest integral value not below x.', examples: [ex([1.2], 2)] },
@@ -377,7 +377,7 @@ const CAST_FUNCTIONS = strict([
       if (typeof scale !== 'number' || scale < 0 || scale > precision) return `the scale must be from 0 to the precision (${precision})`;
       return decimal(precision, scale);
     },
-    doc: 'Converts to a decimal, rounding half away from zero to `scale` digits; more than `precision` digits is an error.', examples: [ex([12.345, 5, 2], 12.35, 'decimal(12.345, 5, 2)')],
+    doc: 'Converts to a decimal (exact to precision 38), rounding half away from zero to `scale` digits: a double by its shortest decimal text, so `decimal(1.005, 3, 2)` is 1.01; text in decimal notation only. More than `precision` digits is an error.', examples: [ex([12.345, 5, 2], 12.35, 'decimal(12.345, 5, 2)')],
   },
   {
     name: 'timestamp', category: 'cast', params: [p('x', 'any')], returns: 'timestamp_millis',

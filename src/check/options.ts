@@ -177,7 +177,9 @@ function optionValue(option: OptionSpec, e: Expr, connector: string, diagnostics
     return undefined;
   }
   const kind = v.type.kind;
-  const range = (n: number, unit = ''): Constant | undefined => {
+  const range = (n: Constant, unit = ''): Constant | undefined => {
+    // Longs past 2^53 and decimals past 15 digits are exact only as text: no option needs them.
+    if (typeof n !== 'number') return invalid('must be a number within ±2^53 (9007199254740991)');
     if (option.min !== undefined && n < option.min) return invalid(`must be at least ${option.min}${unit}, not ${n}${unit}`);
     if (option.max !== undefined && n > option.max) return invalid(`must be at most ${option.max}${unit}, not ${n}${unit}`);
     return n;
@@ -188,11 +190,11 @@ function optionValue(option: OptionSpec, e: Expr, connector: string, diagnostics
     case 'boolean':
       return kind === 'boolean' ? v.value : invalid('must be true or false');
     case 'int':
-      return (kind === 'int' || kind === 'long') && e.kind !== 'duration' ? range(v.value as number) : invalid('must be an integer');
+      return (kind === 'int' || kind === 'long') && e.kind !== 'duration' ? range(v.value) : invalid('must be an integer');
     case 'number':
-      return ['int', 'long', 'float', 'double', 'decimal'].includes(kind) && e.kind !== 'duration' ? range(v.value as number) : invalid('must be a number');
+      return ['int', 'long', 'float', 'double', 'decimal'].includes(kind) && e.kind !== 'duration' ? range(v.value) : invalid('must be a number');
     case 'duration':
-      return e.kind === 'duration' ? range(v.value as number, 'ms') : invalid('must be a duration', ['write it with a unit: 500ms, 10s, 5m, 2h, 1d']);
+      return e.kind === 'duration' ? range(v.value, 'ms') : invalid('must be a duration', ['write it with a unit: 500ms, 10s, 5m, 2h, 1d']);
     case 'string-list':
       if (kind === 'string') return [v.value];
       if (v.type.kind === 'array' && (v.type.items.kind === 'string' || (v.value as Constant[]).length === 0)) return v.value;

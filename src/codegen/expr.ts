@@ -19,12 +19,15 @@
  * Numbers: int arithmetic fails on 32-bit overflow and long arithmetic on
  * 64-bit overflow (longs are numbers while safe, bigints beyond: prelude.ts);
  * integral division truncates;
- * integral and decimal division by zero fail. Decimal results are rounded to
- * their type's scale at every step, so 19.99 * 100 is 1999.
+ * integral and decimal division by zero fail. Decimals are exact to
+ * precision 38 (numbers up to 15 significant digits, their text beyond:
+ * plan/decimal.ts); results are rounded half away from zero to their type's
+ * scale at every step, so 19.99 * 100 is 1999.
  */
 import type { Constant, TypedExpr } from '../check/typed.ts';
 import type { AvroType } from '../types/avro-type.ts';
 import { isNullable, nonNull } from '../types/type-utils.ts';
+import { NUMBER_DIGITS } from '../plan/decimal.ts';
 import { FUNCTIONS_BY_NAME } from '../check/functions.ts';
 import { helpersCode, type HelperName } from './prelude.ts';
 import { LIKE_FLAGS, likeToRegex } from '../plan/like.ts';
@@ -155,7 +158,7 @@ class ExprCompiler {
         return this.inList(e.value, e.list, e.negated);
       case 'between':
         return this.nullFalse([e.value, e.low, e.high], ([v, lo, hi]) => {
-          const test = `${ordered('<=', lo!, v!, e.value.type)} && ${ordered('<=', v!, hi!, e.value.type)}`;
+          const test = `${ordered('<=', lo!, v!, e.low.type, e.value.type, this.scope)} && ${ordered('<=', v!, hi!, e.value.type, e.high.type, this.scope)}`;
           return e.negated ? `!(${test})` : test;
         });
       case 'if':
@@ -188,6 +191,10 @@ class ExprCompiler {
         return `{ ${Object.entries(value as Record<string, Constant>).map(([k, v]) => `${literalKey(k)}: ${this.literal(v, t.values)}`).join(', ')} }`;
       case 'record':
         return `{ ${t.fields.map((f) => `${literalKey(f.name)}: ${this.literal((value as Record<string, Constant>)[f.name] ?? null, f.type)}`).join(', ')} }`;
+      case 'long':
+        // A long past 2^53 is a bigint at run time; its Constant holds the digits.
+        if (typeof value === 'string') return this.scope.hoist(`${value}n`);
+        return typeof value === 'number' && value < 0 ? `(${value})` : JSON.stringify(value);
       default:
         // Numbers, strings and booleans: JSON is JavaScript (negative numbers parenthesized).
         return typeof value === 'number' && (value < 0 || Object.is(value, -0)) ? `(${value})` : JSON.stringify(value);
@@ -245,7 +252,7 @@ class ExprCompiler {
       case '<=':
       case '>':
       case '>=':
-        return this.nullFalse([left, right], ([a, b]) => ordered(op, a!, b!, left.type));
+        return this.nullFalse([left, right], ([a, b]) => ordered(op, a!, b!, left.type, right.type, this.scope));
       case 'like':
       case 'matches':
         return this.match(op, left, right);
@@ -254,7 +261,7 @@ class ExprCompiler {
         if (op === '-' && nonNull(left.type).kind === 'timestamp-micros' && nonNull(right.type).kind === 'timestamp-micros') {
           return this.strict([left, right], ([a, b]) => `${this.scope.helper('ldiv')}(${this.scope.helper('lsub')}(${a}, ${b}), 1000)`);
         }
-        return this.strict([left, right], ([a, b]) => arithmetic(op, a!, b!, e.type, this.scope));
+        return this.strict([left, right], ([a, b]) => arithmetic(op, a!, b!, left.type, right.type, e.type, this.scope));
     }
   }
 
@@ -288,7 +295,8 @@ class ExprCompiler {
 
   private inList(value: TypedExpr, list: TypedExpr[], negated: boolean): string {
     const v = this.expr(value);
-    const constant = list.every((item) => item.k === 'literal' && (item.value === null || typeof item.value !== 'object'));
+    // A Set of JSON constants, unless a long among them is a bigint at run time.
+    const constant = list.every((item) => item.k === 'literal' && (item.value === null || typeof item.value !== 'object') && !(nonNull(item.type).kind === 'long' && typeof item.value === 'string'));
     const structured = !primitiveEquality(value.type);
     let test: string;
     if (constant && !structured && list.length > 6) {
@@ -311,6 +319,8 @@ class ExprCompiler {
       const from = nonNull(args[0]!.type);
       return this.strict(args.slice(0, 1), ([x]) => cast(fn, x!, from, nonNull(type), this.scope));
     }
+    const exact = exactNumericCall(fn, args, nonNull(type), this.scope);
+    if (exact) return this.strict(args, exact);
     const f = this.scope.lib(fn);
     if (spec?.nulls !== 'strict') return `${f}(${args.map((a) => this.expr(a)).join(', ')})`;
     // abs(-2^31) is past an int, as -(-2^31) is (the library checks longs itself).
@@ -326,15 +336,64 @@ export function primitiveEquality(t: AvroType): boolean {
 }
 
 function equal(a: string, b: string, ta: AvroType, tb: AvroType, scope: ChainScope): string {
+  if (exactCompare(ta, tb)) return `${scope.lib('dcmp')}(${a}, ${b}) === 0`;
   if (primitiveEquality(ta) && primitiveEquality(tb)) return `${a} === ${b}`;
   const bytes = (t: AvroType) => t.kind === 'bytes' || t.kind === 'fixed';
   if (bytes(ta) && bytes(tb)) return `Buffer.compare(${a}, ${b}) === 0`;
   return `${scope.helper('deepEqual')}(${a}, ${b})`;
 }
 
-function ordered(op: '<' | '<=' | '>' | '>=', a: string, b: string, t: AvroType): string {
-  const k = nonNull(t).kind;
+function ordered(op: '<' | '<=' | '>' | '>=', a: string, b: string, ta: AvroType, tb: AvroType, scope: ChainScope): string {
+  if (exactCompare(ta, tb)) return `${scope.lib('dcmp')}(${a}, ${b}) ${op} 0`;
+  const k = nonNull(ta).kind;
   return k === 'bytes' || k === 'fixed' ? `Buffer.compare(${a}, ${b}) ${op} 0` : `${a} ${op} ${b}`;
+}
+
+/** A decimal past 15 digits is its text at run time (plan/decimal.ts). */
+function wideDecimal(t: AvroType): boolean {
+  const n = nonNull(t);
+  return n.kind === 'decimal' && n.precision > NUMBER_DIGITS;
+}
+
+/**
+ * Whether a comparison needs the exact decimal comparison: a wide decimal
+ * (text at run time), or a decimal beside a long (equal values may be a
+ * number and a bigint). Other numbers compare exactly with `<` and `===`.
+ */
+function exactCompare(ta: AvroType, tb: AvroType): boolean {
+  const [a, b] = [nonNull(ta).kind, nonNull(tb).kind];
+  return wideDecimal(ta) || wideDecimal(tb) || (a === 'decimal' && b === 'long') || (a === 'long' && b === 'decimal');
+}
+
+/** The scale of an operand of decimal arithmetic (an int or a long is a decimal of scale 0). */
+function scaleOf(t: AvroType): number {
+  const n = nonNull(t);
+  return n.kind === 'decimal' ? n.scale : 0;
+}
+
+/** An operand of double arithmetic as a number (a long past 2^53 is a bigint, a wide decimal text). */
+function asDouble(code: string, t: AvroType): string {
+  return nonNull(t).kind === 'long' || wideDecimal(t) ? `Number(${code})` : code;
+}
+
+/**
+ * The math functions whose meaning depends on an exact operand's type:
+ * `round`, `floor`, `ceil` of decimals (to the digits asked, exactly) and of
+ * longs (already integral), `least` and `greatest` of decimals.
+ */
+function exactNumericCall(fn: string, args: TypedExpr[], type: AvroType, scope: ChainScope): ((codes: string[]) => string) | undefined {
+  if (type.kind === 'decimal') {
+    const { precision: p, scale: s } = type;
+    if (fn === 'round') return ([x, digits]) => `${scope.lib('dround')}(${x}, ${args.length > 1 ? digits : 0}, "round", ${p}, ${s})`;
+    if (fn === 'floor' || fn === 'ceil') return ([x]) => `${scope.lib('dround')}(${x}, 0, "${fn}", ${p}, ${s})`;
+    if (fn === 'least' || fn === 'greatest') return (codes) => `${scope.lib(fn === 'least' ? 'dleast' : 'dgreatest')}(${codes.join(', ')})`;
+  }
+  if (type.kind === 'long' || type.kind === 'int') {
+    if (fn === 'floor' || fn === 'ceil' || (fn === 'round' && args.length === 1)) return ([x]) => x!;
+    // Negative digits round to tens, hundreds…: through the decimal rounding, checked back into the type.
+    if (fn === 'round') return ([x, digits]) => `${scope.lib(type.kind)}(${scope.lib('dtrunc')}(${scope.lib('dround')}(${x}, ${digits}, "round", 20, 0)))`;
+  }
+  return undefined;
 }
 
 function negate(x: string, type: AvroType, scope: ChainScope): string {
@@ -347,6 +406,7 @@ function negate(x: string, type: AvroType, scope: ChainScope): string {
     case 'long':
       return `${scope.helper('lneg')}(${x})`;
     default:
+      if (wideDecimal(type)) return `${scope.lib('dneg')}(${x})`;
       // `0 - x` rather than `-x`: an integral or decimal zero has no sign.
       return `(0 - ${x})`;
   }
@@ -354,7 +414,9 @@ function negate(x: string, type: AvroType, scope: ChainScope): string {
 
 const LONG_OPS = { '+': 'ladd', '-': 'lsub', '*': 'lmul', '/': 'ldiv', '%': 'lmod' } as const;
 
-function arithmetic(op: '+' | '-' | '*' | '/' | '%', a: string, b: string, type: AvroType, scope: ChainScope): string {
+const DECIMAL_OPS = { '+': 'dadd', '-': 'dsub', '*': 'dmul', '/': 'ddiv', '%': 'dmod' } as const;
+
+function arithmetic(op: '+' | '-' | '*' | '/' | '%', a: string, b: string, ta: AvroType, tb: AvroType, type: AvroType, scope: ChainScope): string {
   const t = nonNull(type);
   switch (t.kind) {
     case 'int': {
@@ -366,16 +428,14 @@ function arithmetic(op: '+' | '-' | '*' | '/' | '%', a: string, b: string, type:
     case 'long':
       return `${scope.helper(LONG_OPS[op])}(${a}, ${b})`;
     case 'float':
-      return `Math.fround(${a} ${op} ${b})`;
-    case 'decimal': {
-      const raw = op === '/' ? `${scope.helper('ddiv')}(${a}, ${b})` : op === '%' ? `${scope.helper('dmod')}(${a}, ${b})` : `${a} ${op} ${b}`;
-      // Rounded at every step, so that 19.99 * 100 is 1999 and not 1998.9999999999998.
-      return decimalCode(raw, t, scope);
-    }
+      return `Math.fround(${asDouble(a, ta)} ${op} ${asDouble(b, tb)})`;
+    case 'decimal':
+      // Exact, rounded to the result's scale at every step, so that 19.99 * 100 is 1999 and not 1998.9999999999998.
+      return `${scope.lib(DECIMAL_OPS[op])}(${a}, ${scaleOf(ta)}, ${b}, ${scaleOf(tb)}, ${t.precision}, ${t.scale})`;
     case 'string':
       return `(${a} + ${b})`;
     case 'double':
-      return `(${a} ${op} ${b})`;
+      return `(${asDouble(a, ta)} ${op} ${asDouble(b, tb)})`;
     default:
       // Timestamps, dates and times plus or minus durations: long arithmetic.
       return `${scope.helper(LONG_OPS[op])}(${a}, ${b})`;
@@ -400,7 +460,7 @@ function cast(fn: string, x: string, from: AvroType, to: AvroType, scope: ChainS
         case 'enum':
           return x;
         case 'decimal':
-          return `(${x}).toFixed(${from.kind === 'decimal' ? from.scale : 0})`;
+          return `${scope.lib('dtext')}(${x}, ${from.scale})`;
         case 'timestamp-millis':
           return `new Date(${x}).toISOString()`;
         case 'timestamp-micros':
@@ -415,14 +475,19 @@ function cast(fn: string, x: string, from: AvroType, to: AvroType, scope: ChainS
       break;
     case 'timestamp-millis':
       if (f === 'date') return `(${x} * ${DAY_MILLIS})`;
-      if (f === 'timestamp-micros') return `Math.floor(${x} / 1000)`;
+      if (f === 'timestamp-micros') return `${scope.helper('millisOfMicros')}(${x})`;
       break;
     case 'date':
       if (f === 'timestamp-millis') return `Math.floor(${x} / ${DAY_MILLIS})`;
-      if (f === 'timestamp-micros') return `Math.floor(${x} / ${DAY_MILLIS * 1000})`;
+      if (f === 'timestamp-micros') return `Math.floor(${scope.helper('millisOfMicros')}(${x}) / ${DAY_MILLIS})`;
       break;
     case 'decimal':
       return decimalCode(x, to, scope);
+    case 'int':
+    case 'long':
+      // Truncated toward zero, then checked against the type's range.
+      if (f === 'decimal') return `${scope.lib(fn)}(${scope.lib('dtrunc')}(${x}))`;
+      break;
   }
   return `${scope.lib(fn)}(${x})`;
 }

@@ -78,13 +78,6 @@ export const HELPERS = {
   imod: {
     code: `function imod(a, b) { if (b === 0) throw new RangeError("division by zero"); return a % b + 0; }`,
   },
-  /** decimal division and remainder by zero fail; double division follows IEEE 754. */
-  ddiv: {
-    code: `function ddiv(a, b) { if (b === 0) throw new RangeError("division by zero"); return a / b; }`,
-  },
-  dmod: {
-    code: `function dmod(a, b) { if (b === 0) throw new RangeError("division by zero"); return a % b; }`,
-  },
   /** Structural equality of records, arrays, maps and bytes. */
   deepEqual: {
     code: `function deepEqual(a, b) {
@@ -108,6 +101,10 @@ export const HELPERS = {
   },
   timeText: {
     code: `function timeText(ms) { return new Date(ms).toISOString().slice(11, 23); }`,
+  },
+  /** Epoch microseconds → milliseconds, rounded down: exact for a bigint (before 1685 or after 2255), whose milliseconds are safe. */
+  millisOfMicros: {
+    code: `function millisOfMicros(us) { return typeof us === "bigint" ? Number(us / 1000n - (us % 1000n < 0n ? 1n : 0n)) : Math.floor(us / 1000); }`,
   },
   /** ISO 8601 with six fractional digits, for timestamp-micros (a bigint before 1685 or after 2255). */
   microsText: {

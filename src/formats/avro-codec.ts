@@ -8,13 +8,16 @@
  */
 import avro from 'avsc';
 import type { AvroSchemaJson } from '../plan/plan.ts';
-import { toUnscaled } from './decimal.ts';
+import { decimalOf, type DecimalValue, unscaledAt } from '../plan/decimal.ts';
 import { setOwn } from './own-keys.ts';
 import { longValue, MAX_LONG, MIN_LONG } from './long.ts';
 
 export type AvroType = avro.Type;
 
-/** decimal(p, s) ↔ number: two's-complement big-endian unscaled integer in bytes or fixed. */
+/** A wide decimal's run-time text (decimal.ts). */
+const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
+
+/** decimal(p, s) ↔ its run-time value (decimal.ts): two's-complement big-endian unscaled integer in bytes or fixed. */
 class DecimalType extends avro.types.LogicalType {
   private readonly precision: number;
   private readonly scale: number;
@@ -37,21 +40,21 @@ class DecimalType extends avro.types.LogicalType {
     this.size = schema.type === 'fixed' ? Number(schema.size) : undefined;
   }
 
-  protected override _fromValue(buf: Buffer): number {
+  protected override _fromValue(buf: Buffer): DecimalValue {
     if (buf.length === 0) return 0;
     // Bytes can hold more digits than the schema allows: such a value is the record's error, not a wrong number.
     const n = buf.length <= 6 ? buf.readIntBE(0, buf.length) : BigInt.asIntN(buf.length * 8, BigInt('0x' + buf.toString('hex')));
     const limit = typeof n === 'number' ? this.limit : this.bigLimit;
     if (n >= limit || n <= -limit) throw new Error(`a decimal with unscaled value ${n} does not fit decimal(${this.precision}, ${this.scale})`);
-    return Number(n) / this.factor;
+    // Six bytes hold at most 15 digits: a number, as decimal.ts keeps such values.
+    return typeof n === 'number' && this.scale <= 22 ? n / this.factor + 0 : decimalOf(BigInt(n), this.scale);
   }
 
   protected override _toValue(value: unknown): Buffer | undefined {
     // Returning undefined (not throwing) tells avsc the value is not a decimal, which unions rely on.
-    if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
-    const unscaled = toUnscaled(value, this.scale, this.factor);
-    const limit = 10n ** BigInt(this.precision);
-    if (unscaled >= limit || unscaled <= -limit) {
+    if (!(typeof value === 'number' ? Number.isFinite(value) : typeof value === 'string' && DECIMAL_TEXT.test(value))) return undefined;
+    const unscaled = unscaledAt(value as number | string, this.scale);
+    if (unscaled >= this.bigLimit || unscaled <= -this.bigLimit) {
       throw new Error(`${value} does not fit decimal(${this.precision}, ${this.scale})`);
     }
     return twosComplement(unscaled, this.size);
@@ -71,23 +74,19 @@ class DecimalType extends avro.types.LogicalType {
 }
 
 function twosComplement(n: bigint, size: number | undefined): Buffer {
-  let bytes = 1;
-  while (n >= 1n << BigInt(bytes * 8 - 1) || n < -(1n << BigInt(bytes * 8 - 1))) bytes++;
+  // Bytes for the magnitude's bits (of −n−1 when negative) and a sign bit.
+  const hex = (n < 0n ? -n - 1n : n).toString(16);
+  let bytes = (((hex.length - 1) * 4 + 32 - Math.clz32(parseInt(hex[0]!, 16))) >> 3) + 1;
   if (size !== undefined) {
     if (bytes > size) throw new Error(`decimal does not fit fixed(${size})`);
     bytes = size;
   }
-  const buf = Buffer.alloc(bytes);
   if (bytes <= 6) {
+    const buf = Buffer.alloc(bytes);
     buf.writeIntBE(Number(n), 0, bytes);
-  } else {
-    let v = BigInt.asUintN(bytes * 8, n);
-    for (let i = bytes - 1; i >= 0; i--) {
-      buf[i] = Number(v & 0xffn);
-      v >>= 8n;
-    }
+    return buf;
   }
-  return buf;
+  return Buffer.from(BigInt.asUintN(bytes * 8, n).toString(16).padStart(bytes * 2, '0'), 'hex');
 }
 
 
@@ -162,13 +161,17 @@ class ExactLongType extends AbstractLongType {
     if (!this._check(v)) throw new Error(`invalid "long": ${String(v)}`);
     let z = BigInt(v);
     z = z < 0n ? (-z << 1n) - 1n : z << 1n;
+    // The zigzag value in two 32-bit halves: the varint is then written with integer operations.
+    let lo = Number(BigInt.asUintN(32, z));
+    let hi = Number(z >> 32n);
     const buf = tap.buf;
     let pos = tap.pos;
-    while (z >= 0x80n) {
-      buf[pos++] = Number(z & 0x7fn) | 0x80;
-      z >>= 7n;
+    while (hi > 0 || lo > 0x7f) {
+      buf[pos++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
     }
-    buf[pos++] = Number(z);
+    buf[pos++] = lo;
     tap.pos = pos;
   }
 

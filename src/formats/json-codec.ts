@@ -11,8 +11,8 @@
  * keeps the digits JSON.parse would round as `LosslessNumber`s; here they
  * become the schema's value, or an error naming the field.
  */
-import { decimalProblem, isDecimalText } from './decimal.ts';
-import { isLosslessNumber, stringifyJson } from './json-text.ts';
+import { decimalFromText, decimalProblem, isDecimalText, NUMBER_DIGITS } from '../plan/decimal.ts';
+import { isLosslessNumber, parseJson, rawNumber, stringifyJson } from './json-text.ts';
 import { setOwn } from './own-keys.ts';
 import { branchName, isNullable, type RecordNode, type SchemaNode, type UnionNode } from './schema.ts';
 import { longValue } from './long.ts';
@@ -88,6 +88,9 @@ function buildToJson(node: SchemaNode): Convert | undefined {
       return (v: number) => timeOfDay(Math.floor(v), 3, v);
     case 'time-micros':
       return (v: number) => timeOfDay(Math.floor(v / 1000), 6, v);
+    case 'decimal':
+      // Past 15 digits a decimal is its text at run time, written as a JSON number with all its digits.
+      return node.precision > NUMBER_DIGITS ? (v: number | string) => (typeof v === 'string' ? rawNumber(v) : v) : undefined;
     case 'array': {
       const item = toJsonConverter(node.items);
       return item && ((v: unknown[]) => v.map(item));
@@ -185,6 +188,30 @@ export interface FromJsonOptions {
   strict?: boolean;
 }
 
+/** A reader of JSON text as values of this schema; with decimals past 15 digits, fractions are read from their digits too. */
+export function jsonTextReader(node: SchemaNode, options: FromJsonOptions = {}): (text: string) => unknown {
+  const exactFractions = hasWideDecimals(node);
+  return (text) => fromJson(node, parseJson(text, exactFractions), options);
+}
+
+/** Whether values of the schema may hold decimals past 15 digits, which JSON readers must take from their digits. */
+export function hasWideDecimals(node: SchemaNode): boolean {
+  return hasWideDecimal(node, new Set());
+}
+
+function hasWideDecimal(node: SchemaNode, seen: Set<SchemaNode>): boolean {
+  if (seen.has(node)) return false;
+  seen.add(node);
+  switch (node.kind) {
+    case 'decimal': return node.precision > NUMBER_DIGITS;
+    case 'array': return hasWideDecimal(node.items, seen);
+    case 'map': return hasWideDecimal(node.values, seen);
+    case 'record': return node.fields.some((f) => hasWideDecimal(f.type, seen));
+    case 'union': return node.branches.some((b) => hasWideDecimal(b, seen));
+    default: return false;
+  }
+}
+
 /**
  * The runtime value of a JSON value (as toJson writes it, or the numeric
  * forms). Missing record fields take their default, or null when nullable.
@@ -224,7 +251,7 @@ function read(node: SchemaNode, v: unknown, path: string, strict: boolean): unkn
       if (!isDecimalText(text)) fail(`decimal(${node.precision}, ${node.scale})`);
       const problem = decimalProblem(text, node.precision, node.scale);
       if (problem) throw new JsonValueError(path, problem);
-      return Number(text);
+      return node.precision <= NUMBER_DIGITS ? Number(text) : decimalFromText(text);
     }
     case 'string':
     case 'uuid':

@@ -8,6 +8,7 @@ import type { Expr } from '../syntax/ast.ts';
 import type { AvroType } from '../types/avro-type.ts';
 import { printExpr } from '../format/print-expr.ts';
 import { nonNull } from '../types/type-utils.ts';
+import { decimalText } from '../plan/decimal.ts';
 
 export function exprText(e: TypedExpr): string {
   return printExpr(toAst(e));
@@ -71,7 +72,7 @@ function literal(value: Constant, type: AvroType, at: { span: TypedExpr['span'] 
     case 'double':
       return number('', Number.isInteger(value) ? (value as number).toFixed(1) : String(value));
     case 'decimal':
-      return number('d', (value as number).toFixed(t.scale));
+      return number('d', decimalText(value as number | string, t.scale));
     case 'timestamp-millis':
       return typed('timestamp', new Date(value as number).toISOString());
     case 'date':

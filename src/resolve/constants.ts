@@ -8,39 +8,54 @@ import type { Span } from '../diagnostics/diagnostic.ts';
 import type { Constant } from '../plan/plan.ts';
 import type { AvroType } from '../types/avro-type.ts';
 import type { Expr, NumberLiteral, TypedLiteral } from '../syntax/ast.ts';
-import { decimal, T, unifyTypes } from '../types/type-utils.ts';
+import { decimal, MAX_DECIMAL_PRECISION, T, unifyTypes } from '../types/type-utils.ts';
+import { decimalFromText } from '../plan/decimal.ts';
 
 export type Evaluated = { type: AvroType; value: Constant } | { error: string; span: Span };
 
 const INT_MAX = 2 ** 31 - 1;
 
-/** The type of a number literal: `42` int (long when it does not fit), `42L` long, `1.5` double, `1.5f` float, `12.50d` decimal(4,2). */
-export function numberLiteral(lit: NumberLiteral): Evaluated {
-  const text = lit.text.replace(/_/g, '');
+/**
+ * The type of a number literal: `42` int (long when it does not fit), `42L` long, `1.5` double,
+ * `1.5f` float, `12.50d` decimal(4,2). `negative` for the literal under a unary minus, so that
+ * −2^63 is a long. Values follow the run-time form: a long past 2^53 and a decimal past 15 digits
+ * hold their digits as text (a Constant is JSON).
+ */
+export function numberLiteral(lit: NumberLiteral, negative = false): Evaluated {
+  const digits = lit.text.replace(/_/g, '');
+  const text = negative ? `-${digits}` : digits;
+  const shown = negative ? `-${lit.text}` : lit.text;
   const value = Number(text);
-  if (!Number.isFinite(value)) return { error: `${lit.text} is not a finite number`, span: lit.span };
+  if (!Number.isFinite(value)) return { error: `${shown} is not a finite number`, span: lit.span };
   switch (lit.suffix) {
     case 'L':
-      if (!Number.isInteger(value)) return { error: `${lit.text}L is not an integer`, span: lit.span };
-      if (!Number.isSafeInteger(value)) return { error: `${lit.text}L is outside the exactly representable long range (±2^53)`, span: lit.span };
-      return { type: T.long, value };
+      if (!Number.isInteger(value)) return { error: `${shown}L is not an integer`, span: lit.span };
+      return longLiteral(text, value, `${shown}L`, lit.span);
     case 'f':
       return { type: T.float, value: Math.fround(value) };
     case 'd': {
-      const m = /^(\d*)(?:\.(\d*))?$/.exec(text);
-      if (!m) return { error: `${lit.text}d is not a decimal number (digits with an optional fraction)`, span: lit.span };
+      const m = /^(\d*)(?:\.(\d*))?$/.exec(digits);
+      if (!m) return { error: `${shown}d is not a decimal number (digits with an optional fraction)`, span: lit.span };
       const scale = (m[2] ?? '').length;
       const precision = Math.max(1, (m[1] ?? '').replace(/^0+/, '').length + scale);
-      return { type: decimal(precision, scale), value };
+      if (precision > MAX_DECIMAL_PRECISION) return { error: `${shown}d has ${precision} digits; a decimal has at most ${MAX_DECIMAL_PRECISION}`, span: lit.span };
+      return { type: decimal(precision, scale), value: decimalFromText(text)! };
     }
     default:
-      if (/^\d+$/.test(text)) {
-        if (value <= INT_MAX) return { type: T.int, value };
-        if (Number.isSafeInteger(value)) return { type: T.long, value };
-        return { error: `${lit.text} is outside the exactly representable integer range (±2^53)`, span: lit.span };
-      }
+      if (/^\d+$/.test(digits)) return Number(digits) <= INT_MAX ? { type: T.int, value } : longLiteral(text, value, shown, lit.span);
       return { type: T.double, value };
   }
+}
+
+const MIN_LONG = -(2n ** 63n);
+const MAX_LONG = 2n ** 63n - 1n;
+
+function longLiteral(text: string, value: number, shown: string, span: Span): Evaluated {
+  if (Number.isSafeInteger(value)) return { type: T.long, value };
+  if (!/^-?\d+$/.test(text)) return { error: `${shown} is past 2^53: write a long that large with all its digits`, span };
+  const n = BigInt(text);
+  if (n < MIN_LONG || n > MAX_LONG) return { error: `${shown} is outside the long range (−2^63 … 2^63−1)`, span };
+  return { type: T.long, value: n.toString() };
 }
 
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
@@ -131,8 +146,7 @@ export function evalLiteral(expr: Expr): Evaluated | undefined {
       return { type: T.long, value: expr.millis };
     case 'unary': {
       if (expr.op !== '-' || expr.operand.kind !== 'number') return undefined;
-      const inner = numberLiteral(expr.operand);
-      return 'error' in inner ? inner : { type: inner.type, value: -(inner.value as number) };
+      return numberLiteral(expr.operand, true);
     }
     case 'array': {
       const items: Constant[] = [];

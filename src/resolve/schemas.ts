@@ -202,10 +202,13 @@ export function defaultToJson(expr: Expr, type: AvroType): { value: unknown } | 
     case 'int':
     case 'long':
       if (lit.type.kind !== 'int' && lit.type.kind !== 'long') return mismatch;
+      // The plan carries schemas as JSON, whose numbers are doubles.
+      if (typeof lit.value === 'string') return { error: `a default past 2^53 (${lit.value}) cannot be kept exactly in the schema's JSON; use a smaller default or null` };
       break;
     case 'float':
     case 'double':
       if (!['int', 'long', 'float', 'double', 'decimal'].includes(lit.type.kind)) return mismatch;
+      value = Number(lit.value);
       break;
     case 'decimal': {
       if (!['int', 'long', 'decimal'].includes(lit.type.kind)) return mismatch;

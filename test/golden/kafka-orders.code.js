@@ -1,10 +1,11 @@
 // chain of source:orders → sink:paid:0
 "use strict";
 const ops = ["paid/0:where","paid/1:select","paid/2:key-by"];
-const f0 = lib["decimal"];
+const f0 = lib["dmul"];
 const f1 = lib["long"];
-const f2 = lib["upper"];
-for (const [n, f] of [["decimal", f0], ["long", f1], ["upper", f2]]) {
+const f2 = lib["dtrunc"];
+const f3 = lib["upper"];
+for (const [n, f] of [["dmul", f0], ["long", f1], ["dtrunc", f2], ["upper", f3]]) {
   if (typeof f !== "function") throw new Error("the function library has no " + n);
 }
 function reject(rejected, action, operator, e, offset, key, value) {
@@ -22,7 +23,7 @@ return function chain(batch, out, rejected, ctx) {
         at = 0;
         if (!((r1.status === "PAID") && (r1.amount > 0))) break s1;
         at = 1;
-        r1 = { "order_id": r1.id, "customer_id": r1.customer_id, "amount_cents": f1(f0(r1.amount * 100, 23, 2)), "country": f2((r1.country ?? "zz")), "placed_at": r1.created_at };
+        r1 = { "order_id": r1.id, "customer_id": r1.customer_id, "amount_cents": f1(f2(f0(r1.amount, 2, 100, 0, 23, 2))), "country": f3((r1.country ?? "zz")), "placed_at": r1.created_at };
         at = 2;
         k1 = r1.customer_id;
       } catch (e) { reject(rejected, "dead_letter", ops[at], e, off, k0, r0); break s1; }

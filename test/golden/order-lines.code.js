@@ -1,8 +1,8 @@
 // chain of source:orders → sink:lines:0
 "use strict";
 const ops = ["lines/2:select","lines/3:key-by"];
-const f0 = lib["decimal"];
-for (const [n, f] of [["decimal", f0]]) {
+const f0 = lib["dmul"];
+for (const [n, f] of [["dmul", f0]]) {
   if (typeof f !== "function") throw new Error("the function library has no " + n);
 }
 function mapGet(m, k) { return m !== null && k !== null && Object.hasOwn(m, k) ? m[k] : null; }
@@ -31,7 +31,7 @@ return function chain(batch, out, rejected, ctx) {
           let r3 = { "id": r2.id, "customer_id": r2.customer_id, "status": r2.status, "amount": r2.amount, "currency": r2.currency, "country": r2.country, "created_at": r2.created_at, "items": r2.items, "attributes": r2.attributes, "item": a1[j2] }, k3 = k2;
           try {
             at = 0;
-            r3 = { "order_id": r3.id, "sku": r3.item.sku, "quantity": r3.item.quantity, "line_total": f0(r3.item.unit_price * r3.item.quantity, 21, 2), "currency": r3.currency, "channel": (mapGet(r3.attributes, "channel") ?? "web") };
+            r3 = { "order_id": r3.id, "sku": r3.item.sku, "quantity": r3.item.quantity, "line_total": f0(r3.item.unit_price, 2, r3.item.quantity, 0, 21, 2), "currency": r3.currency, "channel": (mapGet(r3.attributes, "channel") ?? "web") };
             at = 1;
             k3 = r3.order_id;
           } catch (e) { reject(rejected, "dead_letter", ops[at], e, off, k0, r0); continue l2; }

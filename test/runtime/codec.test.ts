@@ -1,6 +1,6 @@
 import test from 'ava';
 import { avroType, decodeRecords, RecordEncoder } from '../../src/formats/avro-codec.ts';
-import { toUnscaled } from '../../src/formats/decimal.ts';
+import { unscaledAt } from '../../src/plan/decimal.ts';
 import { fromJson, jsonLineEncoder, textLineEncoder, toJson } from '../../src/formats/json-codec.ts';
 import { schemaNode } from '../../src/formats/schema.ts';
 
@@ -44,10 +44,10 @@ test('a decimal that does not fit its precision is an encoding error, reported p
 });
 
 test('unscaled decimals come from the shortest decimal form of the double', (t) => {
-  t.is(toUnscaled(0.1 + 0.2, 2), 30n);
-  t.is(toUnscaled(1.005, 2), 101n);
-  t.is(toUnscaled(-2.5, 0), -3n);
-  t.is(toUnscaled(1e21, 2), 100000000000000000000000n);
+  t.is(unscaledAt(0.1 + 0.2, 2), 30n);
+  t.is(unscaledAt(1.005, 2), 101n);
+  t.is(unscaledAt(-2.5, 0), -3n);
+  t.is(unscaledAt(1e21, 2), 100000000000000000000000n);
 });
 
 test('JSON form: ISO timestamps and dates, hex bytes, plain nullable values; and back', (t) => {

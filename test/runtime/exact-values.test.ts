@@ -3,17 +3,12 @@
 // now an output or a dead letter with its reason, through the real runtime on 2 workers.
 import test from 'ava';
 import fc from 'fast-check';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { builtinEnvironment } from '../../connectors/registry.ts';
-import { runPipeline } from '../../runtime/index.ts';
 import { avroType } from '../../src/formats/avro-codec.ts';
 import { fromJson, toJson } from '../../src/formats/json-codec.ts';
 import { parseJson, parseJsonValue, stringifyJson } from '../../src/formats/json-text.ts';
 import { schemaNode } from '../../src/formats/schema.ts';
-import { bin, evaluate, field, lit, record, T } from '../codegen/build.ts';
-import { compilePlan } from '../support/compile.ts';
+import { runOnLines } from './helpers.ts';
+import { bin, call, evaluate, field, lit, record, T } from '../codegen/build.ts';
 
 const MIN = -(2n ** 63n);
 const MAX = 2n ** 63n - 1n;
@@ -83,19 +78,10 @@ test('long arithmetic agrees with a BigInt reference, overflow past 64 bits incl
   t.is(evaluate(bin('==', field('a', T.long), lit(9007199254740991, T.long), T.boolean), LONG_ROW, { a: Number(SAFE), b: 0 }), true);
 });
 
-/** Runs the pipeline on 2 workers over JSON lines; returns the output lines and the dead letters. */
+/** Runs the pipeline on 2 workers over JSON lines; returns the output records and the dead letters. */
 async function run(text: string, lines: string[]): Promise<{ out: Record<string, unknown>[]; letters: { reason: string; value: unknown }[] }> {
-  const dir = await mkdtemp(join(tmpdir(), 'sensei-exact-'));
-  try {
-    const [input, output, dead] = ['in.jsonl', 'out.jsonl', 'dead.jsonl'].map((f) => join(dir, f));
-    await writeFile(input!, lines.join('\n') + '\n');
-    const plan = compilePlan(text.replace('IN', JSON.stringify(input)).replace('OUT', JSON.stringify(output)).replace('DEAD', JSON.stringify(dead)));
-    await runPipeline(plan, { env: builtinEnvironment(), workers: 2 });
-    const read = async (f: string) => (await readFile(f, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => parseJsonValue(l));
-    return { out: (await read(output!)) as Record<string, unknown>[], letters: (await read(dead!)) as { reason: string; value: unknown }[] };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const { out, letters } = await runOnLines(text, lines);
+  return { out: out.map((l) => parseJsonValue(l) as Record<string, unknown>), letters: letters.map((l) => parseJsonValue(l) as { reason: string; value: unknown }) };
 }
 
 test('longs past 2^52 keep their sign and digits through the workers; a safe 2^53−1 no longer ends the run', async (t) => {
@@ -180,4 +166,18 @@ test('Avro decimals whose bytes hold more digits than their precision are errors
   const wide = avroType({ type: 'bytes', logicalType: 'decimal', precision: 38, scale: 2 });
   t.notThrows(() => wide.fromBuffer(unscaled(10n ** 38n - 1n)), 'the widest value of decimal(38, 2) fits');
   t.throws(() => wide.fromBuffer(unscaled(-(10n ** 38n))), { message: /does not fit decimal\(38, 2\)/ });
+});
+
+test('time functions and casts of timestamp_micros before 1685 and after 2255 (bigints) are exact', (t) => {
+  const schema = record('M', { t: T.timestampMicros });
+  const millis = call('timestamp', [field('t', T.timestampMicros)], T.timestampMillis);
+  // 1600-03-01T12:34:56.789012Z and 2300-12-31T23:59:59.999999Z in microseconds, past ±2^53.
+  const early = BigInt(Date.UTC(1600, 2, 1, 12, 34, 56, 789)) * 1000n + 12n;
+  const late = BigInt(Date.UTC(2300, 11, 31, 23, 59, 59, 999)) * 1000n + 999n;
+  t.is(evaluate(call('year', [millis], T.int), schema, { t: early }), 1600);
+  t.is(evaluate(call('month', [millis], T.int), schema, { t: early }), 3);
+  t.is(evaluate(millis, schema, { t: early }), Date.UTC(1600, 2, 1, 12, 34, 56, 789));
+  t.is(evaluate(call('year', [millis], T.int), schema, { t: late }), 2300);
+  t.is(evaluate(call('date', [field('t', T.timestampMicros)], T.date), schema, { t: early }), Date.UTC(1600, 2, 1) / 86_400_000);
+  t.is(evaluate(call('string', [field('t', T.timestampMicros)], T.string), schema, { t: -early }), '2339-11-02T11:25:03.210988Z');
 });

@@ -8,6 +8,11 @@ import { ArraySource, type ArrayRecord } from '../../connectors/array-source.ts'
 import type { Connector, EncodedBatch, SinkWriter } from '../../src/spi/connector.ts';
 import { builtinConnectors, builtinEnvironment } from '../../connectors/registry.ts';
 import { createEnvironment } from '../../src/spi/environment.ts';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runPipeline } from '../../runtime/index.ts';
+import { compilePlan } from '../support/compile.ts';
 
 export const ORDER_SCHEMA = {
   type: 'record',
@@ -204,4 +209,22 @@ export function expectedMap(parts: ArrayRecord[][]): Map<number, { id: string; c
     if (rows.length) m.set(p, rows);
   });
   return m;
+}
+
+/**
+ * Runs a pipeline on 2 workers over JSON lines in a file: IN, OUT and DEAD in its text name the input,
+ * output and dead-letter files. Returns the output and dead-letter lines as written.
+ */
+export async function runOnLines(text: string, input: string[]): Promise<{ out: string[]; letters: string[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'sensei-lines-'));
+  try {
+    const [inPath, outPath, deadPath] = ['in.jsonl', 'out.jsonl', 'dead.jsonl'].map((f) => join(dir, f));
+    await writeFile(inPath!, input.join('\n') + '\n');
+    const plan = compilePlan(text.replace('IN', JSON.stringify(inPath)).replace('OUT', JSON.stringify(outPath)).replace('DEAD', JSON.stringify(deadPath)));
+    await runPipeline(plan, { env: builtinEnvironment(), workers: 2 });
+    const read = async (f: string) => (await readFile(f, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    return { out: await read(outPath!), letters: await read(deadPath!) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinConnectorSpecs } from '../../connectors/registry.ts';
@@ -156,4 +156,35 @@ cases:
   const failing = await runTests(compiled.plan!, parseTestFile(file('9223372036854775805'), 'ids.test.yaml'));
   t.false(failing.passed, 'a value a double could not tell from the right one still fails');
   t.regex(formatTestResult(failing), /9223372036854775805/);
+});
+
+test('wide decimals in a test file are exact: an expectation off in the 20th digit fails', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sensei-test-decimals-'));
+  const pipeline = join(dir, 'amounts.sensei');
+  await writeFile(pipeline, `pipeline amounts
+schema R { amount: decimal(38, 10) }
+source r: R from stdin {}
+stream s = r | select { amount, doubled: amount * 2 }
+sink s to stdout {}
+`);
+  const compiled = await compileFile(pipeline, builtinConnectorSpecs());
+  t.truthy(compiled.plan, JSON.stringify(compiled.diagnostics));
+  const file = (doubled: string) => `
+cases:
+  - name: amounts past 15 digits
+    input:
+      r:
+        - { amount: 1234567890123456789.0123456789 }
+        - { amount: 0.25 }
+    expect:
+      sink:s:0:
+        - { amount: 1234567890123456789.0123456789, doubled: ${doubled} }
+        - { amount: 0.25, doubled: 0.5 }
+`;
+  const passing = await runTests(compiled.plan!, parseTestFile(file('2469135780246913578.024691'), 'amounts.test.yaml'));
+  t.true(passing.passed, formatTestResult(passing));
+  const failing = await runTests(compiled.plan!, parseTestFile(file('2469135780246913578.024692'), 'amounts.test.yaml'));
+  t.false(failing.passed, 'a value a double could not tell from the right one still fails');
+  t.regex(formatTestResult(failing), /2469135780246913578\.024692/);
+  await rm(dir, { recursive: true, force: true });
 });

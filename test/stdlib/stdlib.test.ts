@@ -176,7 +176,7 @@ test('casts convert by value and throw on malformed input', (t) => {
   t.throws(() => f.long!('9223372036854775808'), { message: /long overflow/ });
   t.throws(() => f.int!(2n ** 60n), { message: /int overflow/ });
   t.throws(() => f.double!('0x10'), { message: /not a number/ });
-  t.throws(() => f.decimal!('0x10', 5, 2), { message: /not a number/ });
+  t.throws(() => f.decimal!('0x10', 5, 2), { message: /not a decimal/ });
   t.is(f.abs!(-(2n ** 62n)), 2n ** 62n);
   t.throws(() => f.abs!(-(2n ** 63n)), { message: /long overflow/ });
   t.is(f.float!(0.1), Math.fround(0.1));
