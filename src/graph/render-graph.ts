@@ -29,7 +29,8 @@ export function graphToDot(g: PlanGraph, opts: { name?: string } = {}): string {
     '  node [fontname="Helvetica", fontsize=11];',
     '  edge [fontname="Helvetica", fontsize=9];',
   ];
-  for (const n of g.nodes) lines.push(`  ${dotString(n.id)} [label=${dotString(nodeLabel(n))}, ${DOT_SHAPES[n.kind]}];`);
+  // Element ids in the SVG (`sensei_node_3`) let an editor map a click back to the node.
+  g.nodes.forEach((n, i) => lines.push(`  ${dotString(n.id)} [label=${dotString(nodeLabel(n))}, id=${dotString(svgNodeId(i))}, ${DOT_SHAPES[n.kind]}];`));
   for (const e of g.edges) {
     const label = edgeLabel(e);
     lines.push(`  ${dotString(e.from)} -> ${dotString(e.to)}${label ? ` [label=${dotString(label)}]` : ''};`);
@@ -56,6 +57,11 @@ export function graphToMermaid(g: PlanGraph): string {
     lines.push(`  ${idOf(e.from)} -->${label ? `|"${mermaidText(label)}"|` : ''} ${idOf(e.to)}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** The id of the graph's i-th node in the DOT and SVG output. */
+export function svgNodeId(i: number): string {
+  return `sensei_node_${i}`;
 }
 
 let viz: Promise<{ renderString(dot: string, opts: { format: string }): string }> | undefined;

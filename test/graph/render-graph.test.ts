@@ -39,10 +39,10 @@ const hostile: PlanGraph = {
 test('dot has every node with a shape per kind and every edge labelled with type and key', (t) => {
   const dot = graphToDot(graph, { name: 'orders' });
   t.true(dot.startsWith('digraph "orders" {\n'));
-  t.true(dot.includes('"source:orders" [label="orders\\n(datagen)", shape=invhouse];'));
-  t.true(dot.includes('"paid/0:where" [label="where status == \\"PAID\\"", shape=box, style=rounded];'));
-  t.true(dot.includes('"stream:paid" [label="paid", shape=ellipse];'));
-  t.true(dot.includes('"sink:paid:0" [label="paid\\n(stdout)", shape=house];'));
+  t.true(dot.includes('"source:orders" [label="orders\\n(datagen)", id="sensei_node_0", shape=invhouse];'));
+  t.true(dot.includes('"paid/0:where" [label="where status == \\"PAID\\"", id="sensei_node_1", shape=box, style=rounded];'));
+  t.true(dot.includes('"stream:paid" [label="paid", id="sensei_node_3", shape=ellipse];'));
+  t.true(dot.includes('"sink:paid:0" [label="paid\\n(stdout)", id="sensei_node_4", shape=house];'));
   t.true(dot.includes('"source:orders" -> "paid/0:where" [label="Order"];'));
   t.true(dot.includes('"paid/1:key-by" -> "stream:paid" [label="Order\\nkey: customer_id"];'));
   t.true(dot.includes('"stream:paid" -> "sink:paid:0" [label="Order\\nkey: customer_id"];'));
@@ -80,8 +80,8 @@ test('hostile names cannot break out of DOT strings', (t) => {
       '  rankdir=LR;',
       '  node [fontname=S, fontsize=11];',
       '  edge [fontname=S, fontsize=9];',
-      '  S [label=S, shape=invhouse];',
-      '  S [label=S, shape=house];',
+      '  S [label=S, id=S, shape=invhouse];',
+      '  S [label=S, id=S, shape=house];',
       '  S -> S [label=S];',
       '}',
       '',

@@ -2,12 +2,15 @@
  * The Sensei extension: starts the bundled language server (dist/server.mjs,
  * which contains the whole compiler) over IPC and adds the commands its code
  * lenses invoke: `Sensei: Show Pipeline Graph`, which renders the pipeline's
- * dataflow graph as SVG in a webview, and `Run Pipeline` and `Run Tests`,
+ * dataflow graph as SVG in a webview (redrawn as you type, a click on a node
+ * jumps to its source; src/tooling/lsp/graph-page.ts), and `Run Pipeline` and `Run Tests`,
  * which run the `sensei` command (setting `sensei.command`) in a terminal.
  */
+import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { COMMANDS, GRAPH_REQUEST, type GraphParams, type GraphResult, type ServerSettings } from '../../../src/tooling/lsp/protocol.ts';
+import { COMMANDS, GRAPH_REQUEST, type GraphNode, type GraphParams, type GraphResult, type ServerSettings } from '../../../src/tooling/lsp/protocol.ts';
+import { clickedNode, graphPage, type ShownGraph } from '../../../src/tooling/lsp/graph-page.ts';
 
 let client: LanguageClient | undefined;
 
@@ -69,6 +72,10 @@ function runInTerminal(subcommand: 'run' | 'test', uri: unknown): void {
 
 let panel: vscode.WebviewPanel | undefined;
 let shown: vscode.Uri | undefined;
+let graph: ShownGraph | undefined;
+let redraw: ReturnType<typeof setTimeout> | undefined;
+/** Quiet time after a keystroke before the graph is redrawn. */
+const REDRAW_DELAY_MS = 300;
 
 async function showGraph(context: vscode.ExtensionContext, uri: unknown): Promise<void> {
   const pipeline = pipelineOf(uri);
@@ -76,37 +83,49 @@ async function showGraph(context: vscode.ExtensionContext, uri: unknown): Promis
     void vscode.window.showInformationMessage('Open a .sensei file to see its pipeline graph.');
     return;
   }
-  shown = pipeline;
   if (!panel) {
-    panel = vscode.window.createWebviewPanel('senseiGraph', 'Pipeline graph', vscode.ViewColumn.Beside, { enableScripts: false });
+    panel = vscode.window.createWebviewPanel('senseiGraph', 'Pipeline graph', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true });
     panel.onDidDispose(() => (panel = undefined), undefined, context.subscriptions);
-    // Follow the pipeline as it is saved.
-    context.subscriptions.push(vscode.workspace.onDidSaveTextDocument((doc) => {
-      if (panel && shown && doc.uri.toString() === shown.toString()) void render(doc.uri);
-    }));
+    // A click on a node reveals the source, operator or sink it stands for.
+    panel.webview.onDidReceiveMessage((message) => void reveal(clickedNode(graph, message)), undefined, context.subscriptions);
+    context.subscriptions.push(
+      // Redrawn as the pipeline is edited, a moment after the typing stops.
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (!panel || !shown || e.document.uri.toString() !== shown.toString()) return;
+        clearTimeout(redraw);
+        redraw = setTimeout(() => void render(e.document.uri), REDRAW_DELAY_MS);
+      }),
+      // And follows the pipeline being edited.
+      vscode.window.onDidChangeActiveTextEditor((editor) => {
+        if (panel && editor?.document.languageId === 'sensei' && editor.document.uri.toString() !== shown?.toString()) void render(editor.document.uri);
+      }),
+    );
   } else {
     panel.reveal(vscode.ViewColumn.Beside, true);
   }
-  await render(shown);
+  await render(pipeline);
 }
 
 async function render(uri: vscode.Uri): Promise<void> {
   if (!panel || !client) return;
+  if (uri.toString() !== shown?.toString()) graph = undefined;
+  shown = uri;
   panel.title = `Graph: ${uri.path.split('/').pop()}`;
   const params: GraphParams = { textDocument: { uri: uri.toString() } };
   const result = await client.sendRequest<GraphResult>(GRAPH_REQUEST, params);
-  const body = result.svg ?? `<p class="error">${escapeHtml(result.error ?? 'no graph')}</p>`;
-  panel.webview.html = `<!DOCTYPE html>
-<html><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:;">
-<style>
-  body { background: var(--vscode-editor-background); color: var(--vscode-editor-foreground); }
-  svg { max-width: 100%; height: auto; background: white; border-radius: 4px; }
-  .error { color: var(--vscode-errorForeground); }
-</style></head>
-<body>${body}</body></html>`;
+  if (!panel || uri.toString() !== shown.toString()) return;
+  const page = graphPage(result, graph, randomNonce());
+  graph = page.shown;
+  panel.webview.html = page.html;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+async function reveal(node: GraphNode | undefined): Promise<void> {
+  if (!node) return;
+  const at = new vscode.Position(node.line, node.character);
+  const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === node.uri);
+  await vscode.window.showTextDocument(vscode.Uri.parse(node.uri), { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, selection: new vscode.Range(at, at) });
+}
+
+function randomNonce(): string {
+  return randomBytes(16).toString('hex');
 }

@@ -11,7 +11,18 @@ export interface GraphParams {
 }
 export interface GraphResult {
   svg?: string;
+  /** Each node of the SVG (`<g id="…">`) and where in the source it comes from, to jump there on a click. */
+  nodes?: GraphNode[];
   error?: string;
+}
+export interface GraphNode {
+  /** The id of the node's element in the SVG. */
+  id: string;
+  label: string;
+  uri: string;
+  /** Zero-based line and UTF-16 character of the source, operator or sink, as LSP positions. */
+  line: number;
+  character: number;
 }
 
 /**

@@ -19,7 +19,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { builtinConnectorSpecs } from '../../../connectors/specs.ts';
 import type { ConnectorSpecs } from '../../spi/spec.ts';
 import { hasErrors } from '../../diagnostics/diagnostic.ts';
-import { graphToSvg } from '../../graph/render-graph.ts';
+import { graphToSvg, svgNodeId } from '../../graph/render-graph.ts';
 import { typedToPlan } from '../../lower/lower.ts';
 import { Analyzer, logError, type Analysis } from './analysis.ts';
 import { codeLenses } from './code-lenses.ts';
@@ -157,7 +157,9 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
   connection.onRequest(GRAPH_REQUEST, onDocument<GraphParams, GraphResult>(GRAPH_REQUEST, IN_DOCUMENT, { error: 'internal error' }, async (a): Promise<GraphResult> => {
     if (!a.typed || hasErrors(a.diagnostics)) return { error: 'the pipeline has errors; fix them to see its graph' };
     const plan = typedToPlan(a.typed);
-    return { svg: await graphToSvg(plan.graph, { name: plan.pipeline }) };
+    // Plan locations are 1-based lines and columns of UTF-16 units; LSP positions count from 0.
+    const nodes = plan.graph.nodes.map((n, i) => ({ id: svgNodeId(i), label: n.label, uri: paths.uriOf(n.location.file), line: n.location.line - 1, character: n.location.column - 1 }));
+    return { svg: await graphToSvg(plan.graph, { name: plan.pipeline }), nodes };
   }));
 
   documents.listen(connection);
