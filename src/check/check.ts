@@ -382,13 +382,16 @@ class ProgramChecker {
 
   private select(items: SelectItem[], record: RecordType, exprs: ExprChecker): { field: RecordField; value: TypedExpr }[] | undefined {
     const out: { field: RecordField; value: TypedExpr; star: boolean }[] = [];
-    const drops = items.filter((i): i is Extract<SelectItem, { kind: 'drop' }> => i.kind === 'drop');
+    // Field name → its place in `out`: records can have hundreds of fields, and `*` brings them all.
+    const at = new Map<string, number>();
+    const drops = new Set(items.flatMap((i) => (i.kind === 'drop' ? [i.name.name] : [])));
     const none = new Set<string>();
     let ok = true;
     for (const item of items) {
       if (item.kind === 'all') {
         for (const f of record.fields) {
-          if (drops.some((d) => d.name.name === f.name) || out.some((o) => o.field.name === f.name)) continue;
+          if (drops.has(f.name) || at.has(f.name)) continue;
+          at.set(f.name, out.length);
           out.push({ field: f, value: { k: 'field', name: f.name, type: f.type, span: item.span }, star: true });
         }
         continue;
@@ -406,7 +409,7 @@ class ProgramChecker {
         ok = false;
         continue;
       }
-      const existing = out.findIndex((o) => o.field.name === name.name);
+      const existing = at.get(name.name) ?? -1;
       const kept = item.kind === 'keep' && item.path.length === 1 ? record.fields.find((f) => f.name === name.name) : undefined;
       const field: RecordField = kept ?? { name: name.name, type: value.type };
       if (existing >= 0 && !out[existing]!.star) {
@@ -417,6 +420,7 @@ class ProgramChecker {
       } else if (existing >= 0) {
         out[existing] = { field, value, star: false };
       } else {
+        at.set(name.name, out.length);
         out.push({ field, value, star: false });
       }
     }

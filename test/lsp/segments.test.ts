@@ -48,3 +48,16 @@ test('a tolerant parse keeps the declarations around a broken one', (t) => {
   const { ast } = new SegmentParser().parse('f.sensei', text, 'tolerant');
   t.deepEqual(ast.declarations.map((d) => d.kind), ['schema', 'stream', 'stream']);
 });
+
+test('identical declarations, and a tolerant parse of a variant in between, leave every exact parse equal to the whole-file parse', (t) => {
+  const parser = new SegmentParser();
+  let text = 'pipeline p\nschema A { a: string }\nsource s: A from datagen {}\nsink s to stdout {}\n\nsink s to stdout {}\n';
+  t.deepEqual(parser.parse('f.sensei', text, 'exact'), textToAst('f.sensei', text));
+  // Both identical sinks move.
+  text = text.replace('a: string', 'a: string, b: long');
+  const exact = parser.parse('f.sensei', text, 'exact');
+  t.deepEqual(exact, textToAst('f.sensei', text));
+  parser.parse('f.sensei', `// a variant\n\n${text}`, 'tolerant');
+  t.deepEqual(exact, textToAst('f.sensei', text), 'the tolerant parse moved nothing the exact one returned');
+  t.deepEqual(parser.parse('f.sensei', text, 'exact'), textToAst('f.sensei', text));
+});

@@ -11,7 +11,7 @@
  * whole file is parsed, so messages are exactly the compiler's. In tolerant
  * mode (completion) the recovered segments are used as they are.
  */
-import type { Diagnostic, Span } from '../../diagnostics/diagnostic.ts';
+import type { Diagnostic, Position, Span } from '../../diagnostics/diagnostic.ts';
 import type { SourceFile } from '../../syntax/ast.ts';
 import { LineIndex } from '../../syntax/line-index.ts';
 import { textToAst } from '../../syntax/parse.ts';
@@ -30,8 +30,8 @@ interface Segment {
 
 interface CachedSegment {
   parsed: Parsed;
-  /** The last placement of this segment, reused while it does not move. */
-  placed?: { offset: number; line: number; ast: SourceFile };
+  /** Where the spans of `parsed.ast` are: it is moved in place as the segment moves (see place). */
+  at: { offset: number; line: number };
 }
 
 const DECLARATION_LINE = /^(?:pipeline|import|schema|source|stream|sink|dead)[ \t]+[A-Za-z_"`]/;
@@ -48,11 +48,13 @@ export class SegmentParser {
     const previous = this.files.get(file) ?? new Map<string, CachedSegment>();
     const next = new Map<string, CachedSegment>();
     const parts: { segment: Segment; ast: SourceFile; diagnostics: Diagnostic[] }[] = [];
+    const moved = new Set<CachedSegment>();
     for (const segment of segments) {
       let cached = next.get(segment.text) ?? previous.get(segment.text);
-      if (!cached) cached = { parsed: textToAst(file, segment.text) };
+      if (!cached) cached = { parsed: textToAst(file, segment.text), at: { offset: 0, line: 0 } };
       next.set(segment.text, cached);
-      parts.push({ segment, ast: place(cached, segment), diagnostics: cached.parsed.diagnostics });
+      parts.push({ segment, ast: place(cached, segment, mode === 'exact' && !moved.has(cached)), diagnostics: cached.parsed.diagnostics });
+      moved.add(cached);
     }
     // A tolerant parse is of a variant of the text (completion); it must not evict the real segments.
     if (mode === 'exact') this.files.set(file, next);
@@ -83,13 +85,43 @@ export function segmentStart(text: string, offset: number): number {
   return split(text).findLast((s) => s.offset <= offset)?.offset ?? 0;
 }
 
-/** The segment's AST at its place in the file (spans shifted by its offset and line). */
-function place(cached: CachedSegment, segment: Segment): SourceFile {
-  const at = cached.placed;
-  if (at && at.offset === segment.offset && at.line === segment.line) return at.ast;
-  const ast = segment.offset === 0 ? cached.parsed.ast : shiftValue(cached.parsed.ast, segment.offset, segment.line);
-  cached.placed = { offset: segment.offset, line: segment.line, ast };
-  return ast;
+/**
+ * The segment's AST at its place in the file. An exact parse moves the
+ * cached AST there in place: a keystroke moves every later declaration, and
+ * copying them all was most of a re-check. A tolerant parse (of a variant of
+ * the text), a second segment of the same text, or a segment with
+ * diagnostics (whose spans stay as parsed) gets a moved copy instead.
+ */
+function place(cached: CachedSegment, segment: Segment, inPlace: boolean): SourceFile {
+  const offset = segment.offset - cached.at.offset;
+  const lines = segment.line - cached.at.line;
+  if (offset === 0 && lines === 0) return cached.parsed.ast;
+  if (!inPlace || cached.parsed.diagnostics.length > 0) return shiftValue(cached.parsed.ast, offset, lines);
+  moveSpans(cached.parsed.ast, offset, lines, new Set());
+  cached.at = { offset: segment.offset, line: segment.line };
+  return cached.parsed.ast;
+}
+
+/** Moves every span of the tree down by `lines` and on by `offset`, each position once (spans may share them). */
+function moveSpans(value: unknown, offset: number, lines: number, moved: Set<Position>): void {
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const item of value) moveSpans(item, offset, lines, moved);
+    return;
+  }
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (key !== 'span') {
+      moveSpans(child, offset, lines, moved);
+      continue;
+    }
+    for (const p of [(child as Span).start, (child as Span).end]) {
+      if (moved.has(p)) continue;
+      moved.add(p);
+      p.offset += offset;
+      p.line += lines;
+    }
+  }
 }
 
 /** A copy with every span moved down by `lines` and on by `offset`. Segments start at column 1, so columns stay. */
