@@ -7,7 +7,7 @@
  */
 import type { ConnectorSpecs } from './spi/spec.ts';
 import type { TypedProgram } from './check/typed.ts';
-import { checkProgram, type CheckScopes } from './check/check.ts';
+import { type CheckMemo, checkProgram, type CheckScopes } from './check/check.ts';
 import type { Diagnostic } from './diagnostics/diagnostic.ts';
 import { hasErrors } from './diagnostics/diagnostic.ts';
 import { diagnostic } from './diagnostics/codes.ts';
@@ -33,6 +33,8 @@ export interface CompileRequest {
   cache?: ParseCache;
   /** False stops after type checking (no plan, no schemas): an editor needs only diagnostics and scopes. */
   lower?: boolean;
+  /** Checked streams kept between compiles of edits of one program (the language server; check.ts). */
+  memo?: CheckMemo;
 }
 
 export interface CompileResult {
@@ -91,7 +93,7 @@ export function compile(req: CompileRequest): CompileResult {
   const base = { needs: [], ast, resolved };
   if (!resolved?.complete || hasErrors(diagnostics)) return { ...base, diagnostics: withImportErrors(diagnostics), schemas: {} };
 
-  const checked = checkProgram(resolved, req.connectors);
+  const checked = checkProgram(resolved, req.connectors, req.memo);
   diagnostics.push(...checked.diagnostics);
   const { typed, scopes } = checked;
   if (!typed || hasErrors(diagnostics) || req.lower === false) {

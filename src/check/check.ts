@@ -65,8 +65,52 @@ interface Flow {
   partitioned?: string;
 }
 
-export function checkProgram(resolved: ResolvedProgram, connectors: ConnectorSpecs): CheckResult {
-  return new ProgramChecker(resolved, connectors).run();
+export function checkProgram(resolved: ResolvedProgram, connectors: ConnectorSpecs, memo?: CheckMemo): CheckResult {
+  return new ProgramChecker(resolved, connectors, memo).run();
+}
+
+/**
+ * Checked streams kept from one check of a program to the next, for an
+ * editor re-checking at every keystroke: a declaration the edit did not
+ * touch keeps its syntax tree (the language server's incremental parse), so
+ * a stream whose declaration, input and lookups are as before gives what it
+ * gave before (its result, diagnostics, scopes and route targets) without
+ * being checked again. Only streams downstream of an edit are re-checked.
+ */
+export class CheckMemo {
+  readonly streams = new WeakMap<StreamDecl, CheckedStream>();
+}
+
+interface CheckedStream {
+  /** What the stream was checked against: its input (record and key types, policy, partitioning, where it was re-keyed) and its lookups' types. */
+  input: Flow;
+  lookups: AvroType[];
+  typed: TypedStream | undefined;
+  diagnostics: Diagnostic[];
+  scopes: [Operator, RecordType][];
+  routing: string[] | undefined;
+}
+
+/**
+ * Whether a stream's inputs are as when it was checked: the same types
+ * (the same objects, when its input was itself re-used; else equal, docs
+ * and defaults included), and the same re-keying span, which a dedupe
+ * warning points at. A `union` reads other streams too: never re-used.
+ */
+function sameInputs(before: CheckedStream, s: Extract<ResolvedStream, { kind: 'declared' }>, input: Flow, lookups: AvroType[]): boolean {
+  const b = before.input;
+  return s.inputs.length === 1 && b.errorPolicy === input.errorPolicy && b.partitioned === input.partitioned && b.rekeyed === input.rekeyed
+    && sameType(b.output, input.output) && sameType(b.keyType, input.keyType)
+    && before.lookups.length === lookups.length && before.lookups.every((t, i) => sameType(t, lookups[i]!));
+}
+
+function sameType(a: AvroType, b: AvroType): boolean {
+  if (a === b) return true;
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false; // a recursive type: checked again
+  }
 }
 
 class ProgramChecker {
@@ -84,6 +128,7 @@ class ProgramChecker {
   constructor(
     private readonly resolved: ResolvedProgram,
     private readonly connectors: ConnectorSpecs,
+    private readonly memo: CheckMemo | undefined,
   ) {}
 
   private report(code: Code, span: Parameters<typeof diagnostic>[1], message: string, extra?: Parameters<typeof diagnostic>[3]): undefined {
@@ -173,9 +218,31 @@ class ProgramChecker {
 
   private stream(s: Extract<ResolvedStream, { kind: 'declared' }>): TypedStream | undefined {
     const decl = s.decl;
-    this.lookupTypes = s.lookups;
     const input = this.flows.get(decl.input.name);
     if (!input || this.readsRouting(decl.input)) return undefined; // a failed input said so
+    const lookups = [...(s.lookups?.values() ?? [])];
+    const before = this.memo?.streams.get(decl);
+    if (before && sameInputs(before, s, input, lookups)) {
+      before.input = input;
+      before.lookups = lookups;
+      this.diagnostics.push(...before.diagnostics);
+      for (const [op, record] of before.scopes) this.operatorScopes.set(op, record);
+      if (before.routing) this.routing.set(s.name, before.routing);
+      return before.typed;
+    }
+    const from = this.diagnostics.length;
+    const typed = this.checkStream(s, input);
+    this.memo?.streams.set(decl, {
+      input, lookups, typed, diagnostics: this.diagnostics.slice(from),
+      scopes: decl.operators.flatMap((op) => (this.operatorScopes.has(op) ? [[op, this.operatorScopes.get(op)!] as [Operator, RecordType]] : [])),
+      routing: this.routing.get(s.name),
+    });
+    return typed;
+  }
+
+  private checkStream(s: Extract<ResolvedStream, { kind: 'declared' }>, input: Flow): TypedStream | undefined {
+    const decl = s.decl;
+    this.lookupTypes = s.lookups;
     const errorPolicy = this.errorPolicy(decl);
     const recordName = pascalCase(decl.name.name);
     let record: RecordType = { ...input.output, name: recordName };

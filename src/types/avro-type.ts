@@ -5,12 +5,14 @@
  * (a timestamp is not just a long).
  *
  * Runtime representation (what generated code and connectors hold in memory):
- * null → null; boolean → boolean; int/long/float/double → number;
- * string, uuid → string; bytes, fixed → Buffer; enum → its symbol (string);
- * date → days since epoch (number); time-millis/micros → number;
- * timestamp-millis → epoch milliseconds (number); timestamp-micros → epoch
- * microseconds (number); decimal → number (exact to 15 significant digits);
- * array → Array; map → plain object; record → plain object.
+ * null → null; boolean → boolean; int/float/double → number; long → number
+ * while a safe integer, bigint beyond (formats/long.ts); string, uuid →
+ * string; bytes, fixed → Buffer; enum → its symbol (string); date → days
+ * since epoch (number); time-millis/micros → number; timestamp-millis →
+ * epoch milliseconds (number); timestamp-micros → epoch microseconds (a
+ * long); decimal → number up to 15 significant digits, its canonical text
+ * beyond (plan/decimal.ts); array → Array; map → plain object; record →
+ * plain object.
  */
 
 export type AvroType =

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ConnectorSpecs } from '../../spi/spec.ts';
-import { checkProgram, type CheckScopes } from '../../check/check.ts';
+import { CheckMemo, checkProgram, type CheckScopes } from '../../check/check.ts';
 import type { TypedProgram } from '../../check/typed.ts';
 import type { ParseCache } from '../../compile.ts';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
@@ -44,6 +44,8 @@ const MAX_LOAD_ROUNDS = 32;
 
 export class Analyzer {
   readonly cache: ParseCache = new Map();
+  /** Streams checked before, re-used while their declaration and inputs stay (check.ts). */
+  private readonly memo = new CheckMemo();
   private readonly segments = new SegmentParser();
 
   constructor(readonly connectors: ConnectorSpecs) {}
@@ -60,7 +62,7 @@ export class Analyzer {
     const withSelf = new Map(overlay).set(path, text);
     // Seed compile()'s parse cache with an incremental parse of the edited file.
     this.cache.set(path, { text, ...this.segments.parse(path, text, 'exact') });
-    const result = await compileFile(path, this.connectors, withSelf, { cache: this.cache, lower: false });
+    const result = await compileFile(path, this.connectors, withSelf, { cache: this.cache, lower: false, memo: this.memo });
     const files = new Map(result.files);
     const ast = result.ast ?? this.parse(path, text).ast;
     // compile() stops at the first stage with errors; tools still want names and scopes, so resolve anyway.
