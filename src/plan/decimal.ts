@@ -145,7 +145,7 @@ export function decimalFromText(text: string): DecimalValue | undefined {
 /** round(value × 10^scale), exact, half away from zero: a double by its shortest decimal text, as SQL rounds the decimal it stands for. */
 export function unscaledAt(value: DecimalOperand, scale: number): bigint {
   const fast = fastUnscaled(value, scale);
-  if (fast === fast) return BigInt(fast);
+  if (!Number.isNaN(fast)) return BigInt(fast);
   const e = exactOf(value);
   if (!e) throw new RangeError(`not a decimal: ${String(value)}`);
   return rescale(e, scale);
@@ -185,7 +185,7 @@ function fastUnscaled(x: DecimalOperand, scale: number): number {
 /** An operand's exact value, at its type's scale without text when it is a plain number. */
 function exactAt(x: DecimalOperand, scale: number): Exact {
   const u = fastUnscaled(x, scale);
-  return u === u ? { unscaled: BigInt(u), scale } : exact(x);
+  return Number.isNaN(u) ? exact(x) : { unscaled: BigInt(u), scale };
 }
 
 function exact(x: DecimalOperand): Exact {
@@ -292,7 +292,7 @@ export function decimalCompare(a: DecimalOperand, b: DecimalOperand): number {
  */
 export function toDecimal(x: DecimalOperand, precision: number, scale: number): DecimalValue {
   const fast = fastUnscaled(x, scale);
-  if (fast === fast) return fittedNumber(fast, precision, scale);
+  if (!Number.isNaN(fast)) return fittedNumber(fast, precision, scale);
   const e = exactOf(typeof x === 'string' ? x.trim() : x);
   if (!e) throw new RangeError(`not a decimal: ${typeof x === 'string' ? JSON.stringify(x) : String(x)}`);
   return fitted(rescale(e, scale), precision, scale);

@@ -12,9 +12,9 @@ import { compilePlan } from '../support/compile.ts';
 
 const PIPELINE = (input: string, output: string, dead: string) => `pipeline hostile
 schema Inner { a: int }
-schema R { id: long, n: int, d: decimal(10, 2), x: double, s: string, tags: array<string>, m: map<long>, inner: Inner?, at: timestamp_micros }
+schema R { id: long, n: int, d: decimal(10, 2), w: decimal(38, 10), x: double, s: string, tags: array<string>, m: map<long>, inner: Inner?, at: timestamp_micros }
 source r: R from file { path: ${JSON.stringify(input)}, partitions: 3 }
-stream s = r | select { id, next: id + 1, n, twice: n * 2, d, x, s, tags, m, inner, at, gap: at - at }
+stream s = r | select { id, next: id + 1, n, twice: n * 2, d, w, wide: w * 1000 + d, x, s, tags, m, inner, at, gap: at - at }
 sink s to file { path: ${JSON.stringify(output)} }
 dead letter to file { path: ${JSON.stringify(dead)} }
 `;
@@ -23,6 +23,10 @@ const valid = fc.record({
   id: fc.oneof(fc.integer(), fc.constantFrom('9223372036854775807', '-9223372036854775808', '9007199254740993', '9223372036854775808', '1e400', '-0', '1.5')),
   n: fc.oneof(fc.integer(), fc.constantFrom('2147483647', '-2147483648', '2147483648', '1e10', '"7"', 'null')),
   d: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom('99999999.99', '123456789', '0.001', '"12.5"', '"0x10"', '1e-400')),
+  w: fc.oneof(
+    { weight: 9, arbitrary: fc.oneof(fc.integer().map(String), fc.constantFrom('9999999999999999999999999999.9999999999', '-0.0000000001', '12345678901234567.25', '1e27', '"1.5e-3"')) },
+    { weight: 1, arbitrary: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => JSON.stringify(x)), fc.constantFrom('-0.00000000001', '12345678901234567890123456789', '"--1"', '0.12345678901234567890')) },
+  ),
   x: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom('"NaN"', '"Infinity"', '1e999', 'true')),
   s: fc.oneof(fc.string(), fc.constantFrom('\u0000', '\ud800', '"'.repeat(3))),
   at: fc.oneof(fc.integer(), fc.constantFrom('"1969-12-31T23:59:59.999999Z"', '"+275760-09-13T00:00:00Z"', '"0000-01-01"', '9223372036854775807', '"not a time"')),
@@ -30,7 +34,7 @@ const valid = fc.record({
 
 /** One line: a record of the schema with hostile values, or JSON of any shape. */
 const line = fc.oneof(
-  { weight: 3, arbitrary: valid.map((r) => `{"id": ${r.id}, "n": ${r.n}, "d": ${typeof r.d === 'number' ? JSON.stringify(r.d) : r.d}, "x": ${typeof r.x === 'number' ? JSON.stringify(r.x) : r.x}, "s": ${JSON.stringify(r.s)}, "tags": ["a"], "m": {"__proto__": 1, "constructor": 9007199254740993}, "inner": {"a": 1}, "at": ${r.at}}`) },
+  { weight: 3, arbitrary: valid.map((r) => `{"id": ${r.id}, "n": ${r.n}, "d": ${typeof r.d === 'number' ? JSON.stringify(r.d) : r.d}, "w": ${r.w}, "x": ${typeof r.x === 'number' ? JSON.stringify(r.x) : r.x}, "s": ${JSON.stringify(r.s)}, "tags": ["a"], "m": {"__proto__": 1, "constructor": 9007199254740993}, "inner": {"a": 1}, "at": ${r.at}}`) },
   { weight: 1, arbitrary: fc.json() },
   {
     weight: 1,
