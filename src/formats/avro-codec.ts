@@ -52,8 +52,9 @@ class DecimalType extends avro.types.LogicalType {
 
   protected override _toValue(value: unknown): Buffer | undefined {
     // Returning undefined (not throwing) tells avsc the value is not a decimal, which unions rely on.
-    if (!(typeof value === 'number' ? Number.isFinite(value) : typeof value === 'string' && DECIMAL_TEXT.test(value))) return undefined;
-    const unscaled = unscaledAt(value as number | string, this.scale);
+    // A bigint is a long that reached a decimal field (`if c then a_long else a_decimal`).
+    if (!(typeof value === 'number' ? Number.isFinite(value) : typeof value === 'bigint' || (typeof value === 'string' && DECIMAL_TEXT.test(value)))) return undefined;
+    const unscaled = unscaledAt(value as number | string | bigint, this.scale);
     if (unscaled >= this.bigLimit || unscaled <= -this.bigLimit) {
       throw new Error(`${value} does not fit decimal(${this.precision}, ${this.scale})`);
     }

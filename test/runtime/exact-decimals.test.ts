@@ -189,3 +189,12 @@ dead letter to file { path: DEAD }
   t.is(letters.length, 1);
   t.is(letters[0]!.reason, 'decimal(38,6) overflow: 999999999999999999999999999999999.99999');
 });
+
+test('a long past 2^53 that reaches a decimal field (if, coalesce, greatest) is written as that decimal', (t) => {
+  const schema = record('R', { a: T.long, d: decimal(19, 0) });
+  const chosen = evaluate(call('greatest', [field('a', T.long), field('d', decimal(19, 0))], decimal(19, 0)), schema, { a: 2n ** 60n, d: 5 });
+  t.is(chosen, 2n ** 60n);
+  const type = avroType({ type: 'bytes', logicalType: 'decimal', precision: 19, scale: 0 });
+  t.is(type.fromBuffer(type.toBuffer(chosen)), '1152921504606846976');
+  t.is(stringifyJson(toJson(schemaNode({ type: 'bytes', logicalType: 'decimal', precision: 19, scale: 0 }), chosen)), '1152921504606846976');
+});
