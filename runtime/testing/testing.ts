@@ -45,7 +45,7 @@ import { fromJson, toJson } from '../../src/formats/json-codec.ts';
 import { recordNode, schemaNode } from '../../src/formats/schema.ts';
 import { stdlib } from '../stdlib.ts';
 import type { EncodedOutput } from '../worker/wire.ts';
-import { LosslessNumber, parseJson, parseJsonValue, stringifyJson } from '../../src/formats/json-text.ts';
+import { hasManyDigits, LosslessNumber, parseJson, parseJsonValue, stringifyJson } from '../../src/formats/json-text.ts';
 import { isDecimalText } from '../../src/plan/decimal.ts';
 import { longValue } from '../../src/formats/long.ts';
 
@@ -96,9 +96,6 @@ export class TestFileError extends Error {
   }
 }
 
-/** A number of 16 digits or more, which a double may round. */
-const MANY_DIGITS = /\d(?:\.?\d){15}/;
-
 /**
  * YAML (or JSON) with numbers kept exact: integers past 2^53 as bigints
  * (longs), other numbers of 16 digits or more as their text (wide
@@ -109,7 +106,7 @@ function parseExactYaml(text: string): unknown {
   if (doc.errors.length > 0) throw doc.errors[0];
   visit(doc, {
     Scalar(_key, node) {
-      if (typeof node.value === 'number' && typeof node.source === 'string' && MANY_DIGITS.test(node.source) && isDecimalText(node.source)) node.value = new LosslessNumber(node.source);
+      if (typeof node.value === 'number' && typeof node.source === 'string' && hasManyDigits(node.source) && isDecimalText(node.source)) node.value = new LosslessNumber(node.source);
     },
   });
   return doc.toJS({ reviver: (_key, v) => (typeof v === 'bigint' ? (longValue(v) ?? v) : v) });

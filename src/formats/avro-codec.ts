@@ -8,14 +8,11 @@
  */
 import avro from 'avsc';
 import type { AvroSchemaJson } from '../plan/plan.ts';
-import { decimalOf, type DecimalValue, unscaledAt } from '../plan/decimal.ts';
+import { decimalOf, type DecimalValue, isPlainDecimal, unscaledAt } from '../plan/decimal.ts';
 import { setOwn } from './own-keys.ts';
 import { longValue, MAX_LONG, MIN_LONG } from './long.ts';
 
 export type AvroType = avro.Type;
-
-/** A wide decimal's run-time text (decimal.ts). */
-const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
 
 /** decimal(p, s) ↔ its run-time value (decimal.ts): two's-complement big-endian unscaled integer in bytes or fixed. */
 class DecimalType extends avro.types.LogicalType {
@@ -53,7 +50,7 @@ class DecimalType extends avro.types.LogicalType {
   protected override _toValue(value: unknown): Buffer | undefined {
     // Returning undefined (not throwing) tells avsc the value is not a decimal, which unions rely on.
     // A bigint is a long that reached a decimal field (`if c then a_long else a_decimal`).
-    if (!(typeof value === 'number' ? Number.isFinite(value) : typeof value === 'bigint' || (typeof value === 'string' && DECIMAL_TEXT.test(value)))) return undefined;
+    if (!(typeof value === 'number' ? Number.isFinite(value) : typeof value === 'bigint' || (typeof value === 'string' && isPlainDecimal(value)))) return undefined;
     const unscaled = unscaledAt(value as number | string | bigint, this.scale);
     if (unscaled >= this.bigLimit || unscaled <= -this.bigLimit) {
       throw new Error(`${value} does not fit decimal(${this.precision}, ${this.scale})`);

@@ -23,6 +23,11 @@ const MANY_DIGITS = /(?<![\d.])\d{16,}(?![.eE\d])/;
 /** Any number of 16 digits or more, fractions included: for records with decimals wider than 15 digits (decimal.ts). */
 const MANY_DIGITS_OR_PLACES = /\d(?:\.?\d){15}/;
 
+/** Whether a number's text has 16 digits or more, which a double may round. */
+export function hasManyDigits(text: string): boolean {
+  return MANY_DIGITS_OR_PLACES.test(text);
+}
+
 /** The numbers a double holds exactly stay numbers; the others keep their text. */
 function exactNumber(text: string): number | LosslessNumber {
   return isSafeNumber(text) ? Number(text) : new LosslessNumber(text);

@@ -81,6 +81,11 @@ export function decimalProblem(value: string | number, precision: number, scale:
 /** A wide decimal's run-time text: plain notation. */
 const PLAIN = /^-?\d+(?:\.\d+)?$/;
 
+/** Whether the text is in the plain notation of a wide decimal at run time (`-12.5`, no exponent). */
+export function isPlainDecimal(text: string): boolean {
+  return PLAIN.test(text);
+}
+
 /** The exact value of an operand (a double by its shortest text); undefined for NaN, infinities and text that is not a decimal number. */
 function exactOf(v: DecimalOperand): Exact | undefined {
   if (typeof v === 'bigint') return { unscaled: v, scale: 0 };
@@ -146,9 +151,7 @@ export function decimalFromText(text: string): DecimalValue | undefined {
 export function unscaledAt(value: DecimalOperand, scale: number): bigint {
   const fast = fastUnscaled(value, scale);
   if (!Number.isNaN(fast)) return BigInt(fast);
-  const e = exactOf(value);
-  if (!e) throw new RangeError(`not a decimal: ${String(value)}`);
-  return rescale(e, scale);
+  return rescale(exact(value), scale);
 }
 
 function overflow(precision: number, scale: number, unscaled: bigint): never {
