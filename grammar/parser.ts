@@ -230,6 +230,26 @@ export class SenseiParser extends CstParser {
     this.CONSUME(Kw.from);
     this.CONSUME2(T.Name, { LABEL: 'connector' });
     this.OPTION(() => this.SUBRULE(this.optionsBlock));
+    this.OPTION2(() => this.SUBRULE(this.eventTimeClause));
+  });
+
+  /** `event time created_at lateness 10s idle 1m` */
+  eventTimeClause = this.RULE('eventTimeClause', () => {
+    this.CONSUME(Kw.event);
+    this.CONSUME(Kw.time);
+    this.CONSUME(T.Name, { LABEL: 'path' });
+    this.MANY(() => {
+      this.CONSUME(T.Dot);
+      this.CONSUME2(T.Name, { LABEL: 'path' });
+    });
+    this.OPTION(() => {
+      this.CONSUME(Kw.lateness);
+      this.CONSUME(T.Duration, { LABEL: 'lateness' });
+    });
+    this.OPTION2(() => {
+      this.CONSUME(Kw.idle);
+      this.CONSUME2(T.Duration, { LABEL: 'idle' });
+    });
   });
 
   sinkDecl = this.RULE('sinkDecl', () => {
@@ -292,6 +312,8 @@ export class SenseiParser extends CstParser {
       { ALT: () => this.SUBRULE(this.onErrorOp) },
       { ALT: () => this.SUBRULE(this.dedupeOp) },
       { ALT: () => this.SUBRULE(this.lookupOp) },
+      { ALT: () => this.SUBRULE(this.windowOp) },
+      { ALT: () => this.SUBRULE(this.groupOp) },
     ]));
   });
 
@@ -409,6 +431,37 @@ export class SenseiParser extends CstParser {
     this.CONSUME(Kw.from);
     this.CONSUME2(T.Name, { LABEL: 'connector' });
     this.OPTION(() => this.SUBRULE(this.optionsBlock));
+  });
+
+  /** `window tumbling 1m`, `window hopping 10m every 1m`, `window session gap 30s`, `window cumulate 1h every 10m`, each with an optional `emit final|updates`. */
+  windowOp = this.RULE('windowOp', () => {
+    this.CONSUME(Kw.window);
+    this.CONSUME(T.Name, { LABEL: 'shape' });
+    this.OPTION(() => this.CONSUME(Kw.gap, { LABEL: 'gap' }));
+    this.CONSUME(T.Duration, { LABEL: 'size' });
+    this.OPTION2(() => {
+      this.CONSUME(Kw.every);
+      this.CONSUME2(T.Duration, { LABEL: 'every' });
+    });
+    this.OPTION3(() => {
+      this.CONSUME(Kw.emit);
+      this.CONSUME2(T.Name, { LABEL: 'emit' });
+    });
+  });
+
+  /** `group by country, city: address.city { orders: count(), revenue: sum(amount) }`; without `by`, one group. */
+  groupOp = this.RULE('groupOp', () => {
+    this.CONSUME(Kw.group);
+    this.OPTION(() => {
+      this.CONSUME(Kw.by);
+      this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.selectItem, { LABEL: 'keys' }) });
+    });
+    this.CONSUME(T.LCurly);
+    this.MANY(() => {
+      this.SUBRULE2(this.selectItem, { LABEL: 'aggregates' });
+      this.OPTION2(() => this.CONSUME(T.Comma));
+    });
+    this.CONSUME(T.RCurly);
   });
 
   // ---------------------------------------------------------------- expressions

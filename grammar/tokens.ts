@@ -73,6 +73,8 @@ const keywordCategories = {
   where: [SoftKeyword], select: [SoftKeyword], key: [SoftKeyword], by: [SoftKeyword], flat: [SoftKeyword],
   as: [SoftKeyword], union: [SoftKeyword], route: [SoftKeyword], on: [SoftKeyword], error: [SoftKeyword],
   dedupe: [SoftKeyword], within: [SoftKeyword], lookup: [SoftKeyword],
+  window: [SoftKeyword], every: [SoftKeyword], gap: [SoftKeyword], emit: [SoftKeyword], group: [SoftKeyword],
+  event: [SoftKeyword], lateness: [SoftKeyword], idle: [SoftKeyword],
   // types
   record: [SoftKeyword], enum: [SoftKeyword], array: [SoftKeyword], map: [SoftKeyword], fixed: [SoftKeyword],
   decimal: [SoftKeyword],

@@ -279,7 +279,9 @@ class Coordinator {
       environment: { module: env.workerModule, sharedPackages: sharedPackages(env) },
       chains: plan.chains.map((c, i) => {
         const src = plan.sources.find((s) => s.id === c.source)!;
-        return { source: src.name, code: c.code, sinks: chainSinks[i]!, operators: c.operators, schema: src.schema, keySchema: src.keySchema, ...(c.lookups ? { lookups: c.lookups } : {}) };
+        return { source: src.name, code: c.code, sinks: chainSinks[i]!, operators: c.operators, schema: src.schema, keySchema: src.keySchema,
+          ...(c.lookups ? { lookups: c.lookups } : {}), ...(src.eventTime ? { eventTime: src.eventTime } : {}),
+        };
       }),
       sinks: sinks.map((s) => ({
         id: s.plan.id, connector: s.plan.connector, format: s.writer.format, formatOptions: s.writer.formatOptions, schema: s.plan.schema, keySchema: s.plan.keySchema,

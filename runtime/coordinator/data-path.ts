@@ -15,7 +15,7 @@ import type { DeadLetter, SinkWriter } from '../../src/spi/connector.ts';
 import type { WorkerHandle } from '../worker/pool.ts';
 import { BufferPool, packOutput, packSourceBatch, type ResultMessage, type WrittenMessage } from '../worker/wire.ts';
 import type { RunContext } from './context.ts';
-import { newBatch, takeAcknowledged, type Batch, type Task } from './tasks.ts';
+import { newBatch, newEndBatch, takeAcknowledged, type Batch, type Task } from './tasks.ts';
 import { stringifyJson } from '../../src/formats/json-text.ts';
 
 export interface DataPathLimits {
@@ -80,6 +80,11 @@ export class DataPath {
         task.reading = false;
         if (!raw || raw.offsets.length === 0) {
           task.exhausted = true;
+          // Windows still open close with the input: their results come back as the answer to one last batch.
+          if (this.closesWindows(task)) {
+            task.batches.push(newEndBatch(task));
+            this.pump(task);
+          }
           this.run.checkFinished();
           return;
         }
@@ -94,7 +99,19 @@ export class DataPath {
     );
   }
 
+  /** The task's chain holds windows (an `aggregate`), which the end of its input closes. */
+  private closesWindows(task: Task): boolean {
+    return this.run.plan.chains[task.chain]!.operators.some((o) => o.kind === 'aggregate');
+  }
+
   private send(task: Task, batch: Batch, worker: WorkerHandle): void {
+    if (batch.end) {
+      batch.sentTo = worker;
+      task.sentSeq = batch.seq;
+      worker.inflight++;
+      worker.post({ type: 'end', task: task.id, seq: batch.seq, offset: batch.lastOffset });
+      return;
+    }
     const src = task.source;
     const packed = packSourceBatch(batch.raw, src.valueType, src.keyType, this.valueEncoder, this.keyEncoder, this.buffers);
     batch.sentTo = worker;
@@ -192,8 +209,9 @@ export class DataPath {
       this.buffered -= b.count;
       this.run.options.hooks?.batchAcknowledged?.({ source: task.source.plan.name, partition: task.partition, records: b.count, latencyMs: performance.now() - b.readAt });
     }
-    if (acked.length > 0) {
-      const commit = task.source.reader.commit?.(task.partition, acked[acked.length - 1]!.lastOffset);
+    const last = acked.findLast((b) => b.count > 0);
+    if (last) {
+      const commit = task.source.reader.commit?.(task.partition, last.lastOffset);
       if (commit) commit.catch((e: Error) => this.run.fail(e));
     }
     this.pump(task);

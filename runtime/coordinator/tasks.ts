@@ -46,6 +46,8 @@ export interface Batch {
   done: boolean;
   /** The task's state after this batch, when the worker sent it along; the checkpoint once the batch is acknowledged. */
   state: PartitionState | undefined;
+  /** The end of the partition's input: no records, the windows its operators still hold close. */
+  end: boolean;
 }
 
 export interface Task {
@@ -65,6 +67,8 @@ export interface Task {
    */
   owned: boolean;
   nextSeq: number;
+  /** The last offset read (−1 before the first batch). */
+  lastOffset: number;
   /** The state a new owner starts from after a crash: never ahead of what is acknowledged. */
   checkpoint: PartitionState | undefined;
   /** The last batch the checkpoint includes. */
@@ -82,16 +86,26 @@ export interface Task {
 
 export function newTask(id: number, source: Source, partition: number, chain: number): Task {
   return {
-    id, source, partition, chain, owner: undefined, moving: false, batches: [], reading: false, exhausted: false, owned: source.owned?.has(partition) ?? true, nextSeq: 0,
+    id, source, partition, chain, owner: undefined, moving: false, batches: [], reading: false, exhausted: false, owned: source.owned?.has(partition) ?? true, nextSeq: 0, lastOffset: -1,
     checkpoint: undefined, checkpointSeq: -1, sentSeq: -1, recordsIn: 0, busyMs: 0, load: 0, busyAtLastTick: 0, lastResultAt: 0, maxGapMs: 0,
   };
 }
 
 export function newBatch(task: Task, raw: SourceBatch): Batch {
   const count = raw.offsets.length;
+  task.lastOffset = raw.offsets[count - 1]!;
   return {
-    seq: task.nextSeq++, raw, count, lastOffset: raw.offsets[count - 1]!, readAt: performance.now(),
-    sentTo: undefined, answered: false, onWritten: undefined, done: false, state: undefined,
+    seq: task.nextSeq++, raw, count, lastOffset: task.lastOffset, readAt: performance.now(),
+    sentTo: undefined, answered: false, onWritten: undefined, done: false, state: undefined, end: false,
+  };
+}
+
+/** The batch that ends a partition's input (`Batch.end`), after every batch read from it. */
+export function newEndBatch(task: Task): Batch {
+  const last = task.batches.at(-1)?.lastOffset ?? task.lastOffset;
+  return {
+    seq: task.nextSeq++, raw: { offsets: [], timestamps: [], keys: [] }, count: 0, lastOffset: last, readAt: performance.now(),
+    sentTo: undefined, answered: false, onWritten: undefined, done: false, state: undefined, end: true,
   };
 }
 

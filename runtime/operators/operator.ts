@@ -5,12 +5,15 @@
  * (`ChainContext.operators`), drives its time, and snapshots its stores when
  * the task moves or checkpoints. The operator only handles records and time.
  */
+import type { WindowResult } from '../../src/plan/chain.ts';
 import type { PlanOperator } from '../../src/plan/plan.ts';
 import type { KeyValueStore } from '../state/store.ts';
 
 export interface StatefulOperator {
   /** The task's watermark moved to `watermark` (epoch milliseconds): expire what it makes final. */
   onWatermark?(watermark: number): void;
+  /** Results to send on since the last call (an aggregate's closed or changed windows); the chain's emitter for the operator takes them. */
+  takeResults?(): WindowResult[];
 }
 
 /** A registry entry: how to build an operator of one kind for one task. */

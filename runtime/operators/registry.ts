@@ -5,9 +5,11 @@
  * rule that calls the operator through `ctx.operators[i]` (src/codegen/),
  * and an entry here (docs/architecture.md has the checklist).
  */
+import { Aggregate } from './aggregate.ts';
 import { Dedupe } from './dedupe.ts';
 import type { OperatorFactory } from './operator.ts';
 
 export const OPERATORS: ReadonlyMap<string, OperatorFactory> = new Map<string, OperatorFactory>([
   ['dedupe', Dedupe.create],
+  ['aggregate', Aggregate.create],
 ]);

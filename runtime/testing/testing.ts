@@ -18,6 +18,7 @@
  *     dead_letters:                  # optional; fields given must match (reason: substring)
  *       - { operator: "paid/0:where", reason: "division" }
  *     unordered: true                # optional: compare records as multisets
+ *     end_of_input: false            # optional: the input does not end (windows still open stay open)
  *     error: "division by zero"      # optional: the run must fail with this message
  *     lookups:                       # optional: what each `lookup` finds, by its name (or operator id)
  *       customer:                    #   key → result record (JSON form), null for a key without one
@@ -26,7 +27,11 @@
  * ```
  * Input records are grouped into batches of consecutive records of one
  * partition (by the source's `key` and `partitions` options), so output
- * order follows input order.
+ * order follows input order. A chain with stateful operators (`dedupe`,
+ * `group by`) takes one record per batch, so the watermark moves after
+ * each record as the file lists them, and a record behind it is late. When
+ * the input ends, every window closes and emits (unless `end_of_input:
+ * false`).
  *
  * Cases run offline, so a `lookup` does not query its server: it finds what
  * the file's `lookups:` give (a top-level `lookups:` for every case, which
@@ -40,7 +45,7 @@ import { TaskOperators } from '../operators/task-operators.ts';
 import type { Plan, PlanLookup, PlanSource } from '../../src/plan/plan.ts';
 import { partitionOf } from '../../src/formats/partitioner.ts';
 import { avroType, decodeRecords, isNullSchema, RecordEncoder } from '../../src/formats/avro-codec.ts';
-import { BatchRunner, type BatchInput } from '../worker/batch.ts';
+import { BatchRunner, type BatchInput, type BatchResult } from '../worker/batch.ts';
 import { fromJson, toJson } from '../../src/formats/json-codec.ts';
 import { recordNode, schemaNode } from '../../src/formats/schema.ts';
 import { stdlib } from '../stdlib.ts';
@@ -61,6 +66,8 @@ export interface TestCase {
   expect: Record<string, unknown[]>;
   deadLetters?: Record<string, unknown>[];
   unordered: boolean;
+  /** The input ends after the records (default): every window still open closes. */
+  endOfInput: boolean;
   error?: string;
   /** Lookup name (or operator id) → key, as text → result record in JSON form, or null. */
   lookups?: Record<string, Record<string, unknown>>;
@@ -151,6 +158,7 @@ export function parseTestFile(text: string, path: string): PipelineTestFile {
     const dl = c.dead_letters;
     if (dl !== undefined && (!Array.isArray(dl) || !dl.every(isObject))) fail(`${at}.dead_letters`, 'must be a list of mappings');
     if (c.error !== undefined && typeof c.error !== 'string') fail(`${at}.error`, 'must be a string');
+    if (c.end_of_input !== undefined && typeof c.end_of_input !== 'boolean') fail(`${at}.end_of_input`, 'must be true or false');
     const own = lookupResults(c.lookups, `${at}.lookups`);
     const lookups = { ...shared };
     for (const [name, results] of Object.entries(own)) lookups[name] = { ...shared[name], ...results };
@@ -160,6 +168,7 @@ export function parseTestFile(text: string, path: string): PipelineTestFile {
       expect: expect as TestCase['expect'],
       ...(dl !== undefined ? { deadLetters: dl as Record<string, unknown>[] } : {}),
       unordered: c.unordered === true,
+      endOfInput: c.end_of_input !== false,
       ...(typeof c.error === 'string' ? { error: c.error } : {}),
       lookups,
     };
@@ -187,7 +196,7 @@ async function runCase(plan: Plan, file: PipelineTestFile, c: TestCase, lib: unk
     pipeline: plan.pipeline,
     chains: plan.chains.map((ch) => {
       const src = sourceOf(plan, ch.source);
-      return { source: src.name, code: ch.code, sinks: ch.sinks.map((id) => sinkIndex.get(id)!), operators: ch.operators, schema: src.schema, keySchema: src.keySchema, lookups: ch.lookups };
+      return { source: src.name, code: ch.code, sinks: ch.sinks.map((id) => sinkIndex.get(id)!), operators: ch.operators, schema: src.schema, keySchema: src.keySchema, lookups: ch.lookups, eventTime: src.eventTime };
     }),
     // Every sink gets JSON, the form expectations are written in.
     sinks: plan.sinks.map((s) => ({ id: s.id, connector: s.connector, format: 'json', schema: s.schema, keySchema: s.keySchema, withKeys: false })),
@@ -204,7 +213,7 @@ async function runCase(plan: Plan, file: PipelineTestFile, c: TestCase, lib: unk
       const src = sourceOf(plan, plan.chains[ci]!.source);
       const records = await inputRecords(src, c.input[src.name], file, result.failures);
       if (!records) continue;
-      await runSource(runner, ci, src, records, fetch, (sink, out) => result.outputs[plan.sinks[sink]!.id]!.push(...jsonLines(out)), (dl) => result.deadLetters.push(...(jsonLines(dl) as Record<string, unknown>[])));
+      await runSource(runner, ci, src, records, c.endOfInput, fetch, (sink, out) => result.outputs[plan.sinks[sink]!.id]!.push(...jsonLines(out)), (dl) => result.deadLetters.push(...(jsonLines(dl) as Record<string, unknown>[])));
     }
   } catch (e) {
     error = (e as Error).message;
@@ -300,6 +309,7 @@ async function runSource(
   chainIndex: number,
   src: PlanSource,
   records: InputRecord[],
+  endOfInput: boolean,
   fetch: (lookup: PlanLookup, keys: unknown[]) => unknown[],
   onOutput: (sink: number, out: EncodedOutput) => void,
   onDeadLetters: (dl: EncodedOutput) => void,
@@ -317,7 +327,7 @@ async function runSource(
   for (let start = 0; start < records.length; ) {
     const p = parts[start]!;
     let end = start;
-    while (end < records.length && parts[end] === p) end++;
+    while (end < records.length && parts[end] === p && (end === start || chain.operators.length === 0)) end++;
     const slice = records.slice(start, end);
     // The Avro round trip a real run makes: values arrive as a worker decodes them.
     const encoded = encoder.encode(valueType, slice.map((r) => r.value));
@@ -325,7 +335,7 @@ async function runSource(
     const first = offsets.get(p) ?? 0;
     offsets.set(p, first + slice.length);
     let ops = operators.get(p);
-    if (!ops) operators.set(p, (ops = new TaskOperators(chain.operators, undefined, performance.now())));
+    if (!ops) operators.set(p, (ops = new TaskOperators(chain.operators, undefined, performance.now(), chain.eventTime)));
     const keys = slice.map((r) => (keyType ? r.key : null));
     const input: BatchInput = {
       count: slice.length,
@@ -335,12 +345,17 @@ async function runSource(
       timestamps: slice.map((_, i) => BASE_TIME + (start + i) * 1000),
       chunk: slice.length,
     };
-    const result = chain.lookups
-      ? await runner.runWithLookups(chain, p, ops, input, async (i, lookupKeys) => fetch(chain.lookups![i]!, lookupKeys))
-      : runner.run(chain, p, ops, input);
+    const lookup = async (i: number, lookupKeys: unknown[]) => fetch(chain.lookups![i]!, lookupKeys);
+    const result = chain.lookups ? await runner.runWithLookups(chain, p, ops, input, lookup) : runner.run(chain, p, ops, input);
+    take(result);
+    start = end;
+  }
+  if (!endOfInput) return;
+  for (const [p, ops] of operators) take(await runner.endOfInput(chain, p, ops, offsets.get(p)! - 1, async (i, lookupKeys) => fetch(chain.lookups![i]!, lookupKeys)));
+
+  function take(result: BatchResult): void {
     result.outputs.forEach((out, i) => out && onOutput(chain.sinks[i]!, out));
     if (result.deadLetters) onDeadLetters(result.deadLetters);
-    start = end;
   }
 }
 

@@ -5,6 +5,8 @@
  * holding the minimum back (Flink's idle sources), and holds it again once
  * a record arrives. A task's watermark never goes back.
  */
+import type { TimeState } from '../../src/plan/chain.ts';
+
 export interface WatermarkOptions {
   /** How far behind the largest timestamp seen records may still arrive. */
   latenessMs: number;
@@ -17,14 +19,20 @@ export class Watermarks {
   private readonly lastRecordAt: number[];
   private watermark = -Infinity;
 
-  /** `now`: when the task started; an input without records counts as quiet since then. */
+  /** `now`: when the task started; an input without records counts as quiet since then. `from`: the time the task had elsewhere. */
   constructor(
     inputs: number,
     private readonly options: WatermarkOptions,
     now: number,
+    from?: TimeState,
   ) {
-    this.highest = new Array<number>(inputs).fill(-Infinity);
+    this.highest = from?.highest.length === inputs ? [...from.highest] : new Array<number>(inputs).fill(-Infinity);
     this.lastRecordAt = new Array<number>(inputs).fill(now);
+    if (from) this.watermark = from.watermark;
+  }
+
+  snapshot(): TimeState {
+    return { highest: [...this.highest], watermark: this.watermark };
   }
 
   /** Records arrived on `input` with timestamps up to `maxTimestamp`, at wall-clock time `now`. */

@@ -10,8 +10,8 @@
  * would go to memory. Chains do not depend on batch boundaries.
  */
 import { emptyLookupPending, type ChainBatch, type ChainContext, type ChainFunction, type ChainOutput, type Rejection } from '../../src/plan/chain.ts';
-import type { PlanLookup, PlanOperator } from '../../src/plan/plan.ts';
-import type { TaskOperators } from '../operators/task-operators.ts';
+import type { PlanEventTime, PlanLookup, PlanOperator } from '../../src/plan/plan.ts';
+import type { EmitResults, TaskOperators } from '../operators/task-operators.ts';
 import type { DeadLetter, FormatEncoder, FormatEncoderFactory } from '../../src/spi/connector.ts';
 import { avroType, isNullSchema, RecordEncoder, type AvroType } from '../../src/formats/avro-codec.ts';
 import { genericJson, jsonLineEncoder, textLineEncoder } from '../../src/formats/json-codec.ts';
@@ -30,6 +30,8 @@ export interface Chain {
   keyType: AvroType | undefined;
   /** The chain's `lookup` operators (plan `lookups`); such a chain runs through `runWithLookups`. */
   lookups: PlanLookup[] | undefined;
+  /** The source's event time (plan `eventTime`); absent: record timestamps. */
+  eventTime: PlanEventTime | undefined;
 }
 
 /** Results for the keys waiting at lookup `index` of the chain, in key order (null where none). */
@@ -166,13 +168,14 @@ export class BatchRunner {
       valueType: avroType(c.schema),
       keyType: isNullSchema(c.keySchema) ? undefined : avroType(c.keySchema),
       lookups: c.lookups && c.lookups.length > 0 ? c.lookups : undefined,
+      eventTime: c.eventTime,
     }));
     this.sinks = setup.sinks.map((s) => new SinkEncoder(s.id, s, formats));
   }
 
   /** Runs the chain over the batch; a throw (a `ChainFailure` under `on error fail`, or a bug) propagates. */
   run(chain: Chain, partition: number, ops: TaskOperators, input: BatchInput): BatchResult {
-    const ctx: ChainContext = { operators: ops.instances };
+    const ctx: ChainContext = { operators: ops.instances, maxTime: -Infinity };
     const batch = this.begin(chain, partition);
     for (let from = 0; from < input.count; from += input.chunk) {
       const to = Math.min(input.count, from + input.chunk);
@@ -181,8 +184,40 @@ export class BatchRunner {
       chain.run(chunkOf(chain, input, partition, from, to, rejected), out, rejected, ctx);
       batch.collect(out, rejected);
     }
-    ops.afterBatch(input.timestamps, performance.now());
+    ops.afterBatch(ctx.maxTime, performance.now(), this.emitInto(chain, ctx, lastOffset(input), () => {
+      const out = batch.outputs();
+      const rejected: Rejection[] = [];
+      return [out, rejected, () => batch.collect(out, rejected)];
+    }));
     return batch.finish();
+  }
+
+  /**
+   * The input of a task ended: its stateful operators close every window,
+   * and the results run through the rest of the chain (a chain with
+   * lookups gets them too). `offset`: the task's last offset.
+   */
+  async endOfInput(chain: Chain, partition: number, ops: TaskOperators, offset: number, fetch: LookupFetch): Promise<BatchResult> {
+    const out: ChainOutput[] = chain.sinks.map(() => ({ keys: [], values: [], offsets: [] }));
+    const rejected: Rejection[] = [];
+    const pending = (chain.lookups ?? []).map(() => emptyLookupPending());
+    const ctx: ChainContext = { operators: ops.instances, maxTime: -Infinity, lookups: pending };
+    ops.finish(this.emitInto(chain, ctx, offset, () => [out, rejected, () => {}]));
+    await this.resolveLookups(chain, ctx, out, rejected, fetch);
+    const batch = this.begin(chain, partition);
+    batch.collect(out, rejected);
+    return batch.finish();
+  }
+
+  /** Runs an operator's results through its emitter, into the outputs `target` gives (then calls the function it returns with them). */
+  private emitInto(chain: Chain, ctx: ChainContext, offset: number, target: () => [ChainOutput[], Rejection[], () => void]): EmitResults {
+    return (i, results) => {
+      const emitter = chain.run.emitters?.[i];
+      if (!emitter) throw new Error(`chain of ${chain.source}: operator ${chain.operators[i]?.id} has results but no emitter`);
+      const [out, rejected, done] = target();
+      emitter(results, offset, out, rejected, ctx);
+      done();
+    };
   }
 
   /**
@@ -192,26 +227,33 @@ export class BatchRunner {
    * continuation only parks records at later lookups, so one pass ends the batch).
    */
   async runWithLookups(chain: Chain, partition: number, ops: TaskOperators, input: BatchInput, fetch: LookupFetch): Promise<BatchResult> {
-    const lookups = chain.lookups ?? [];
-    const continuations = chain.run.continuations ?? [];
     const out: ChainOutput[] = chain.sinks.map(() => ({ keys: [], values: [], offsets: [] }));
     const rejected: Rejection[] = [];
-    const pending = lookups.map(() => emptyLookupPending());
-    const lctx: ChainContext = { operators: ops.instances, lookups: pending };
+    const pending = (chain.lookups ?? []).map(() => emptyLookupPending());
+    const lctx: ChainContext = { operators: ops.instances, maxTime: -Infinity, lookups: pending };
     for (let from = 0; from < input.count; from += input.chunk) chain.run(chunkOf(chain, input, partition, from, Math.min(input.count, from + input.chunk), rejected), out, rejected, lctx);
+    await this.resolveLookups(chain, lctx, out, rejected, fetch);
+    // Results of aggregates may wait at later lookups in turn.
+    ops.afterBatch(lctx.maxTime, performance.now(), this.emitInto(chain, lctx, lastOffset(input), () => [out, rejected, () => {}]));
+    await this.resolveLookups(chain, lctx, out, rejected, fetch);
+    // The sink encoders are shared by every task of the worker: they are used only after the last await.
+    const batch = this.begin(chain, partition);
+    batch.collect(out, rejected);
+    return batch.finish();
+  }
+
+  /** Each lookup in index order gets the results for all its waiting keys, and its continuation runs them on. */
+  private async resolveLookups(chain: Chain, ctx: ChainContext, out: ChainOutput[], rejected: Rejection[], fetch: LookupFetch): Promise<void> {
+    const lookups = chain.lookups ?? [];
+    const pending = ctx.lookups!;
     for (let i = 0; i < lookups.length; i++) {
       const p = pending[i]!;
       if (p.keys.length === 0) continue;
       const results = await fetch(i, p.keys);
       if (results.length !== p.keys.length) throw new Error(`lookup ${lookups[i]!.id}: ${results.length} results for ${p.keys.length} keys`);
-      continuations[i]!(p, results, out, rejected, lctx);
+      chain.run.continuations![i]!(p, results, out, rejected, ctx);
       pending[i] = emptyLookupPending();
     }
-    ops.afterBatch(input.timestamps, performance.now());
-    // The sink encoders are shared by every task of the worker: they are used only after the last await.
-    const batch = this.begin(chain, partition);
-    batch.collect(out, rejected);
-    return batch.finish();
   }
 
   /** The sinks, counters and dead letters of one batch of a chain. */
@@ -255,6 +297,11 @@ export class BatchRunner {
     }
     return { outputs: sinks.map((s) => s.finish()), deadLetters, skipped, errors: [...errors.values()] };
   }
+}
+
+/** The offset results of this batch stand for: its last. */
+function lastOffset(input: BatchInput): number {
+  return input.offsets[input.count - 1] ?? -1;
 }
 
 /**

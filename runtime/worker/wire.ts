@@ -5,7 +5,7 @@
  * docs/architecture.md has the measurements behind this choice.
  */
 import type { PartitionState } from '../../src/plan/chain.ts';
-import type { AvroSchemaJson, Constant, PlanLookup, PlanOperator } from '../../src/plan/plan.ts';
+import type { AvroSchemaJson, Constant, PlanEventTime, PlanLookup, PlanOperator } from '../../src/plan/plan.ts';
 import type { LookupStats, RecordHeaders, SinkFormat, SourceBatch } from '../../src/spi/connector.ts';
 import type { RecordEncoder } from '../../src/formats/avro-codec.ts';
 import type { AvroType } from '../../src/formats/avro-codec.ts';
@@ -22,7 +22,7 @@ export interface InitMessage {
   libModule: string;
   /** The connectors in workers (`ConnectorEnvironment.workerModule`) and the packages the worker bundle leaves to node_modules. */
   environment: { module: string | undefined; sharedPackages: string[] };
-  chains: { source: string; code: string; sinks: number[]; operators: PlanOperator[]; schema: AvroSchemaJson; keySchema: AvroSchemaJson; lookups?: PlanLookup[] }[];
+  chains: { source: string; code: string; sinks: number[]; operators: PlanOperator[]; schema: AvroSchemaJson; keySchema: AvroSchemaJson; lookups?: PlanLookup[]; eventTime?: PlanEventTime }[];
   sinks: {
     id: string; connector: string; format: SinkFormat; formatOptions?: Constant; schema: AvroSchemaJson; keySchema: AvroSchemaJson; withKeys: boolean;
     /** The workers write this sink themselves: its connector and `SinkWriter.inWorkers`. */
@@ -64,12 +64,24 @@ export interface BatchMessage {
   headers?: (RecordHeaders | undefined)[];
 }
 
+/**
+ * The task's source partition has no more records: its stateful operators
+ * close every window, and the results come back as the `result` of batch
+ * `seq` (with no records of its own). `offset`: the partition's last.
+ */
+export interface EndMessage {
+  type: 'end';
+  task: number;
+  seq: number;
+  offset: number;
+}
+
 /** Finish the writes in flight, close the worker's sinks, answer `closed`. */
 export interface CloseMessage {
   type: 'close';
 }
 
-export type ToWorker = InitMessage | AssignMessage | ReleaseMessage | BatchMessage | CloseMessage;
+export type ToWorker = InitMessage | AssignMessage | ReleaseMessage | BatchMessage | EndMessage | CloseMessage;
 
 /** Output of one batch for one sink, in the sink's format. */
 export interface EncodedOutput {

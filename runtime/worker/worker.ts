@@ -25,7 +25,7 @@ import type { ConnectorEnvironment } from '../../src/spi/environment.ts';
 import { decodeRecords } from '../../src/formats/avro-codec.ts';
 import { TaskOperators } from '../operators/task-operators.ts';
 import { BatchRunner, chunkFor, type BatchInput, type BatchResult, type Chain } from './batch.ts';
-import { BUILTIN_FORMATS, transferList, type BatchMessage, type FromWorker, type InitMessage, type ToWorker } from './wire.ts';
+import { BUILTIN_FORMATS, transferList, type BatchMessage, type EndMessage, type FromWorker, type InitMessage, type ToWorker } from './wire.ts';
 
 const port = parentPort!;
 /** What the worker bundle has built in (see bundle.ts). */
@@ -41,7 +41,7 @@ interface Task {
   operators: TaskOperators;
   lastCheckpoint: number;
   failed: boolean;
-  queue: BatchMessage[];
+  queue: (BatchMessage | EndMessage)[];
   releasing: boolean;
   /** A batch of it is waiting for lookups. */
   busy: boolean;
@@ -166,7 +166,7 @@ function handle(msg: ToWorker): void {
     case 'assign': {
       const chain = runner.chains[msg.chain]!;
       tasks.set(msg.task, {
-        id: msg.task, chain, partition: msg.partition, operators: new TaskOperators(chain.operators, msg.state, performance.now()),
+        id: msg.task, chain, partition: msg.partition, operators: new TaskOperators(chain.operators, msg.state, performance.now(), chain.eventTime),
         lastCheckpoint: performance.now(), failed: false, queue: [], releasing: false, busy: false, writes: new Set(),
       });
       break;
@@ -185,7 +185,8 @@ function handle(msg: ToWorker): void {
       }
       break;
     }
-    case 'batch': {
+    case 'batch':
+    case 'end': {
       const task = tasks.get(msg.task);
       if (!task) break;
       if (task.queue.push(msg) === 1 && !task.busy) ready.push(task);
@@ -198,7 +199,7 @@ function handle(msg: ToWorker): void {
 function release(id: number): void {
   const task = tasks.get(id);
   tasks.delete(id);
-  const answer = () => post({ type: 'released', task: id, state: task?.operators.snapshot() ?? {} });
+  const answer = () => post({ type: 'released', task: id, state: task?.operators.snapshot() ?? { stores: {} } });
   if (!task || task.writes.size === 0) answer();
   else void Promise.allSettled([...task.writes]).then(answer);
 }
@@ -215,9 +216,9 @@ function turn(): void {
   const task = ready.shift();
   if (!task) return;
   const msg = task.queue.shift()!;
-  if (task.chain.lookups && !task.failed) {
+  if ((task.chain.lookups || msg.type === 'end') && !task.failed) {
     task.busy = true;
-    void runLookupBatch(task, msg).then(() => {
+    void (msg.type === 'end' ? runEnd(task, msg) : runLookupBatch(task, msg)).then(() => {
       task.busy = false;
       if (task.queue.length > 0) {
         if (task.releasing) ready.unshift(task);
@@ -225,7 +226,7 @@ function turn(): void {
       } else if (task.releasing) release(task.id);
       schedule();
     });
-  } else {
+  } else if (msg.type === 'batch') {
     runBatch(task, msg);
     if (task.queue.length > 0) ready.push(task);
     else if (task.releasing) release(task.id);
@@ -280,13 +281,26 @@ async function runLookupBatch(task: Task, msg: BatchMessage): Promise<void> {
   postResult(task, msg, started, result);
 }
 
-function failTask(task: Task, msg: BatchMessage, e: Error): void {
+/** The task's input ended: its windows close, and their results are the answer to the end's `seq`. */
+async function runEnd(task: Task, msg: EndMessage): Promise<void> {
+  const started = performance.now();
+  let result: BatchResult;
+  try {
+    result = await runner.endOfInput(task.chain, task.partition, task.operators, msg.offset, (i, keys) => lookupClients.get(task.chain)![i]!.lookup(keys));
+  } catch (e) {
+    failTask(task, msg, e as Error);
+    return;
+  }
+  postResult(task, msg, started, result);
+}
+
+function failTask(task: Task, msg: BatchMessage | EndMessage, e: Error): void {
   task.failed = true;
   const err = e as Error & { operator?: string; offset?: number };
   post({ type: 'failed', task: msg.task, operator: err.operator, offset: err.offset, message: err.message, stack: err.stack });
 }
 
-function postResult(task: Task, msg: BatchMessage, started: number, result: BatchResult): void {
+function postResult(task: Task, msg: BatchMessage | EndMessage, started: number, result: BatchResult): void {
   const now = performance.now();
   const reply: FromWorker = { type: 'result', task: msg.task, seq: msg.seq, busyMs: now - started, ...result };
   if (task.operators.stateful && now - task.lastCheckpoint >= init.checkpointMs) {
@@ -296,12 +310,12 @@ function postResult(task: Task, msg: BatchMessage, started: number, result: Batc
   const writes = writeOwnSinks(task, msg, result);
   if (writes) reply.writing = true;
   // Decoding copied every string and byte array out of the batch buffer, so it can go back (unless the worker's own sinks still read its keys).
-  else reply.recycle = msg.offsets.buffer as ArrayBuffer;
+  else if (msg.type === 'batch') reply.recycle = msg.offsets.buffer as ArrayBuffer;
   post(reply, [...transferList([...result.outputs, result.deadLetters]), ...(reply.recycle ? [reply.recycle] : [])]);
 }
 
 /** Hands the outputs of the worker's own sinks to them (taking them out of the result) and reports `written` when all are accepted. */
-function writeOwnSinks(task: Task, msg: BatchMessage, result: BatchResult): boolean {
+function writeOwnSinks(task: Task, msg: BatchMessage | EndMessage, result: BatchResult): boolean {
   if (workerSinks.size === 0) return false;
   const started = performance.now();
   const writes: Promise<void>[] = [];
@@ -327,7 +341,9 @@ function writeOwnSinks(task: Task, msg: BatchMessage, result: BatchResult): bool
   return true;
 }
 
-function sourceRecords(msg: BatchMessage): SourceRecords {
+function sourceRecords(msg: BatchMessage | EndMessage): SourceRecords {
+  // Results at the end of the input derive from no record of their own.
+  if (msg.type === 'end') return { offsets: [msg.offset], timestamps: [Date.now()] };
   const from: SourceRecords = { offsets: msg.offsets, timestamps: msg.timestamps, ...(msg.headers ? { headers: msg.headers } : {}) };
   const ends = msg.rawKeyEnds;
   if (ends && msg.rawKeys) {

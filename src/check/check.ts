@@ -31,14 +31,15 @@ import { diagnostic, type Code } from '../diagnostics/codes.ts';
 import { hasErrors } from '../diagnostics/diagnostic.ts';
 import type { ConnectorSpecs } from '../spi/spec.ts';
 import type { AvroType, RecordField, RecordType } from '../types/avro-type.ts';
-import type { Expr, Identifier, LookupOp, Operator, SelectItem, StreamDecl } from '../syntax/ast.ts';
+import type { EventTimeClause, Expr, GroupOp, Identifier, LookupOp, Operator, SelectItem, StreamDecl, WindowOp } from '../syntax/ast.ts';
 import { closestMatch } from '../syntax/suggest.ts';
 import { nonNull, nullableIf, isNullable, pascalCase, recordUnion, T, typesEqual, typeToString } from '../types/type-utils.ts';
 import type { ResolvedProgram, ResolvedSource, ResolvedStream } from '../resolve/resolve.ts';
 import { validAvroName } from '../resolve/schemas.ts';
 import { ExprChecker, nonNullWhen, pathOf } from './expr.ts';
 import { checkConnector } from './options.ts';
-import type { ErrorPolicy, LookupMissing, TypedOperator, TypedProgram, TypedSink, TypedSource, TypedStream, TypedExpr } from './typed.ts';
+import { AGGREGATES, aggregateType, type AggregateFn } from './aggregates.ts';
+import type { ErrorPolicy, LookupMissing, TypedAggregate, TypedEventTime, TypedOperator, TypedProgram, TypedSink, TypedSource, TypedStream, TypedExpr, TypedWindow } from './typed.ts';
 
 export interface CheckResult {
   /** Present when the program (and its resolution) has no errors. */
@@ -63,7 +64,18 @@ interface Flow {
   rekeyed?: Span;
   /** A source that may have several partitions, when the records come from one (a `dedupe` is per partition). */
   partitioned?: string;
+  /** The source, when it declares no `event time` (windows then use record timestamps). */
+  untimed?: string;
+  /** Where a `group by` aggregated the records since they were read. */
+  aggregated?: Span;
 }
+
+const WINDOW_SHAPES = ['tumbling', 'hopping', 'session', 'cumulate'] as const;
+const EMIT_MODES = ['final', 'updates'] as const;
+/** A partition quiet this long stops holding the watermark back, unless `idle` says otherwise. */
+export const DEFAULT_IDLE_MS = 30_000;
+/** Kinds that cannot be group keys: they have no stable equality of their own at run time. */
+const NOT_KEYS = new Set(['bytes', 'fixed', 'record', 'array', 'map']);
 
 export function checkProgram(resolved: ResolvedProgram, connectors: ConnectorSpecs, memo?: CheckMemo): CheckResult {
   return new ProgramChecker(resolved, connectors, memo).run();
@@ -100,6 +112,7 @@ interface CheckedStream {
 function sameInputs(before: CheckedStream, s: Extract<ResolvedStream, { kind: 'declared' }>, input: Flow, lookups: AvroType[]): boolean {
   const b = before.input;
   return s.inputs.length === 1 && b.errorPolicy === input.errorPolicy && b.partitioned === input.partitioned && b.rekeyed === input.rekeyed
+    && b.untimed === input.untimed && b.aggregated === input.aggregated
     && sameType(b.output, input.output) && sameType(b.keyType, input.keyType)
     && before.lookups.length === lookups.length && before.lookups.every((t, i) => sameType(t, lookups[i]!));
 }
@@ -180,9 +193,28 @@ class ProgramChecker {
 
   private source(s: ResolvedSource): TypedSource | undefined {
     const schema = s.schema as RecordType;
-    this.flows.set(s.name, { output: schema, keyType: T.null, errorPolicy: 'dead_letter', ...(this.manyPartitions(s) ? { partitioned: s.name } : {}) });
+    this.flows.set(s.name, {
+      output: schema, keyType: T.null, errorPolicy: 'dead_letter',
+      ...(this.manyPartitions(s) ? { partitioned: s.name } : {}), ...(s.decl.eventTime ? {} : { untimed: s.name }),
+    });
     const c = checkConnector(s.decl.connector, s.decl.options, 'source', this.connectors, this.diagnostics, { schema });
-    return c && { name: s.name, ...c, schema, keyType: T.null, span: s.decl.span };
+    const eventTime = s.decl.eventTime && this.eventTime(s.decl.eventTime, schema);
+    if (s.decl.eventTime && !eventTime) return undefined;
+    return c && { name: s.name, ...c, schema, keyType: T.null, ...(eventTime ? { eventTime } : {}), span: s.decl.span };
+  }
+
+  /** `event time f lateness D idle D`: f is a timestamp, or a long of epoch milliseconds. */
+  private eventTime(clause: EventTimeClause, schema: RecordType): TypedEventTime | undefined {
+    const field = this.keepPath(clause.path, new ExprChecker(this.diagnostics, schema));
+    if (!field) return undefined;
+    const kind = nonNull(field.type).kind;
+    if (kind !== 'timestamp-millis' && kind !== 'timestamp-micros' && kind !== 'long') {
+      return this.report('invalid-event-time', field.span, `the event time must be a timestamp (or a long of epoch milliseconds), not ${typeToString(field.type)}`, {
+        hints: ['declare the field as timestamp_millis, or compute one in the producer'],
+      });
+    }
+    if (clause.idle && clause.idle.millis <= 0) return this.report('invalid-event-time', clause.idle.span, '`idle` needs a positive duration');
+    return { field, latenessMs: clause.lateness?.millis ?? 0, idleMs: clause.idle?.millis ?? DEFAULT_IDLE_MS };
   }
 
   /** Whether a source may read from several partitions: the server's (Kafka), or a `partitions` option above 1. */
@@ -199,9 +231,11 @@ class ProgramChecker {
     if (typed) {
       const from = this.flows.get(s.kind === 'routed' ? s.from : s.decl.input.name);
       const rekeyed = typed.operators.findLast((o) => o.kind === 'key-by')?.span ?? from?.rekeyed;
+      const aggregated = typed.operators.findLast((o) => o.kind === 'aggregate')?.span ?? from?.aggregated;
       this.flows.set(typed.name, {
         output: typed.output, keyType: typed.keyType, errorPolicy: typed.errorPolicy,
         ...(rekeyed ? { rekeyed } : {}), ...(from?.partitioned ? { partitioned: from.partitioned } : {}),
+        ...(from?.untimed ? { untimed: from.untimed } : {}), ...(aggregated ? { aggregated } : {}),
       });
     }
     return typed;
@@ -248,11 +282,19 @@ class ProgramChecker {
     let record: RecordType = { ...input.output, name: recordName };
     let keyType = input.keyType;
     let rekeyed = input.rekeyed;
+    let aggregated = input.aggregated;
     const operators: TypedOperator[] = [];
     let ok = true;
     let routed = false;
+    /** The `window` just read: the `group by` after it takes it. */
+    let window: { op: WindowOp; typed: TypedWindow; emit: 'final' | 'updates' } | undefined;
     for (const [index, op] of decl.operators.entries()) {
       if (op.kind === 'on-error') continue;
+      if (window && op.kind !== 'group') {
+        this.windowWithoutGroup(window.op);
+        ok = false;
+        break;
+      }
       if (routed) {
         this.report('operator-after-route', op.span, '`route` sends every record to its targets, so nothing reaches this operator', {
           hints: ['put the operator into a stream that reads one of the targets'],
@@ -260,15 +302,28 @@ class ProgramChecker {
         ok = false;
         continue;
       }
-      const id = `${decl.name.name}/${index}:${op.kind}`;
+      const id = `${decl.name.name}/${index}:${op.kind === 'group' ? 'aggregate' : op.kind}`;
       this.operatorScopes.set(op, record);
-      const result = this.operator(op, id, record, keyType, decl, errorPolicy);
+      if (op.kind === 'window') {
+        const typedWindow = this.window(op, input.untimed, aggregated);
+        if (!typedWindow) {
+          ok = false;
+          break;
+        }
+        window = { op, ...typedWindow };
+        continue;
+      }
+      const result = op.kind === 'group'
+        ? this.group(op, id, record, window)
+        : this.operator(op, id, record, keyType, decl, errorPolicy);
+      window = undefined;
       if (!result) {
         ok = false;
         break; // later operators would only repeat the error
       }
       operators.push(result.op);
       if (result.op.kind === 'key-by') rekeyed = result.op.span;
+      if (result.op.kind === 'aggregate') aggregated = result.op.span;
       if (result.op.kind === 'dedupe' && rekeyed && input.partitioned) this.dedupeAcrossPartitions(result.op.span, rekeyed, input.partitioned);
       record = { ...result.op.output, name: recordName };
       keyType = result.keyType;
@@ -277,8 +332,151 @@ class ProgramChecker {
         this.routing.set(s.name, [...result.op.branches.map((b) => b.target), ...(result.op.otherwise === undefined ? [] : [result.op.otherwise])]);
       }
     }
+    if (window) {
+      this.windowWithoutGroup(window.op);
+      ok = false;
+    }
     if (!ok) return undefined;
     return { name: s.name, inputs: s.inputs, operators, errorPolicy, output: record, keyType, span: decl.span };
+  }
+
+  private windowWithoutGroup(op: WindowOp): void {
+    this.report('window-without-group', op.span, '`window` windows the `group by` right after it, and none follows', {
+      hints: ['follow it with `| group by KEY { name: count(), … }`'],
+    });
+  }
+
+  /** `window tumbling 1m`, `hopping 10m every 1m`, `session gap 30s`, `cumulate 1h every 10m`, each with `emit final|updates`. */
+  private window(op: WindowOp, untimed: string | undefined, aggregated: Span | undefined): { typed: TypedWindow; emit: 'final' | 'updates' } | undefined {
+    const shape = op.shape.name;
+    if (!(WINDOW_SHAPES as readonly string[]).includes(shape)) {
+      const guess = closestMatch(shape, WINDOW_SHAPES);
+      return this.report('invalid-window', op.shape.span, `unknown window \`${shape}\`; use ${WINDOW_SHAPES.join(', ')}`, {
+        hints: ['`window tumbling 1m`, `window hopping 10m every 1m`, `window session gap 30s`, `window cumulate 1h every 10m`'],
+        ...(guess ? { fixes: [{ title: `Change to ${guess}`, span: op.shape.span, replacement: guess }] } : {}),
+      });
+    }
+    const example = { tumbling: 'window tumbling 1m', hopping: 'window hopping 10m every 1m', session: 'window session gap 30s', cumulate: 'window cumulate 1h every 10m' }[shape as TypedWindow['shape']];
+    const wrong = (span: Span, message: string) => this.report('invalid-window', span, message, { hints: [`e.g. \`${example}\``] });
+    if (shape === 'session' && !op.gap) return wrong(op.size.span, 'a session window needs `gap`: how long a key may be quiet before its session ends');
+    if (shape !== 'session' && op.gap) return wrong(op.span, `\`gap\` belongs to session windows, not ${shape} ones`);
+    if ((shape === 'hopping' || shape === 'cumulate') && !op.every) return wrong(op.size.span, `a ${shape} window needs \`every\`: how far each window ${shape === 'hopping' ? 'starts after the last' : 'grows'}`);
+    if ((shape === 'tumbling' || shape === 'session') && op.every) return wrong(op.every.span, `\`every\` belongs to hopping and cumulating windows, not ${shape} ones`);
+    if (op.size.millis <= 0) return wrong(op.size.span, 'a window needs a positive duration');
+    if (op.every) {
+      if (op.every.millis <= 0 || op.every.millis > op.size.millis) return wrong(op.every.span, `\`every\` must be positive and at most the window's size (${op.size.text})`);
+      if (shape === 'cumulate' && op.size.millis % op.every.millis !== 0) return wrong(op.every.span, `a cumulating window's size (${op.size.text}) must be a whole number of steps (${op.every.text})`);
+    }
+    const emit = op.emit?.name ?? 'final';
+    if (!(EMIT_MODES as readonly string[]).includes(emit)) {
+      return this.report('invalid-window', op.emit!.span, `unknown emit mode \`${emit}\`; use final (once, when the window closes) or updates (as the result changes)`);
+    }
+    if (shape === 'session' && emit === 'updates') {
+      return this.report('invalid-window', op.emit!.span, 'session windows emit final results only: a session that merges with another would leave its updates behind', {
+        hints: ['remove `emit updates`'],
+      });
+    }
+    if (aggregated) {
+      return this.report('window-after-aggregate', op.span, 'the records here are results of a `group by`, which come out when the watermark has passed their window: a second window would find every one of them late', {
+        hints: ['aggregate once per window, or group these results without `window` (a running aggregate)'],
+        data: { aggregated: aggregated.start },
+      });
+    }
+    if (untimed) {
+      this.report('record-time-window', op.span, `source \`${untimed}\` declares no event time: records are windowed by their timestamps (Kafka's record timestamp; the arrival time for other sources)`, {
+        hints: [`declare it on the source: \`source ${untimed}: … from … { … } event time FIELD lateness 10s\``],
+      });
+    }
+    const typed: TypedWindow = { shape: shape as TypedWindow['shape'], sizeMs: op.size.millis, ...(op.every ? { stepMs: op.every.millis } : {}) };
+    return { typed, emit: emit as 'final' | 'updates' };
+  }
+
+  /** `group by k, … { name: agg(x), … }`: the keys, the window's bounds and the aggregates make the output record. */
+  private group(op: GroupOp, id: string, record: RecordType, window: { typed: TypedWindow; emit: 'final' | 'updates' } | undefined): { op: TypedOperator; keyType: AvroType } | undefined {
+    const exprs = new ExprChecker(this.diagnostics, record);
+    const none = new Set<string>();
+    const fields: RecordField[] = [];
+    const seen = new Set<string>();
+    let ok = true;
+    const add = (name: Identifier, type: AvroType): boolean => {
+      if (!validAvroName(name, this.diagnostics)) return false;
+      if (seen.has(name.name)) {
+        this.report('duplicate-field', name.span, `the group's output already has a field \`${name.name}\``, { hints: ['name it: `other_name: …`'] });
+        return false;
+      }
+      seen.add(name.name);
+      fields.push({ name: name.name, type });
+      return true;
+    };
+    const keys: { name: string; value: TypedExpr }[] = [];
+    for (const item of op.keys) {
+      if (item.kind === 'all' || item.kind === 'drop') {
+        this.report('invalid-group-key', item.span, `\`${item.kind === 'all' ? '*' : '-'}\` is not a key: name the fields to group by`, { hints: ['`group by country, city: address.city { … }`'] });
+        ok = false;
+        continue;
+      }
+      const name = item.kind === 'keep' ? item.path[item.path.length - 1]! : item.name;
+      const value = item.kind === 'keep' ? this.keepPath(item.path, exprs) : exprs.check(item.value, none);
+      if (!value) {
+        ok = false;
+        continue;
+      }
+      if (NOT_KEYS.has(nonNull(value.type).kind)) {
+        this.report('invalid-group-key', value.span, `a group key must be a scalar, not ${typeToString(value.type)}`, {
+          hints: nonNull(value.type).kind === 'bytes' || nonNull(value.type).kind === 'fixed' ? ['group by `hex(…)` of it'] : ['group by one of its fields'],
+        });
+        ok = false;
+        continue;
+      }
+      if (add(name, value.type)) keys.push({ name: name.name, value });
+      else ok = false;
+    }
+    if (window) {
+      for (const bound of ['window_start', 'window_end']) {
+        if (!add({ name: bound, span: op.span }, T.timestampMillis)) ok = false;
+      }
+    }
+    const aggregates: TypedAggregate[] = [];
+    for (const item of op.aggregates) {
+      const aggregate = this.aggregate(item, exprs);
+      if (aggregate && add((item as Extract<SelectItem, { kind: 'compute' }>).name, aggregate.type)) aggregates.push(aggregate);
+      else ok = false;
+    }
+    if (!ok) return undefined;
+    if (aggregates.length === 0) {
+      return this.report('not-an-aggregate', op.span, '`group by` needs at least one aggregate', { hints: ['`{ orders: count() }`'] });
+    }
+    const output: RecordType = { ...record, fields };
+    const keyParts = [...keys.map((k) => fields.find((f) => f.name === k.name)!), ...(window ? [fields.find((f) => f.name === 'window_start')!] : [])];
+    const keyType: AvroType = keyParts.length === 0 ? T.null
+      : keyParts.length === 1 ? keyParts[0]!.type
+        : { kind: 'record', name: `${record.name}Key`, fields: keyParts };
+    const emit = window?.emit ?? 'updates';
+    return { op: { id, span: op.span, kind: 'aggregate', keys, aggregates, ...(window ? { window: window.typed } : {}), emit, output }, keyType };
+  }
+
+  /** One item of a `group by` block: `name: fn(x)` with fn an aggregate function. */
+  private aggregate(item: SelectItem, exprs: ExprChecker): TypedAggregate | undefined {
+    const call = item.kind === 'compute' && item.value.kind === 'call' ? item.value : undefined;
+    const info = call && AGGREGATES.get(call.callee.name);
+    if (item.kind !== 'compute' || !call || !info) {
+      const what = item.kind === 'keep' ? `\`${item.path.map((p) => p.name).join('.')}\` is neither grouped nor aggregated` : item.kind === 'compute' ? 'each value of a group is one aggregate call' : '`*` and `-f` have no meaning in a group';
+      return this.report('not-an-aggregate', item.span, what, {
+        hints: item.kind === 'keep'
+          ? [`group by it (\`group by …, ${item.path[item.path.length - 1]!.name}\`), or take one value: \`${item.path[item.path.length - 1]!.name}: last(${item.path.map((p) => p.name).join('.')})\``]
+          : [`aggregates: ${[...AGGREGATES.keys()].join(', ')}; compute with their results in a \`select\` after the group`],
+      });
+    }
+    const fn = info.name as AggregateFn;
+    if (call.args.length > 1 || (call.args.length === 0 && !info.optionalArgument)) {
+      return this.report('wrong-arity', call.span, `\`${fn}\` takes ${info.optionalArgument ? 'at most one argument' : 'one argument'}, not ${call.args.length}`, { hints: [info.signature] });
+    }
+    const argExpr = call.args[0];
+    const arg = argExpr ? exprs.check(argExpr, new Set()) : undefined;
+    if (argExpr && !arg) return undefined;
+    const result = aggregateType(fn, arg?.type);
+    if ('problem' in result) return this.report('type-mismatch', argExpr?.span ?? call.span, result.problem, { hints: [info.signature] });
+    return { name: item.name.name, fn, ...(arg ? { arg } : {}), type: result.type };
   }
 
   /** `dedupe` keeps one record per key within each partition; after `key by` a key's records may sit in several. */

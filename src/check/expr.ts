@@ -30,6 +30,7 @@ import {
   arithmeticType, isIntegral, isNullable, isNumeric, isStringLike, isTimestamp, nonNull, nullable, nullableIf, T, typesEqual, typeToString,
   unifyTypes,
 } from '../types/type-utils.ts';
+import { AGGREGATES } from './aggregates.ts';
 import { acceptsType, arityProblem, FUNCTIONS_BY_NAME, PARAM_TYPE_TEXT, signatureText, TIME_UNITS, type Argument } from './functions.ts';
 import type { TypedExpr } from './typed.ts';
 
@@ -254,6 +255,12 @@ export class ExprChecker {
   private call(e: Extract<Expr, { kind: 'call' }>, known: NonNullPaths): TypedExpr | undefined {
     const f = FUNCTIONS_BY_NAME.get(e.callee.name);
     const args = e.args.map((a) => this.check(a, known));
+    if (!f && AGGREGATES.has(e.callee.name)) {
+      return this.report('aggregate-outside-group', e.span, `\`${e.callee.name}\` is an aggregate: it sums up a group of records, so it belongs in the \`{ … }\` of a \`group by\``, {
+        hints: [`\`| group by KEY { ${e.callee.name === 'count' ? 'n: count()' : `${e.callee.name}_x: ${e.callee.name}(x)`} }\`, then use the result in later operators`],
+        data: { name: e.callee.name },
+      });
+    }
     if (!f) {
       const guess = closestMatch(e.callee.name, FUNCTIONS_BY_NAME.keys());
       return this.report('unknown-function', e.callee.span, `unknown function \`${e.callee.name}\``, {

@@ -9,6 +9,7 @@ import type { AvroType, RecordType } from '../types/avro-type.ts';
 import type { BinaryOp } from '../syntax/ast.ts';
 
 import type { Constant } from '../plan/plan.ts';
+import type { AggregateFn } from './aggregates.ts';
 
 export type { Constant };
 
@@ -34,7 +35,32 @@ export interface TypedSource {
   schema: RecordType;
   /** Type of the record key; `null` type when the source has none. */
   keyType: AvroType;
+  /** The field that gives each record's event time; without it, the record's timestamp is its time. */
+  eventTime?: TypedEventTime;
   span: Span;
+}
+
+export interface TypedEventTime {
+  /** The field (`created_at`, `meta.time`): timestamp-millis, timestamp-micros or long (epoch milliseconds); nullable when a record may lack it. */
+  field: TypedExpr;
+  latenessMs: number;
+  /** A partition without records this long stops holding the watermark back. */
+  idleMs: number;
+}
+
+/** The windows of an aggregation: `sizeMs` (a session's gap), and for hopping and cumulating windows the step. */
+export interface TypedWindow {
+  shape: 'tumbling' | 'hopping' | 'session' | 'cumulate';
+  sizeMs: number;
+  stepMs?: number;
+}
+
+export interface TypedAggregate {
+  name: string;
+  fn: AggregateFn;
+  /** Absent for `count()`. */
+  arg?: TypedExpr;
+  type: AvroType;
 }
 
 export interface TypedStream {
@@ -90,6 +116,14 @@ export type TypedOperator =
    * constant options, `key` excepted; a key without a result gives a null
    * field (`onMissing: 'null'`), drops the record or dead-letters it.
    */
+  /**
+   * `group by` (after an optional `window`): one output record per group
+   * and window, with the keys, `window_start` and `window_end` (windowed),
+   * then the aggregates. `final`: once, when the watermark passes the
+   * window's end; `updates`: after each batch that changed it (always so
+   * without a window).
+   */
+  | (OperatorBase & { kind: 'aggregate'; keys: { name: string; value: TypedExpr }[]; aggregates: TypedAggregate[]; window?: TypedWindow; emit: 'final' | 'updates' })
   | (OperatorBase & { kind: 'lookup'; name: string; schema: RecordType; connector: string; options: Record<string, Constant>; key: TypedExpr; onMissing: LookupMissing });
 
 export type LookupMissing = 'null' | 'drop' | 'dead_letter';

@@ -16,12 +16,26 @@
  * buffer (`ctx.lookups[i]`), and the rest of the stream is generated again
  * as continuation `c<i>`, a loop of its own over the waiting records and
  * their results, which the runtime calls once it has fetched them.
+ *
+ * A `group by` ends it too: the record updates the accumulators of its
+ * group's windows (aggregate.ts) in the operator the runtime keeps
+ * (`ctx.operators[i]`), and the rest of the stream is emitter `e<i>`, a
+ * loop over the results the operator gives back when windows close (or,
+ * emitting updates, after each batch).
+ *
+ * `ts` is each record's time: the source's `event time` field, or the
+ * record timestamp. A chain with stateful operators raises `ctx.maxTime`
+ * to the largest, which moves the watermark.
  */
 import type { PlanChain, PlanLookup, PlanOperator } from '../plan/plan.ts';
-import type { ErrorPolicy, TypedExpr, TypedOperator, TypedProgram, TypedStream } from '../check/typed.ts';
-import { isNullable } from '../types/type-utils.ts';
+import type { ErrorPolicy, TypedEventTime, TypedExpr, TypedOperator, TypedProgram, TypedStream } from '../check/typed.ts';
+import type { AvroType } from '../types/avro-type.ts';
+import { isNullable, nonNull, nullable, pascalCase, T } from '../types/type-utils.ts';
 import { typeToAvsc } from '../types/to-avsc.ts';
+import { accumulatorCode, type AccumulatorCode } from './aggregate.ts';
 import { ChainScope, compileExpr, literalKey, paren, primitiveEquality, prop } from './expr.ts';
+
+type AggregateOp = Extract<TypedOperator, { kind: 'aggregate' }>;
 
 /** Everything from `source` to its sinks, as the body of `(lib) => ChainFunction`. */
 export function generateChain(typed: TypedProgram, source: string): Omit<PlanChain, 'source'> {
@@ -49,6 +63,8 @@ class ChainWriter {
   private readonly opIds: string[] = [];
   /** Lookups met so far, by index; each continues the rest of its stream. */
   private readonly lookups: { op: Extract<TypedOperator, { kind: 'lookup' }>; stream: TypedStream; index: number; policy: ErrorPolicy }[] = [];
+  /** Aggregates met so far, each with the stateful index it has and the rest of its stream. */
+  private readonly aggregates: { op: AggregateOp; stream: TypedStream; index: number; policy: ErrorPolicy; operator: number; acc: AccumulatorCode }[] = [];
   private labels = 0;
   private vars = 0;
 
@@ -58,23 +74,39 @@ class ChainWriter {
 
   write(source: string): Omit<PlanChain, 'source'> {
     const body = this.outputs(source, 'r0', 'k0');
-    // Continuations may meet further lookups, which get continuations in turn.
+    // Continuations and emitters may meet further lookups and aggregates, which get theirs in turn.
     const continuations: string[][] = [];
-    for (let i = 0; i < this.lookups.length; i++) continuations.push(this.continuation(i));
+    const emitters: string[][] = [];
+    while (continuations.length < this.lookups.length || emitters.length < this.aggregates.length) {
+      if (continuations.length < this.lookups.length) continuations.push(this.continuation(continuations.length));
+      else emitters.push(this.emitter(emitters.length));
+    }
+    const stateful = this.stateful.size > 0;
     const main = this.fn('chain', 'batch, out, rejected, ctx', [
       '  const keys = batch.keys, values = batch.values, offsets = batch.offsets, timestamps = batch.timestamps;',
+      ...(stateful ? ['  let mx = -Infinity;'] : []),
     ], [
       '  for (let i = 0, n = values.length; i < n; i++) {',
-      '    const r0 = values[i], k0 = keys[i], off = offsets[i], ts = timestamps[i];',
+      ...indent(this.recordTime(source, stateful), 4),
       ...indent(body, 4),
       '  }',
+      ...(stateful ? ['  if (mx > ctx.maxTime) ctx.maxTime = mx;'] : []),
     ]);
     const lines = ['"use strict";', `const ops = ${JSON.stringify(this.opIds)};`, this.scope.prelude()];
-    if (this.lookups.length === 0) {
+    if (this.lookups.length === 0 && this.aggregates.length === 0) {
       lines.push(`return ${main[0]}`, ...main.slice(1, -1), '};');
     } else {
       lines.push(...main, ...continuations.flatMap((c, i) => this.fn(`c${i}`, 'p, results, out, rejected, ctx', [], c)));
-      lines.push(`chain.continuations = [${continuations.map((_, i) => `c${i}`).join(', ')}];`, 'return chain;');
+      lines.push(...emitters.flatMap((e, i) => this.fn(`e${i}`, 'results, offset, out, rejected, ctx', [], e)));
+      if (continuations.length > 0) lines.push(`chain.continuations = [${continuations.map((_, i) => `c${i}`).join(', ')}];`);
+      if (emitters.length > 0) {
+        const byOperator = [...this.stateful.values()].map((_, i) => {
+          const e = this.aggregates.findIndex((a) => a.operator === i);
+          return e < 0 ? 'null' : `e${e}`;
+        });
+        lines.push(`chain.emitters = [${byOperator.join(', ')}];`);
+      }
+      lines.push('return chain;');
     }
     return {
       sinks: this.sinks,
@@ -96,6 +128,71 @@ class ChainWriter {
       `  let at = 0${temps};`,
       ...loop,
       '}',
+    ];
+  }
+
+  /**
+   * The start of the main loop: the record, its key, offset and time. With
+   * an `event time`, a record without one is a dead letter.
+   */
+  private recordTime(source: string, stateful: boolean): string[] {
+    const eventTime = this.typed.sources.find((s) => s.name === source)?.eventTime;
+    const lines = ['const r0 = values[i], k0 = keys[i], off = offsets[i];'];
+    if (!eventTime) lines[0] = lines[0]!.slice(0, -1) + ', ts = timestamps[i];';
+    else {
+      lines.push(`const ts = ${this.eventTimeCode(eventTime)};`);
+      if (isNullable(eventTime.field.type)) {
+        const reason = JSON.stringify(`no event time: the record's ${pathText(eventTime.field)} is null`);
+        lines.push(`if (ts == null) { ${this.scope.helper('reject')}(rejected, "dead_letter", ${JSON.stringify(`source:${source}`)}, ${reason}, off, k0, r0); continue; }`);
+      }
+    }
+    if (stateful) lines.push('if (ts > mx) mx = ts;');
+    return lines;
+  }
+
+  /** The event time of record `r0` in epoch milliseconds. */
+  private eventTimeCode(eventTime: TypedEventTime): string {
+    const value = compileExpr(eventTime.field, 'r0', this.scope);
+    switch (nonNull(eventTime.field.type).kind) {
+      case 'timestamp-micros':
+        return isNullable(eventTime.field.type) ? `(${value} == null ? null : ${this.scope.helper('millisOfMicros')}(${value}))` : `${this.scope.helper('millisOfMicros')}(${value})`;
+      case 'long':
+        return isNullable(eventTime.field.type) ? `(${value} == null ? null : Number(${value}))` : `Number(${value})`;
+      default:
+        return value;
+    }
+  }
+
+  /**
+   * Emitter `j`: each result of aggregate `j` becomes the group's record
+   * (keys, window, aggregates, in the order of its type) and runs through
+   * the rest of its stream. A result's time is its window's last
+   * millisecond (a running aggregate's: its latest record's).
+   */
+  private emitter(j: number): string[] {
+    const { op, stream, index, policy, acc } = this.aggregates[j]!;
+    const n = ++this.labels;
+    const label = `s${n}`;
+    const rec = `r${n}`;
+    const key = `k${n}`;
+    const values = new Map<string, string>(op.keys.map((k, i) => [k.name, `w.k[${i}]`]));
+    values.set('window_start', 'w.s').set('window_end', 'w.e');
+    acc.results('w.a').forEach((code, i) => values.set(op.aggregates[i]!.name, code));
+    const fields = op.output.fields.map((f) => `${literalKey(f.name)}: ${values.get(f.name)!}`);
+    const keyParts = [...op.keys.map((k) => k.name), ...(op.window ? ['window_start'] : [])];
+    const keyCode = keyParts.length === 0 ? 'null'
+      : keyParts.length === 1 ? values.get(keyParts[0]!)!
+        : `{ ${keyParts.map((p) => `${literalKey(p)}: ${values.get(p)!}`).join(', ')} }`;
+    const body = this.operators(stream, index + 1, rec, key, { skip: `break ${label}`, policy });
+    return [
+      '  for (let i = 0, n = results.length; i < n; i++) {',
+      '    const w = results[i], off = offset, ts = w.e === null ? w.t : w.e - 1;',
+      `    const r0 = { ${fields.join(', ')} }, k0 = ${keyCode};`,
+      `    ${label}: {`,
+      `      let ${rec} = r0, ${key} = k0;`,
+      ...indent(body, 6),
+      '    }',
+      '  }',
     ];
   }
 
@@ -212,6 +309,11 @@ class ChainWriter {
           lines.push(...this.flatMap(op, stream, i, array, rec, key, flow));
           return lines;
         }
+        case 'aggregate': {
+          code.push(...this.aggregate(op, stream, i, rec, flow, lines));
+          lines.push(...close());
+          return lines;
+        }
         case 'lookup': {
           // The key is computed under the stream's error policy; the record then waits for the lookup.
           const j = this.lookups.push({ op, stream, index: i, policy: flow.policy }) - 1;
@@ -272,6 +374,37 @@ class ChainWriter {
     return [`if (!${variable}.admit(${dk}, ts)) ${flow.skip};`];
   }
 
+  /**
+   * A record into its group's windows: the keys and the aggregates'
+   * arguments are computed (under the stream's error policy), the operator
+   * finds the windows (null: all closed, the record is late), and each
+   * window's accumulator takes the record. `declare` gets the variables.
+   */
+  private aggregate(op: AggregateOp, stream: TypedStream, index: number, rec: string, flow: Flow, declare: string[]): string[] {
+    const acc = accumulatorCode(op, pascalCase(stream.name), this.scope);
+    const variable = this.statefulOperator(op.id, () => aggregateDescriptor(op, pascalCase(stream.name), acc));
+    this.aggregates.push({ op, stream, index, policy: flow.policy, operator: [...this.stateful.keys()].indexOf(op.id), acc });
+    const keys = op.keys.map(() => `g${++this.vars}`);
+    const args = op.aggregates.map((a) => (a.arg ? `x${++this.vars}` : ''));
+    const windows = `w${++this.vars}`;
+    declare.push(`let ${[...keys, ...args.filter((a) => a), windows].join(', ')};`);
+    const group = keys.length === 0 ? 'null'
+      : keys.length === 1 && primitiveEquality(op.keys[0]!.value.type) ? keys[0]!
+        : `${this.scope.helper('groupKey')}([${keys.join(', ')}])`;
+    const definition = this.scope.hoist(acc.definition);
+    return [
+      ...op.keys.map((k, i) => `${keys[i]} = ${compileExpr(k.value, rec, this.scope)};`),
+      ...op.aggregates.flatMap((a, i) => (a.arg ? [`${args[i]} = ${compileExpr(a.arg, rec, this.scope)};`] : [])),
+      `${windows} = ${variable}.windows(${group}, ts, ${definition});`,
+      `if (${windows} === null) ${this.scope.helper('reject')}(rejected, "dead_letter", ${JSON.stringify(op.id)}, ${variable}.lateReason(ts), off, k0, r0);`,
+      `else for (let wi = 0; wi < ${windows}.length; wi++) {`,
+      `  const aw = ${windows}[wi], aa = aw.a;`,
+      `  if (aw.k === null) aw.k = [${keys.join(', ')}];`,
+      ...indent(acc.update('aa', args), 2),
+      '}',
+    ];
+  }
+
   /** The variable holding a stateful operator in the chain (declared once per operator, whichever path meets it first). */
   private statefulOperator(id: string, descriptor: () => PlanOperator): string {
     let o = this.stateful.get(id);
@@ -307,4 +440,33 @@ class ChainWriter {
 function indent(lines: string[], n: number): string[] {
   const pad = ' '.repeat(n);
   return lines.map((l) => pad + l);
+}
+
+/** An aggregate's plan descriptor: its window, emit mode and store (group key → the group's windows). */
+function aggregateDescriptor(op: AggregateOp, name: string, acc: AccumulatorCode): PlanOperator {
+  const keyFields = op.keys.map((k) => ({ name: k.name, type: k.value.type }));
+  const groupType: AvroType = keyFields.length === 0 ? T.null
+    : keyFields.length === 1 ? keyFields[0]!.type
+      : { kind: 'record', name: `${name}Group`, fields: keyFields };
+  const window = {
+    type: 'record', name: `${name}Window`, fields: [
+      { name: 's', type: typeToAvsc(nullable(T.timestampMillis)) },
+      { name: 'e', type: typeToAvsc(nullable(T.timestampMillis)) },
+      { name: 't', type: typeToAvsc(T.timestampMillis) },
+      // The key values as the chain computed them (an array at run time).
+      { name: 'k', type: typeToAvsc({ kind: 'record', name: `${name}Keys`, fields: keyFields }) },
+      { name: 'a', type: acc.schema },
+    ],
+  };
+  return {
+    id: op.id,
+    kind: 'aggregate',
+    config: { window: op.window ? { shape: op.window.shape, sizeMs: op.window.sizeMs, stepMs: op.window.stepMs ?? null } : null, emit: op.emit },
+    stores: [{ name: 'groups', keySchema: typeToAvsc(groupType), valueSchema: { type: 'array', items: window } }],
+  };
+}
+
+/** `created_at`, `meta.time`: the field an event time reads. */
+function pathText(e: TypedExpr): string {
+  return e.k === 'member' ? `${pathText(e.object)}.${e.name}` : e.k === 'field' ? e.name : '?';
 }

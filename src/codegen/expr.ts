@@ -343,7 +343,7 @@ function equal(a: string, b: string, ta: AvroType, tb: AvroType, scope: ChainSco
   return `${scope.helper('deepEqual')}(${a}, ${b})`;
 }
 
-function ordered(op: '<' | '<=' | '>' | '>=', a: string, b: string, ta: AvroType, tb: AvroType, scope: ChainScope): string {
+export function ordered(op: '<' | '<=' | '>' | '>=', a: string, b: string, ta: AvroType, tb: AvroType, scope: ChainScope): string {
   if (exactCompare(ta, tb)) return `${scope.lib('dcmp')}(${a}, ${b}) ${op} 0`;
   const k = nonNull(ta).kind;
   return k === 'bytes' || k === 'fixed' ? `Buffer.compare(${a}, ${b}) ${op} 0` : `${a} ${op} ${b}`;
@@ -416,7 +416,7 @@ const LONG_OPS = { '+': 'ladd', '-': 'lsub', '*': 'lmul', '/': 'ldiv', '%': 'lmo
 
 const DECIMAL_OPS = { '+': 'dadd', '-': 'dsub', '*': 'dmul', '/': 'ddiv', '%': 'dmod' } as const;
 
-function arithmetic(op: '+' | '-' | '*' | '/' | '%', a: string, b: string, ta: AvroType, tb: AvroType, type: AvroType, scope: ChainScope): string {
+export function arithmetic(op: '+' | '-' | '*' | '/' | '%', a: string, b: string, ta: AvroType, tb: AvroType, type: AvroType, scope: ChainScope): string {
   const t = nonNull(type);
   switch (t.kind) {
     case 'int': {

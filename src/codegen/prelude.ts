@@ -121,6 +121,30 @@ export const HELPERS = {
   stateKey: {
     code: `function stateKey(v) { return v !== null && typeof v === "object" ? (v instanceof Uint8Array ? Buffer.from(v).toString("latin1") : JSON.stringify(v)) : v; }`,
   },
+  /** The identity of a group of several keys (scalars) as one Map key: the parts' types and lengths keep "a|b" apart from "a", "b". */
+  groupKey: {
+    code: `function groupKey(parts) {
+  let s = "";
+  for (const p of parts) s += (typeof p === "string" ? "s" + p.length + ":" + p : p === null ? "z" : typeof p === "boolean" ? "b" + p : "n" + p) + "|";
+  return s;
+}`,
+  },
+  /** Adds a value to a collected array kept in event-time order (`ts` beside it); equal times keep their arrival order. */
+  collectAdd: {
+    code: `function collectAdd(vs, ts, v, t) {
+  let i = ts.length;
+  while (i > 0 && ts[i - 1] > t) i--;
+  vs.splice(i, 0, v);
+  ts.splice(i, 0, t);
+}`,
+  },
+  /** Merges collected array `b` into `a` (sessions that merge), keeping event-time order. */
+  collectMerge: {
+    code: `function collectMerge(a, at, b, bt) {
+  for (let i = 0; i < b.length; i++) collectAdd(a, at, b[i], bt[i]);
+}`,
+    needs: ['collectAdd'],
+  },
   /** Records an operator's rejection; the source record is kept, so a dead letter can be replayed. */
   reject: {
     code: `function reject(rejected, action, operator, e, offset, key, value) {

@@ -142,6 +142,17 @@ class Formatter {
     return this.push(indent, text + tail);
   }
 
+  /** The offset of the last `}` before `to`, outside comments (an options block's closing brace). */
+  private closingBrace(to: number): number {
+    let i = to - 1;
+    for (; i >= 0; i--) {
+      const inComment = this.comments.find((c) => start(c) <= i && i < end(c));
+      if (inComment) i = start(inComment);
+      else if (this.text[i] === '}') break;
+    }
+    return i;
+  }
+
   private hasCommentsIn(from: number, to: number): boolean {
     return this.comments.slice(this.next).some((c) => start(c) >= from && start(c) < to);
   }
@@ -164,10 +175,15 @@ class Formatter {
         if (d.body.kind === 'avro-file') return this.line(0, `${head} = avro ${quoteString(d.body.path.value)}`, from, end(d), limit);
         return this.block(0, head, d, d.body.fields, end(d) - 1, limit, (f, indent, l) => this.field(f, indent, l));
       }
-      case 'source':
-        return this.withOptions(
-          `source ${printName(d.name, 'name')}: ${printType(d.schema)} from ${printName(d.connector, 'name')}`, d, d.options, limit,
-        );
+      case 'source': {
+        const head = `source ${printName(d.name, 'name')}: ${printType(d.schema)} from ${printName(d.connector, 'name')}`;
+        const et = d.eventTime;
+        if (!et) return this.withOptions(head, d, d.options, limit);
+        const first = this.withOptions(head, d, d.options, start(et), start(et));
+        const parts = [`event time ${et.path.map((p) => printName(p, 'any')).join('.')}`, ...(et.lateness ? [`lateness ${et.lateness.text}`] : []), ...(et.idle ? [`idle ${et.idle.text}`] : [])];
+        this.line(1, parts.join(' '), start(et), end(et), limit);
+        return first;
+      }
       case 'sink':
         return this.withOptions(`sink ${printName(d.input, 'name')} to ${printName(d.connector, 'name')}`, d, d.options, limit);
       case 'dead-letter':
@@ -228,14 +244,16 @@ class Formatter {
     this.line(indent, `}${nullable}${printFieldTail(f)}`, recordClose, end(f), limit);
   }
 
-  private withOptions(head: string, d: Declaration, options: OptionEntry[], limit: number): number {
+  /** `head { options }`; `to`: where the declaration's options end (a source's `event time` clause may follow). */
+  private withOptions(head: string, d: Declaration, options: OptionEntry[], limit: number, to = end(d)): number {
     const entries = options.map((o) => `${optionName(o.name)}: ${printExpr(o.value)}`);
     const inline = options.length === 0 ? head : `${head} { ${entries.join(', ')} }`;
-    if (options.length === 0 || (fits(0, inline) && !this.hasCommentsIn(start(options[0]!), end(d)))) {
-      return this.line(0, inline, start(d), end(d), limit);
+    const close = options.length === 0 ? to - 1 : this.closingBrace(to);
+    if (options.length === 0 || (fits(0, inline) && !this.hasCommentsIn(start(options[0]!), close))) {
+      return this.line(0, inline, start(d), close + 1, limit);
     }
     return this.block(
-      0, head, d, options, end(d) - 1, limit,
+      0, head, d, options, close, limit,
       (o, indent, l, separator) => this.line(indent, `${optionName(o.name)}: ${printExpr(o.value)}${separator}`, start(o), end(o), l),
       { commas: true },
     );
@@ -263,6 +281,22 @@ class Formatter {
         return void simple(`on error ${printName(op.policy, 'name')}`);
       case 'dedupe':
         return void simple(`dedupe by ${printExpr(op.key)} within ${op.within.text}`);
+      case 'window': {
+        const size = `${op.gap ? 'gap ' : ''}${op.size.text}`;
+        return void simple(`window ${printName(op.shape, 'any')} ${size}${op.every ? ` every ${op.every.text}` : ''}${op.emit ? ` emit ${printName(op.emit, 'any')}` : ''}`);
+      }
+      case 'group': {
+        const head = `| group${op.keys.length > 0 ? ` by ${op.keys.map(selectItem).join(', ')}` : ''}`;
+        const inline = `${head} { ${op.aggregates.map(selectItem).join(', ')} }`;
+        if (op.aggregates.length > 0 && op.aggregates.length <= INLINE_SELECT_COMPUTED && fits(1, inline) && !this.hasCommentsIn(start(op), end(op))) {
+          return void this.line(1, inline, start(op), end(op), limit);
+        }
+        return void this.block(
+          1, head, op, op.aggregates, end(op) - 1, limit,
+          (item, indent, l, separator) => this.line(indent, selectItem(item) + separator, start(item), end(item), l),
+          { inOperator: true, commas: true },
+        );
+      }
       case 'lookup': {
         const head = `| lookup ${printName(op.name, 'name')}: ${printType(op.schema)} from ${printName(op.connector, 'name')}`;
         const option = (o: OptionEntry) => `${optionName(o.name)}: ${printExpr(o.value)}`;

@@ -25,6 +25,7 @@ export function typedToPlan(typed: TypedProgram): Plan {
       options: s.options,
       schema: typeToAvsc(s.schema),
       keySchema: typeToAvsc(s.keyType),
+      ...(s.eventTime ? { eventTime: { field: exprText(s.eventTime.field), latenessMs: s.eventTime.latenessMs, idleMs: s.eventTime.idleMs } } : {}),
     })),
     sinks: typed.sinks.map((s) => ({
       id: s.id,
@@ -112,6 +113,11 @@ function operatorLabel(op: TypedOperator): string {
       return `dedupe by ${exprText(op.key)} within ${durationText(op.withinMillis)}`;
     case 'lookup':
       return `lookup ${op.name} from ${op.connector} by ${exprText(op.key)}`;
+    case 'aggregate': {
+      const w = op.window;
+      const window = !w ? '' : `${w.shape} ${durationText(w.sizeMs)}${w.stepMs === undefined ? '' : ` every ${durationText(w.stepMs)}`} `;
+      return `${window}group${op.keys.length > 0 ? ` by ${op.keys.map((k) => k.name).join(', ')}` : ''} { ${op.aggregates.map((a) => `${a.name}: ${a.fn}(${a.arg ? exprText(a.arg) : ''})`).join(', ')} }`;
+    }
   }
 }
 

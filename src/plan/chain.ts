@@ -41,23 +41,68 @@ export interface Rejection {
   value: unknown;
 }
 
-/**
- * A task's state as it moves or checkpoints: per stateful operator id, per
- * store name, the store's contents. Survives structured clone.
- */
-export type PartitionState = Record<string, Record<string, Map<unknown, unknown>>>;
+/** A task's state as it moves or checkpoints. Survives structured clone. */
+export interface PartitionState {
+  /** Per stateful operator id, per store name, the store's contents. */
+  stores: Record<string, Record<string, Map<unknown, unknown>>>;
+  /** The task's event time, so that where it moves no window closes twice. */
+  time?: TimeState;
+}
+
+/** Event time as it moves: the largest time seen per input, and the watermark. */
+export interface TimeState {
+  highest: number[];
+  watermark: number;
+}
 
 export interface ChainContext {
   /**
    * The task's stateful operators, by index in `PlanChain.operators`. The
    * chain calls the methods of each kind (runtime/operators/): dedupe's
-   * `admit(key, timestamp)`. Time reaches them from the runtime, not the
+   * `admit(key, timestamp)`, aggregate's `windows(group, time, definition)`. Time reaches them from the runtime, not the
    * chain: `onWatermark` after each batch that moved the watermark.
    */
   operators: unknown[];
   /** One buffer per `lookup` of the chain (plan `lookups`), empty before each call; the runtime fills them in. */
   lookups?: LookupPending[];
+  /**
+   * The largest event time among the records the chain has read since the
+   * runtime last set it (to −Infinity): what moves the watermark. A chain
+   * with stateful operators raises it; a source's `event time` field, or
+   * else the record timestamps, give the times.
+   */
+  maxTime: number;
 }
+
+/**
+ * One result of an `aggregate` (a group's window, or a group without
+ * window), as the runtime's operator keeps it and hands it to the chain's
+ * emitter: its bounds (null without window), the latest event time added,
+ * the group's key values (as the chain set them) and its accumulator (as
+ * the chain's definition built it).
+ */
+export interface WindowResult {
+  s: number | null;
+  e: number | null;
+  t: number;
+  k: unknown[] | null;
+  a: Record<string, unknown>;
+}
+
+/** How an aggregate's accumulators open and merge (sessions), generated per operator. */
+export interface AccumulatorDefinition {
+  init(): Record<string, unknown>;
+  merge(into: Record<string, unknown>, from: Record<string, unknown>): void;
+}
+
+/**
+ * The rest of the stream after aggregate operator i (the chain's
+ * `operators[i]`), for its results: each becomes a record (keys, window,
+ * aggregates) and goes on through the operators after the `group by`.
+ * `offset` stands for the source offset of every result (the last of the
+ * batch that produced them).
+ */
+export type EmitFunction = (results: WindowResult[], offset: number, out: ChainOutput[], rejected: Rejection[], ctx: ChainContext) => void;
 
 /**
  * Records waiting at a `lookup`, as parallel arrays: the chain (or a
@@ -90,6 +135,8 @@ export type ContinuationFunction = (pending: LookupPending, results: unknown[], 
 /** A chain with lookups carries their continuations, by lookup index. */
 export type ChainFunction = ((batch: ChainBatch, out: ChainOutput[], rejected: Rejection[], ctx: ChainContext) => void) & {
   continuations?: ContinuationFunction[];
+  /** By stateful operator index: the emitter of each aggregate (null for other kinds). */
+  emitters?: (EmitFunction | null)[];
 };
 
 /** Thrown by a chain under `on error fail`: the pipeline stops with this error. */

@@ -2,8 +2,11 @@
  * The plan: the versioned JSON contract that the compiler hands the runtime.
  * `runtime/` imports this folder and nothing else of the compiler.
  */
-/** 2: stateful operators are typed descriptors with their stores (`PlanOperator`), not just an id and a kind. */
-export const PLAN_VERSION = 2;
+/**
+ * 2: stateful operators are typed descriptors with their stores (`PlanOperator`), not just an id and a kind.
+ * 3: sources may declare their event time (`PlanSource.eventTime`); `aggregate` operators with windows.
+ */
+export const PLAN_VERSION = 3;
 
 /** A JSON-serializable constant: connector option values and literal values. */
 export type Constant = null | boolean | number | string | Constant[] | { [key: string]: Constant };
@@ -31,6 +34,17 @@ export interface PlanSource {
   options: Record<string, Constant>;
   schema: AvroSchemaJson;
   keySchema: AvroSchemaJson;
+  /** Where records' event time comes from (the chain reads the field); absent: the record timestamps. */
+  eventTime?: PlanEventTime;
+}
+
+/** A source's event time: the watermark of each of its partitions trails the largest time seen by `latenessMs`. */
+export interface PlanEventTime {
+  /** The field, as written (`created_at`, `meta.time`). */
+  field: string;
+  latenessMs: number;
+  /** A partition without records this long stops holding back the watermark of a task that reads several. */
+  idleMs: number;
 }
 
 export interface PlanSink {
@@ -64,11 +78,19 @@ export interface PlanChain {
 export interface PlanOperator {
   /** The operator id. */
   id: string;
-  /** The registry entry: `dedupe`. */
+  /** The registry entry: `dedupe`, `aggregate`. */
   kind: string;
-  /** Settings of the kind (dedupe: `withinMs`). */
+  /** Settings of the kind (dedupe: `withinMs`; aggregate: `window` (`PlanWindow` or null), `emit`). */
   config: Record<string, Constant>;
   stores: PlanStore[];
+}
+
+/** The windows of an `aggregate`: `sizeMs` (a session's gap) and, for hopping and cumulating windows, `stepMs`. */
+export interface PlanWindow {
+  [key: string]: Constant;
+  shape: 'tumbling' | 'hopping' | 'session' | 'cumulate';
+  sizeMs: number;
+  stepMs: number | null;
 }
 
 /** A keyed store of one operator, per task. */

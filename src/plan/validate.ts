@@ -71,10 +71,14 @@ const options: Check = (v, path) => {
 
 const connectorPart = { connector: string, options };
 
+const nonNegative = expect('a non-negative number', (v) => typeof v === 'number' && v >= 0);
+
 const planShape = record({
   version: expect(`plan version ${PLAN_VERSION}`, (v) => v === PLAN_VERSION),
   pipeline: string,
-  sources: array(record({ id: string, name: string, ...connectorPart, schema, keySchema: schema })),
+  sources: array(record({ id: string, name: string, ...connectorPart, schema, keySchema: schema }, {
+    eventTime: record({ field: string, latenessMs: nonNegative, idleMs: nonNegative }),
+  })),
   sinks: array(record({ id: string, stream: string, ...connectorPart, schema, keySchema: schema })),
   chains: array(record({
     source: string,
@@ -83,7 +87,7 @@ const planShape = record({
       id: string,
       kind: string,
       config: options,
-      stores: array(record({ name: string, keySchema: schema, valueSchema: schema }, { retentionMs: expect('a non-negative number', (v) => typeof v === 'number' && v >= 0) })),
+      stores: array(record({ name: string, keySchema: schema, valueSchema: schema }, { retentionMs: nonNegative })),
     })),
     code: string,
   }, { lookups: array(record({ id: string, name: string, ...connectorPart, schema, keySchema: schema })) })),

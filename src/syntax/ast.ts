@@ -97,7 +97,15 @@ export interface SourceDecl extends Node {
   schema: TypeExpr;
   connector: Identifier;
   options: OptionEntry[];
+  eventTime?: EventTimeClause;
 }
+
+/**
+ * `event time created_at lateness 10s idle 1m`: the field that gives each
+ * record's event time, how late records may arrive, and how long a quiet
+ * partition holds the watermark back.
+ */
+export interface EventTimeClause extends Node { path: Identifier[]; lateness?: DurationLiteral; idle?: DurationLiteral }
 
 /** `stream paid = orders | where ... | select { ... }` */
 export interface StreamDecl extends Node {
@@ -131,7 +139,9 @@ export type Operator =
   | RouteOp
   | OnErrorOp
   | DedupeOp
-  | LookupOp;
+  | LookupOp
+  | WindowOp
+  | GroupOp;
 
 export interface WhereOp extends Node { kind: 'where'; condition: Expr }
 
@@ -171,6 +181,17 @@ export interface DedupeOp extends Node { kind: 'dedupe'; key: Expr; within: Dura
  * The `key` option is an expression over the record; the others are constants.
  */
 export interface LookupOp extends Node { kind: 'lookup'; name: Identifier; schema: TypeExpr; connector: Identifier; options: OptionEntry[] }
+
+/**
+ * `window tumbling 1m`, `window hopping 10m every 1m`, `window session gap 30s`,
+ * `window cumulate 1h every 10m`: the windows of the `group by` that follows;
+ * `emit updates` sends each window's result as it changes, `emit final` (the
+ * default) once when the window closes.
+ */
+export interface WindowOp extends Node { kind: 'window'; shape: Identifier; gap: boolean; size: DurationLiteral; every?: DurationLiteral; emit?: Identifier }
+
+/** `group by country { orders: count(), revenue: sum(amount) }`: one record per group (per window, after `window`). */
+export interface GroupOp extends Node { kind: 'group'; keys: SelectItem[]; aggregates: SelectItem[] }
 
 export type Expr =
   | NumberLiteral

@@ -184,7 +184,8 @@ export class CstToAst {
         const schema = this.typeExpr(this.node(n, 'schema'));
         const connector = this.identifier(this.token(n, 'connector'));
         if (!name || !schema || !connector) return undefined;
-        return { kind: 'source', name, schema, connector, options: this.options(n), span };
+        const eventTime = this.eventTime(this.node(n, 'eventTimeClause'));
+        return { kind: 'source', name, schema, connector, options: this.options(n), ...(eventTime ? { eventTime } : {}), span };
       }
       case 'sinkDecl': {
         const input = this.identifier(this.token(n, 'input'));
@@ -288,6 +289,15 @@ export class CstToAst {
     return entries;
   }
 
+  private eventTime(n: CstNode | undefined): A.EventTimeClause | undefined {
+    if (!n) return undefined;
+    const path = this.tokens(n, 'path').map((t) => this.identifier(t)!);
+    if (path.length === 0) return undefined;
+    const lateness = this.duration(this.token(n, 'lateness'));
+    const idle = this.duration(this.token(n, 'idle'));
+    return { path, ...(lateness ? { lateness } : {}), ...(idle ? { idle } : {}), span: this.spanOf(0, n) };
+  }
+
   // ------------------------------------------------------------ operators
 
   private operator(wrapper: CstNode): A.Operator | undefined {
@@ -332,6 +342,18 @@ export class CstToAst {
         const connector = this.identifier(this.token(n, 'connector'));
         if (!name || !schema || !connector) return undefined;
         return { kind: 'lookup', name, schema, connector, options: this.options(n), span };
+      }
+      case 'windowOp': {
+        const shape = this.identifier(this.token(n, 'shape'));
+        const size = this.duration(this.token(n, 'size'));
+        if (!shape || !size) return undefined;
+        const every = this.duration(this.token(n, 'every'));
+        const emit = this.identifier(this.token(n, 'emit'));
+        return { kind: 'window', shape, gap: this.token(n, 'gap') !== undefined, size, ...(every ? { every } : {}), ...(emit ? { emit } : {}), span };
+      }
+      case 'groupOp': {
+        const items = (label: string) => this.nodes(n, label).flatMap((i) => this.selectItem(i) ?? []);
+        return { kind: 'group', keys: items('keys'), aggregates: items('aggregates'), span };
       }
       default:
         return undefined;

@@ -5,7 +5,8 @@
 import type { Span } from '../../src/diagnostics/diagnostic.ts';
 import type { Constant, ErrorPolicy, TypedExpr, TypedOperator, TypedProgram, TypedSink, TypedSource, TypedStream } from '../../src/check/typed.ts';
 import type { AvroType, RecordType } from '../../src/types/avro-type.ts';
-import type { ChainFunction, ChainOutput, PartitionState, Rejection } from '../../src/plan/chain.ts';
+import type { ChainContext, ChainFunction, ChainOutput, PartitionState, Rejection } from '../../src/plan/chain.ts';
+import type { PlanEventTime } from '../../src/plan/plan.ts';
 import { ChainFailure } from '../../src/plan/chain.ts';
 import { generateChain } from '../../src/codegen/codegen.ts';
 import { stdlib } from '../../runtime/stdlib.ts';
@@ -131,13 +132,14 @@ export function instantiate(code: string, lib: Record<string, unknown> = testLib
 }
 
 /** Compiles the chain of `source` and runs one batch (or several, sharing state) through it. */
-export function run(typed: TypedProgram, source: string, batches: Input[][] | Input[], opts: { state?: PartitionState; lib?: Record<string, unknown> } = {}): RunResult {
+export function run(typed: TypedProgram, source: string, batches: Input[][] | Input[], opts: { state?: PartitionState; lib?: Record<string, unknown>; eventTime?: PlanEventTime; finish?: boolean } = {}): RunResult {
   const chain = generateChain(typed, source);
   const fn = instantiate(chain.code, opts.lib);
   const out = chain.sinks.map(() => ({ keys: [], values: [], offsets: [] }) as ChainOutput);
   const rejected: Rejection[] = [];
   // The stateful operators as a worker makes them for a task, and the watermark after each batch.
-  const operators = new TaskOperators(chain.operators, opts.state, 0);
+  const operators = new TaskOperators(chain.operators, opts.state, 0, opts.eventTime);
+  const ctx: ChainContext = { operators: operators.instances, maxTime: -Infinity };
   const list = (Array.isArray(batches[0]) ? batches : [batches]) as Input[][];
   let offset = 0;
   for (const batch of list) {
@@ -148,9 +150,11 @@ export function run(typed: TypedProgram, source: string, batches: Input[][] | In
       values: batch.map((r) => r.value),
       offsets: batch.map(() => offset++),
       timestamps,
-    }, out, rejected, { operators: operators.instances });
-    operators.afterBatch(timestamps, 0);
+    }, out, rejected, ctx);
+    operators.afterBatch(ctx.maxTime, 0, (i, results) => fn.emitters![i]!(results, offset - 1, out, rejected, ctx));
+    ctx.maxTime = -Infinity;
   }
+  if (opts.finish) operators.finish((i, results) => fn.emitters![i]!(results, offset - 1, out, rejected, ctx));
   return { out: Object.fromEntries(chain.sinks.map((id, i) => [id, out[i]!])), rejected, state: operators.snapshot(), code: chain.code };
 }
 

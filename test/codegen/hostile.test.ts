@@ -74,6 +74,6 @@ test('hostile stream names become operator ids, state keys and route targets as 
     .sink(target).build();
   const { out, state } = run(typed, 'src', [{ value: input }, { value: input }]);
   t.is(out[`sink:${target}:0`]!.values.length, 1);
-  t.true(state[`${name}/0:dedupe`]!.seen instanceof Map);
+  t.true(state.stores[`${name}/0:dedupe`]!.seen instanceof Map);
   t.is((globalThis as { pwned?: unknown }).pwned, undefined);
 });

@@ -123,7 +123,7 @@ test('dedupe drops a key seen within the window, per partition state that surviv
   const first = run(typed, 'orders', [{ value: orders[0], ts: 0 }, { value: orders[0], ts: 500 }, { value: orders[1], ts: 600 }]);
   t.deepEqual(first.out['sink:once:0']!.offsets, [0, 2]);
   const state = structuredClone(first.state);
-  t.true(state['once/0:dedupe']!.seen instanceof Map);
+  t.true(state.stores['once/0:dedupe']!.seen instanceof Map);
   const second = run(typed, 'orders', [{ value: orders[0], ts: 900 }, { value: orders[0], ts: 1000 }, { value: orders[1], ts: 1000 }], { state });
   // a: first seen at 0, so 900 is a repeat and 1000 is outside the window; b (600) is a repeat at 1000.
   t.deepEqual(second.out['sink:once:0']!.offsets, [1]);
@@ -135,7 +135,7 @@ test('dedupe forgets keys last seen more than the window before the watermark', 
     [{ value: orders[0], ts: 0 }, { value: orders[1], ts: 50 }],
     [{ value: orders[2], ts: 120 }],
   ]);
-  t.deepEqual([...state['once/0:dedupe']!.seen!.keys()], ['b', 'c']);
+  t.deepEqual([...state.stores['once/0:dedupe']!.seen!.keys()], ['b', 'c']);
 });
 
 test('dedupe by a structured key compares by content', (t) => {

@@ -17,8 +17,8 @@ function runText(text: string, source: string, inputs: Input[], state?: Partitio
     values: inputs.map((r) => r.value),
     offsets: inputs.map((_, i) => i),
     timestamps,
-  }, out, rejected, { operators: operators.instances });
-  operators.afterBatch(timestamps, 0);
+  }, out, rejected, { operators: operators.instances, maxTime: -Infinity });
+  operators.afterBatch(Math.max(...timestamps), 0, () => {});
   return { out: Object.fromEntries(chain.sinks.map((id, i) => [id, out[i]!])), rejected, state: operators.snapshot() };
 }
 

@@ -11,11 +11,13 @@ function reject(rejected, action, operator, e, offset, key, value) {
 }
 return function chain(batch, out, rejected, ctx) {
   const keys = batch.keys, values = batch.values, offsets = batch.offsets, timestamps = batch.timestamps;
+  let mx = -Infinity;
   const o0 = out[0], o0k = o0.keys, o0v = o0.values, o0o = o0.offsets;
   const sop0 = ctx.operators[0];
   let at = 0;
   for (let i = 0, n = values.length; i < n; i++) {
     const r0 = values[i], k0 = keys[i], off = offsets[i], ts = timestamps[i];
+    if (ts > mx) mx = ts;
     s1: {
       let r1 = r0, k1 = k0;
       try {
@@ -40,4 +42,5 @@ return function chain(batch, out, rejected, ctx) {
       }
     }
   }
+  if (mx > ctx.maxTime) ctx.maxTime = mx;
 };

@@ -52,27 +52,27 @@ test('a task moved with its snapshot decides exactly as it would have stayed', (
   const first = new TaskOperators([dedupe(1000)], undefined, 0);
   const op = first.instances[0] as Dedupe;
   t.true(op.admit('a', 10));
-  first.afterBatch([10], 0);
+  first.afterBatch(10, 0, () => {});
   // What a move carries: the snapshot, through structured clone.
   const moved = new TaskOperators([dedupe(1000)], structuredClone(first.snapshot()), 0);
   const again = moved.instances[0] as Dedupe;
   t.false(again.admit('a', 500));
   t.true(again.admit('b', 500));
-  t.deepEqual([...moved.snapshot()['once/0:dedupe']!.seen!.keys()], ['a', 'b']);
+  t.deepEqual([...moved.snapshot().stores['once/0:dedupe']!.seen!.keys()], ['a', 'b']);
 });
 
 test('afterBatch drives the watermark from record times: keys expire only when it moves far enough', (t) => {
   const ops = new TaskOperators([dedupe(100)], undefined, 0);
   const op = ops.instances[0] as Dedupe;
   op.admit('a', 0);
-  ops.afterBatch([0], 0);
-  ops.afterBatch([], 0);
-  t.is(ops.snapshot()['once/0:dedupe']!.seen!.size, 1);
+  ops.afterBatch(0, 0, () => {});
+  ops.afterBatch(-Infinity, 0, () => {});
+  t.is(ops.snapshot().stores['once/0:dedupe']!.seen!.size, 1);
   op.admit('b', 99);
-  ops.afterBatch([99], 0);
-  t.is(ops.snapshot()['once/0:dedupe']!.seen!.size, 2, 'the watermark (99) is not a window past a (0)');
-  ops.afterBatch([100], 0);
-  t.deepEqual([...ops.snapshot()['once/0:dedupe']!.seen!.keys()], ['b']);
+  ops.afterBatch(99, 0, () => {});
+  t.is(ops.snapshot().stores['once/0:dedupe']!.seen!.size, 2, 'the watermark (99) is not a window past a (0)');
+  ops.afterBatch(100, 0, () => {});
+  t.deepEqual([...ops.snapshot().stores['once/0:dedupe']!.seen!.keys()], ['b']);
 });
 
 test('a memory store lists entries oldest first: a put moves its key to the end', (t) => {
