@@ -2,6 +2,7 @@
 // Usage: npx tsx scripts/gen-functions-doc.ts
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { AGGREGATES } from '../src/check/aggregates.ts';
 import { FUNCTIONS, signatureText, type Category, type FunctionExample, type FunctionSpec } from '../src/check/functions.ts';
 
 const CATEGORY_TITLES: Record<Category, string> = {
@@ -39,6 +40,10 @@ export function functionsMarkdown(): string {
     'more than 15, and `timestamp_micros` to `timestamp`. Longs are exact over 64 bits and decimals to precision 38;',
     'int, long and decimal results past their range are overflow errors. `abs`, `round`, `floor`, `ceil`, `least` and',
     '`greatest` of a decimal keep its type and are exact (docs/language.md, Numbers, exactly).',
+    '',
+    // Aggregates sum up a group of records, so no expression calls them; their table is with `group by`.
+    'Aggregates are not functions of an expression: they are the values of a `group by` block, documented in',
+    `[language.md](language.md#grouping-and-aggregates): ${[...AGGREGATES.keys()].map((n) => `\`${n}\``).join(', ')}.`,
     '',
   ];
   for (const category of Object.keys(CATEGORY_TITLES) as Category[]) {

@@ -126,21 +126,33 @@ const operator = fc.constantFrom(
   'where if id > 2 then true else false',
 );
 
+/** Ends a stream's operators (a window only before the group it windows, once); every one keeps `id` for the route. */
+const aggregation = fc.constantFrom(
+  '',
+  ' | window tumbling 1m | group by id { n: count(), total: sum(id) }',
+  ' | window hopping 10m every 1m emit updates | group by id, even: id % 2 == 0 { n: count() }',
+  ' | window session gap 30s | group by id { n: count(), ids: collect(id) }',
+  ' | window cumulate 1h every 10m emit final | group by id { first_id: first(id), last_id: last(id) }',
+  ' | group by id { n: count(), biggest: max(id) }',
+);
+
 const program = fc
   .tuple(
     fc.uniqueArray(field, { selector: (f) => f.name, maxLength: 6 }),
     fc.array(operator, { maxLength: 4 }),
+    aggregation,
+    fc.constantFrom('', ' event time id', ' event time id lateness 10s idle 1m'),
     fc.boolean(),
     fc.constantFrom(' ', '\n', '\n\n'),
   )
-  .map(([fields, operators, route, gap]) => {
+  .map(([fields, operators, aggregate, eventTime, route, gap]) => {
     const schema = [`id: long`, ...fields.map((f) => `${printName(f.name, 'any')}: ${f.type}${f.tail}`)].join(', ');
     const ops = operators.map((op) => `| ${op}`).join(gap === ' ' ? ' ' : '\n  ');
     const lines = [
       'pipeline generated',
       `schema Row doc "a row" { ${schema} }`,
-      'source rows: Row from datagen { count: 10, seed: 1, partitions: 2 }',
-      `stream s = rows ${ops}${route ? ' | route { when id > 5 => big else => small }' : ''}`,
+      `source rows: Row from datagen { count: 10, seed: 1, partitions: 2 }${eventTime}`,
+      `stream s = rows ${ops}${aggregate}${route ? ' | route { when id > 5 => big else => small }' : ''}`,
       ...(route ? ['sink big to stdout { format: json }', 'sink small to file { path: "small.jsonl" }'] : ['sink s to stdout']),
     ];
     return lines.join(gap);

@@ -49,12 +49,15 @@ for (const file of corpus) {
   });
 }
 
-test('golden: messy.sensei', (t) => {
-  const text = readFileSync(join(formatFixtures, 'messy.sensei'), 'utf8');
-  const golden = join(formatFixtures, 'messy.expected.txt');
-  if (update || !existsSync(golden)) writeFileSync(golden, format(text));
-  t.is(format(text), readFileSync(golden, 'utf8'));
-});
+// Each fixture's formatted text is beside it: `NAME.sensei` → `NAME.expected.txt`.
+for (const name of readdirSync(formatFixtures).filter((f) => f.endsWith('.sensei'))) {
+  test(`golden: ${name}`, (t) => {
+    const text = readFileSync(join(formatFixtures, name), 'utf8');
+    const golden = join(formatFixtures, name.replace(/\.sensei$/, '.expected.txt'));
+    if (update || !existsSync(golden)) writeFileSync(golden, format(text));
+    t.is(format(text), readFileSync(golden, 'utf8'));
+  });
+}
 
 test('refuses a file with syntax errors', (t) => {
   const result = formatText('t.sensei', 'stream a = | where');

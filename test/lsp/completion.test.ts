@@ -61,7 +61,11 @@ test('functions come with their signatures', async (t) => {
 
 test('operators after `|`', async (t) => {
   const items = await complete(`${HEAD}stream s = orders\n  | ‸\n`);
-  t.deepEqual(labels(items), ['where', 'select', 'key by', 'flat map', 'union', 'route', 'on error', 'dedupe by', 'lookup']);
+  t.deepEqual(labels(items), [
+    'where', 'select', 'key by', 'flat map', 'union', 'route', 'on error', 'dedupe by', 'lookup',
+    'window tumbling', 'window hopping', 'window session', 'window cumulate', 'group by',
+  ]);
+  t.is(items.find((i) => i.label === 'window hopping')?.insertText, 'window hopping ${1:10m} every ${2:1m}');
 });
 
 test('declaration keywords at the start of a line', async (t) => {
@@ -132,4 +136,68 @@ test('connector options are those of the connector\'s role at the cursor', async
     for (const o of offered) t.true(got.includes(o), `${use}: offers ${o}`);
     for (const o of withheld) t.false(got.includes(o), `${use}: withholds ${o}`);
   }
+});
+
+const TIMED = `pipeline p
+schema Order {
+  id: string
+  amount: decimal(12, 2)
+  country: string?
+  created_at: timestamp_millis
+  seq: long
+  meta: record Meta { sent_at: timestamp_micros, note: string }
+}
+source orders: Order from datagen { count: 10 } event time created_at
+`;
+
+test('window shapes after `window`, then `gap`, `every`, `emit` and its modes where they fit', async (t) => {
+  const at = async (op: string) => labels(await complete(`${TIMED}stream s = orders\n  | ${op}\n  | group by country { n: count() }\n`));
+  t.deepEqual(await at('window ‸'), ['tumbling', 'hopping', 'session', 'cumulate']);
+  t.deepEqual(await at('window session ‸'), ['gap']);
+  t.deepEqual(await at('window tumbling ‸'), []);
+  t.deepEqual(await at('window hopping 10m ‸'), ['every']);
+  t.deepEqual(await at('window cumulate 1h every 10m ‸'), ['emit']);
+  t.deepEqual(await at('window tumbling 1m ‸'), ['emit']);
+  t.deepEqual(await at('window tumbling 1m emit ‸'), ['final', 'updates']);
+  t.deepEqual(await at('window session gap 30s emit ‸'), ['final'], 'sessions emit final results only');
+  // The durations are written already: the shape alone.
+  t.is((await complete(`${TIMED}stream s = orders | window tum‸ 1m | group { n: count() }\n`)).find((i) => i.label === 'tumbling')?.insertText, 'tumbling');
+});
+
+test('group by: `by`, fields in its keys, aggregates in its values, fields in their arguments', async (t) => {
+  t.deepEqual(labels(await complete(`${TIMED}stream s = orders | group ‸\n`)), ['by']);
+  const keys = labels(await complete(`${TIMED}stream s = orders | where amount > 0 | group by ‸\n`));
+  t.deepEqual(keys.slice(0, 6), ['id', 'amount', 'country', 'created_at', 'seq', 'meta']);
+  t.true(keys.includes('upper'), 'a key may be computed');
+  t.false(keys.includes('*'));
+  const values = await complete(`${TIMED}stream s = orders | group by country { n: ‸ }\n`);
+  t.deepEqual(labels(values), ['count', 'sum', 'avg', 'min', 'max', 'count_distinct', 'first', 'last', 'collect']);
+  t.regex(values.find((i) => i.label === 'sum')!.detail!, /sum\(x\) → long \| double \| decimal\(38, s\)/);
+  t.regex(JSON.stringify(values.find((i) => i.label === 'first')!.documentation), /earliest event time/);
+  t.deepEqual(labels(await complete(`${TIMED}stream s = orders | group by country { n: cou‸(id) }\n`)).slice(0, 1), ['count']);
+  const args = labels(await complete(`${TIMED}stream s = orders | window tumbling 1m | group by country { total: sum(‸) }\n`));
+  t.deepEqual(args.slice(0, 3), ['id', 'amount', 'country']);
+  t.false(args.includes('sum'), 'no aggregate inside an aggregate');
+  t.deepEqual(labels(await complete(`${TIMED}stream s = orders | group by country { ‸ }\n`)), [], 'a new field\'s name');
+});
+
+test('fields after a group are its keys, the window\'s bounds and its aggregates', async (t) => {
+  const items = labels(await complete(`${TIMED}stream s = orders\n  | window tumbling 1m\n  | group by country { n: count() }\n  | where ‸\n`));
+  t.deepEqual(items.slice(0, 4), ['country', 'window_start', 'window_end', 'n']);
+  t.false(items.includes('amount'));
+});
+
+test('`event time` after a source\'s options, its fields, then `lateness` and `idle`', async (t) => {
+  const source = 'source more: Order from datagen { count: 1 }';
+  t.deepEqual(labels(await complete(`${TIMED}${source} ‸\n`)), ['event time']);
+  t.deepEqual(labels(await complete(`${TIMED}source more: Order from datagen ‸\n`)), ['event time']);
+  const nextLine = labels(await complete(`${TIMED}${source}\n  ‸\n`));
+  t.true(nextLine.includes('event time'));
+  t.true(nextLine.includes('stream'));
+  t.deepEqual(labels(await complete(`${TIMED}${source} event ‸\n`)), ['time']);
+  t.deepEqual(labels(await complete(`${TIMED}${source} event time ‸\n`)), ['created_at', 'seq', 'meta'], 'timestamps, longs and records that hold them');
+  t.deepEqual(labels(await complete(`${TIMED}${source} event time meta.‸\n`)), ['sent_at']);
+  t.deepEqual(labels(await complete(`${TIMED}${source} event time created_at ‸\n`)), ['lateness', 'idle']);
+  t.deepEqual(labels(await complete(`${TIMED}${source} event time created_at lateness 10s ‸\n`)), ['idle']);
+  t.deepEqual(labels(await complete(`${TIMED}${source} event time created_at idle 1m ‸\n`)), []);
 });

@@ -100,3 +100,65 @@ test('hover still works while another part of the file is broken', async (t) => 
 test('nothing to show on whitespace or keywords gives no hover', async (t) => {
   t.is((await hoverAt(`‸\n${PIPELINE}`)).hover, null);
 });
+
+const WINDOWED = `pipeline w
+schema Order { id: string doc "order id", amount: decimal(12, 2), country: string?, created_at: timestamp_millis doc "when it was placed" }
+source orders: Order from datagen { count: 10 } event time created_at lateness 10s
+source untimed: Order from datagen { count: 10 }
+stream revenue = orders
+  | window tumbling 1m
+  | group by country { orders: count(), revenue: sum(amount) }
+stream sliding = orders
+  | window hopping 10m every 1m emit updates
+  | group by country, id { biggest: max(amount) }
+stream running = untimed
+  | group { n: count() }
+sink revenue to stdout {}
+`;
+
+const windowed = (needle: string, caretAfter: number) => {
+  const i = WINDOWED.indexOf(needle);
+  if (i < 0) throw new Error(`not in the pipeline: ${needle}`);
+  return WINDOWED.slice(0, i + caretAfter) + '‸' + WINDOWED.slice(i + caretAfter);
+};
+
+test('an aggregate shows its signature, doc and its result type in the group', async (t) => {
+  const { text } = await hoverAt(windowed('sum(amount)', 1));
+  t.regex(text, /sum\(x\) → long \| double \| decimal\(38, s\)/);
+  t.regex(text, /The sum of x/);
+  t.regex(text, /Here: `decimal\(38,2\)`/);
+  t.regex((await hoverAt(windowed('revenue: sum', 2))).text, /revenue: decimal\(38,2\)/, 'the item\'s name: the output field');
+  t.regex((await hoverAt(windowed('sum(amount)', 6))).text, /amount: decimal\(12,2\)/, 'the argument: a field of the input');
+});
+
+test('a window in words: its shape, durations and emit mode', async (t) => {
+  const tumbling = (await hoverAt(windowed('tumbling 1m', 2))).text;
+  t.regex(tumbling, /window tumbling 1m/);
+  t.regex(tumbling, /Tumbling windows of 1m/);
+  t.regex(tumbling, /Emits `final`/);
+  const hopping = (await hoverAt(windowed('window hopping', 2))).text;
+  t.regex(hopping, /Hopping windows of 10m, a new one every 1m: each record falls in 10 of them/);
+  t.regex(hopping, /Emits `updates`/);
+});
+
+test('a group shows its output record and the key of its records', async (t) => {
+  const one = (await hoverAt(windowed('group by country {', 2))).text;
+  t.regex(one, /group → record Revenue \{\n {2}country: string\?\n {2}window_start: timestamp_millis\n {2}window_end: timestamp_millis\n {2}orders: long\n {2}revenue: decimal\(38,2\)/);
+  t.regex(one, /Key: record RevenueKey \{ country: string\?, window_start: timestamp_millis \}/);
+  t.regex(one, /when the watermark passes the window's end/);
+  t.regex((await hoverAt(windowed('group by country, id', 2))).text, /after each batch that changed it/);
+  const running = (await hoverAt(windowed('group { n', 2))).text;
+  t.regex(running, /Key: null \(one group\)/);
+  t.regex(running, /A running aggregate/);
+});
+
+test('a source says whether it has an event time', async (t) => {
+  const timed = (await hoverAt(windowed('source orders', 8))).text;
+  t.regex(timed, /Event time `created_at`, lateness 10s, idle 30s \(the default\)/);
+  t.regex((await hoverAt(windowed('source untimed', 8))).text, /No event time: windows use record timestamps \(Kafka's record timestamp, the arrival time for other sources\)/);
+  const field = (await hoverAt(windowed('time created_at', 7))).text;
+  t.regex(field, /created_at: timestamp_millis/);
+  t.regex(field, /when it was placed/);
+  t.regex(field, /the event time of source `orders`/);
+  t.regex((await hoverAt(windowed('lateness 10s', 2))).text, /Event time `created_at`, lateness 10s/);
+});

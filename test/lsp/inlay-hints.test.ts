@@ -46,3 +46,17 @@ test('a field whose expression has an error gets no hint, the others still do', 
   const got = (await hints(open(m.text.replace('upper(country ?? "zz")', 'upper(nothing)')), WHOLE))!;
   t.deepEqual(got.filter((h) => h.position.line === m.cursor.line).map((h) => h.label), [': long', ': boolean']);
 });
+
+test('a group\'s computed keys and aggregates show the types of its output fields', async (t) => {
+  const m = mark(`pipeline p
+schema Order { id: string, amount: decimal(12, 2), country: string?, at: timestamp_millis }
+source orders: Order from datagen {} event time at
+stream s = orders
+  | window tumbling 1m
+  | group by country, upper_id: upper(id)«» { n: count()«», revenue: sum(amount)«», ids: collect(id)«» }
+sink s to stdout {}
+`);
+  const got = (await hints(open(m.text), WHOLE))!;
+  t.deepEqual(got.map((h) => h.position), m.ranges.map((r) => r.start));
+  t.deepEqual(got.map((h) => h.label), [': string', ': long', ': decimal(38,2)', ': array<string>']);
+});

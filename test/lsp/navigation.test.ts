@@ -154,4 +154,40 @@ sink s to stdout {}
   t.true(ranges.some(([a, b]) => a === 3 && b === 5), 'schema');
   t.true(ranges.some(([a, b]) => a === 7 && b === 10), 'stream');
   t.true(ranges.some(([a, b]) => a === 8 && b === 10), 'select');
+  const g = open(d.text.replace('  | select {\n      id\n    }', '  | group by id {\n      n: count()\n    }'));
+  t.regex(g.text, /group by id \{\n/);
+  t.true((await client.folding(g.uri))!.some((r) => r.startLine === 8 && r.endLine === 10), 'group');
+});
+
+test('fields of a group: its aggregates, renamed keys and window bounds are named there; kept keys upstream', async (t) => {
+  const text = `pipeline p
+schema Order { «country»: string, amount: double, «created_at»: timestamp_millis }
+source orders: Order from datagen {} event time created_at
+stream a = orders
+  | «window tumbling 1m»
+  | group by country, «big»: amount > 10 { «revenue»: sum(amount) }
+stream b = a | where revenue > 0 and big and country != "" and window_start != window_end
+sink b to stdout {}
+`;
+  const definition = async (needle: string, at: number) => {
+    const d = open(text.replace(needle, needle.slice(0, at) + '‸' + needle.slice(at)));
+    return single(await client.definition(d.uri, d.cursor))?.range;
+  };
+  const { ranges } = mark(text);
+  t.deepEqual(await definition('where revenue', 8), ranges[4]);
+  t.deepEqual(await definition('and big', 6), ranges[3]);
+  t.deepEqual(await definition('and country', 6), ranges[0]);
+  t.deepEqual(await definition('window_start !=', 3), ranges[2]);
+  t.deepEqual(await definition('time created_at', 7), ranges[1], 'the event time names a field of the schema');
+});
+
+test('references of a field include a source\'s event time', async (t) => {
+  const d = open(`pipeline p
+schema Order { id: string, «created_at»: timestamp_millis }
+source orders: Order from datagen {} event time «created_at»
+stream a = orders | where «creat‸ed_at» > timestamp "2024-01-01T00:00:00Z"
+sink a to stdout {}
+`);
+  const refs = await client.references(d.uri, d.cursor);
+  t.deepEqual(sorted(refs!.map((r) => r.range)), sorted(d.ranges));
 });

@@ -97,3 +97,32 @@ test('a file that does not parse still gets tokens', async (t) => {
   t.is(kindAt(all, broken, 1, 'where'), 'keyword');
   t.is(kindAt(all, broken, 2, 'stdout'), 'class');
 });
+
+test('windows, groups, aggregates and event times', async (t) => {
+  const text = `pipeline p
+schema Order { country: string, amount: double, created_at: timestamp_millis }
+source orders: Order from datagen { count: 10 } event time created_at lateness 10s idle 1m
+stream s = orders | window tumbling 1m emit updates | group by country { n: count(), total: sum(amount) }
+`;
+  const all = await tokens(text);
+  const expect: [number, string, string][] = [
+    [2, 'event', 'keyword'],
+    [2, 'time', 'keyword'],
+    [2, 'created_at', 'property'],
+    [2, 'lateness', 'keyword'],
+    [2, '10s', 'number'],
+    [2, 'idle', 'keyword'],
+    [3, 'window', 'keyword'],
+    [3, 'tumbling', 'enumMember'],
+    [3, 'emit', 'keyword'],
+    [3, 'updates', 'enumMember'],
+    [3, 'group', 'keyword'],
+    [3, 'by', 'keyword'],
+    [3, 'country', 'property'],
+    [3, 'n', 'property+declaration'],
+    [3, 'count', 'function+defaultLibrary'],
+    [3, 'sum', 'function+defaultLibrary'],
+    [3, 'amount', 'property'],
+  ];
+  for (const [line, word, kind] of expect) t.is(kindAt(all, text, line, word), kind, `${line}: ${word}`);
+});

@@ -3,6 +3,7 @@
 // written; nothing outside a call.
 import test from 'ava';
 import type { SignatureHelp } from 'vscode-languageserver-protocol';
+import { AGGREGATES } from '../../src/check/aggregates.ts';
 import { signatureText, FUNCTIONS_BY_NAME } from '../../src/check/functions.ts';
 import { docUri, mark, sharedServer } from './client.ts';
 
@@ -55,4 +56,14 @@ test('nothing outside a call, in a comment, or for an unknown function', async (
   t.is(await helpAt('stream s = orders | select { x: upper(id) ‸}\n'), null);
   t.is(await helpAt('// upper(‸\n'), null);
   t.is(await helpAt('stream s = orders | select { x: nope(‸) }\n'), null);
+});
+
+test('an aggregate\'s signature inside a group block, and only there', async (t) => {
+  const help = await helpAt('stream s = orders | group by id { total: sum(‸) }\n');
+  t.is(help!.signatures[0]!.label, AGGREGATES.get('sum')!.signature);
+  t.regex(JSON.stringify(help!.signatures[0]!.documentation), /The sum of x/);
+  t.deepEqual(shown(help), ['sum', 0, 'x']);
+  t.deepEqual(shown(await helpAt('stream s = orders | window tumbling 1m | group { n: count(‸\n')), ['count', 0, 'x']);
+  t.deepEqual(shown(await helpAt('stream s = orders | group by id { n: count(upper(‸)) }\n')), ['upper', 0, 's: string']);
+  t.is(await helpAt('stream s = orders | select { x: sum(‸) }\n'), null);
 });

@@ -2,26 +2,29 @@
  * Completion. The word at the cursor is replaced by a placeholder name and
  * the text parsed, resolved and checked again: where the placeholder lands
  * in the AST says what fits there (a field of the record in scope, a member
- * of the record before `.`, a connector, an option, a stream, a type). Where
- * the parser cannot place it (after `|`, at the start of a declaration), the
- * tokens before the cursor decide.
+ * of the record before `.`, a connector, an option, a stream, a type, an
+ * aggregate in a `group by` block). Where the parser cannot place it (after
+ * `|`, at the start of a declaration, inside a `window` or `event time`
+ * clause being written), the tokens before the cursor decide.
  */
 import {
   CompletionItemKind, InsertTextFormat, MarkupKind, type CompletionItem,
 } from 'vscode-languageserver';
 import type { ConnectorRole, ConnectorSpecs } from '../../spi/spec.ts';
+import { AGGREGATES } from '../../check/aggregates.ts';
 import { checkProgram, type CheckScopes } from '../../check/check.ts';
 import { FUNCTIONS, signatureText } from '../../check/functions.ts';
 import { resolveProgram, type ResolvedProgram } from '../../resolve/resolve.ts';
 import type {
-  DeadLetterDecl, Expr, Identifier, LookupOp, Node, OptionEntry, SelectItem, SinkDecl, SourceDecl, SourceFile, StreamDecl,
+  DeadLetterDecl, EventTimeClause, Expr, Identifier, LookupOp, Node, OptionEntry, SelectItem, SinkDecl, SourceDecl, SourceFile, StreamDecl,
+  WindowOp,
 } from '../../syntax/ast.ts';
 import { textToTokens, type SyntaxToken } from '../../syntax/parse.ts';
-import type { RecordType } from '../../types/avro-type.ts';
+import type { AvroType, RecordType } from '../../types/avro-type.ts';
 import { nonNull, typeToString } from '../../types/type-utils.ts';
 import { logError, type Analysis } from './analysis.ts';
 import { optionType } from './hover.ts';
-import { forEachNode, streamPlace } from './locate.ts';
+import { forEachNode, isEventTimeClause, streamPlace } from './locate.ts';
 import { optionRoles } from './option-roles.ts';
 import { segmentStart } from './segments.ts';
 import { checkExpr, pathExpr, scopeAt } from './scope.ts';
@@ -57,7 +60,29 @@ const OPERATORS: CompletionItem[] = [
   snippet('on error', 'on error ${1|dead_letter,skip,fail|}', CompletionItemKind.Keyword, 'what happens to records that fail'),
   snippet('dedupe by', 'dedupe by ${1:key} within ${2:10m}', CompletionItemKind.Keyword, 'drops repeated keys'),
   snippet('lookup', 'lookup ${1:name}: ${2:Schema} from ${3:connector} { key: $0 }', CompletionItemKind.Keyword, 'adds the record found for a key'),
+  snippet('window tumbling', 'window tumbling ${1:1m}', CompletionItemKind.Keyword, 'the next group by aggregates per window: back to back'),
+  snippet('window hopping', 'window hopping ${1:10m} every ${2:1m}', CompletionItemKind.Keyword, 'the next group by aggregates per window: overlapping, one every step'),
+  snippet('window session', 'window session gap ${1:30s}', CompletionItemKind.Keyword, 'the next group by aggregates per window: one per burst of a group\'s records'),
+  snippet('window cumulate', 'window cumulate ${1:1h} every ${2:10m}', CompletionItemKind.Keyword, 'the next group by aggregates per window: growing by a step up to a size'),
+  snippet('group by', 'group by ${1:key} { ${2:records}: ${3:count()}$0 }', CompletionItemKind.Keyword, 'one record per group: its keys and aggregates'),
 ];
+
+/** The shapes after `window`, with the durations each needs. */
+const WINDOW_SHAPES: CompletionItem[] = [
+  snippet('tumbling', 'tumbling ${1:1m}', CompletionItemKind.EnumMember, 'back-to-back windows of one size'),
+  snippet('hopping', 'hopping ${1:10m} every ${2:1m}', CompletionItemKind.EnumMember, 'windows of one size, a new one every step'),
+  snippet('session', 'session gap ${1:30s}', CompletionItemKind.EnumMember, 'a window per burst of a group\'s records, closed by a quiet gap'),
+  snippet('cumulate', 'cumulate ${1:1h} every ${2:10m}', CompletionItemKind.EnumMember, 'windows that grow by a step up to a size'),
+];
+const EMIT_MODES: CompletionItem[] = [
+  { label: 'final', kind: CompletionItemKind.EnumMember, detail: 'once per window, when the watermark passes its end (the default)' },
+  { label: 'updates', kind: CompletionItemKind.EnumMember, detail: 'after each batch that changed the window' },
+];
+const EVENT_TIME = snippet('event time', 'event time ${1:field}', CompletionItemKind.Keyword, 'the field that gives each record\'s time');
+const LATENESS = snippet('lateness', 'lateness ${1:10s}', CompletionItemKind.Keyword, 'how far behind the latest event time records may still arrive');
+const IDLE = snippet('idle', 'idle ${1:30s}', CompletionItemKind.Keyword, 'a partition quiet this long stops holding the watermark back');
+/** What an event time may be: a timestamp or a long of epoch milliseconds, or a record holding one. */
+const EVENT_TIME_KINDS = new Set(['timestamp-millis', 'timestamp-micros', 'long', 'record']);
 
 const keywords = (words: string[], detail?: string): CompletionItem[] =>
   words.map((label) => ({ label, kind: CompletionItemKind.Keyword, ...(detail ? { detail } : {}) }));
@@ -85,6 +110,15 @@ const FUNCTION_ITEMS: CompletionItem[] = FUNCTIONS.map((f) => ({
   label: f.name,
   kind: CompletionItemKind.Function,
   detail: signatureText(f),
+  documentation: { kind: MarkupKind.Markdown, value: f.doc },
+  insertText: `${f.name}($1)`,
+  insertTextFormat: InsertTextFormat.Snippet,
+}));
+
+const AGGREGATE_ITEMS: CompletionItem[] = [...AGGREGATES.values()].map((f) => ({
+  label: f.name,
+  kind: CompletionItemKind.Function,
+  detail: f.signature,
   documentation: { kind: MarkupKind.Markdown, value: f.doc },
   insertText: `${f.name}($1)`,
   insertTextFormat: InsertTextFormat.Snippet,
@@ -175,6 +209,7 @@ function fromAst(ctx: Context, id: Identifier, parents: readonly Node[]): Comple
     case 'field': {
       const entry = parents.at(-2) as Partial<OptionEntry> | undefined;
       if (decl && entry?.value === parent && !(decl.kind === 'lookup' && entry.name!.name === 'key')) return optionValues(ctx, decl, entry.name!.name);
+      if (isAggregateValue(parents, parent)) return callItems(ctx, AGGREGATE_ITEMS);
       return expressionItems(ctx, parents);
     }
     case 'member':
@@ -183,6 +218,9 @@ function fromAst(ctx: Context, id: Identifier, parents: readonly Node[]): Comple
       const path = (parent as Extract<SelectItem, { kind: 'keep' }>).path;
       const at = path.indexOf(id);
       if (at > 0) return memberItems(ctx, parents, pathExpr(path, at - 1));
+      const op = streamPlace(parents)?.operator;
+      // A group's key is a field or an expression; an item of its block starts with the name of a new field.
+      if (op?.kind === 'group') return op.keys.includes(parent as SelectItem) ? expressionItems(ctx, parents) : [];
       return [{ label: '*', kind: CompletionItemKind.Operator, detail: 'every field' }, ...expressionItems(ctx, parents)];
     }
     case 'drop':
@@ -203,7 +241,13 @@ function fromAst(ctx: Context, id: Identifier, parents: readonly Node[]): Comple
     case 'named':
       return typeItems(ctx);
     case 'call':
-      return FUNCTION_ITEMS;
+      return callItems(ctx, isAggregateValue(parents, parent) ? AGGREGATE_ITEMS : FUNCTION_ITEMS);
+    case 'window': {
+      const window = parent as WindowOp;
+      if (window.emit === id) return emitModes(window.shape.name);
+      // The durations may be there already.
+      return window.shape === id && /^\s*(?:gap\b|\d)/.test(ctx.after) ? WINDOW_SHAPES.map((i) => ({ ...i, insertText: i.label })) : WINDOW_SHAPES;
+    }
     case 'schema':
     case 'flat-map':
     case 'compute':
@@ -213,6 +257,7 @@ function fromAst(ctx: Context, id: Identifier, parents: readonly Node[]): Comple
       return []; // a new name is being written
     default:
       if (decl && (parent as Partial<OptionEntry>).name === id && 'value' in parent) return optionItems(ctx, decl);
+      if (isEventTimeClause(parent)) return eventTimeFields(ctx, parent, id, parents.at(-2) as SourceDecl);
       if (!parent.kind && 'type' in parent) return []; // a field name in a schema
       return undefined;
   }
@@ -257,8 +302,70 @@ function fromTokens(ctx: Context, before: SyntaxToken[], firstOnLine: boolean): 
   if (prev?.type === 'Colon' && before.findLast((t) => t.span.start.line === prev.span.start.line && /^(Source|Schema)$/.test(t.type))) {
     return typeItems(ctx);
   }
-  if (!block && firstOnLine) return inStream ? [...DECLARATIONS, snippet('|', '| $0', CompletionItemKind.Operator, 'next operator'), ...INFIX_WORDS] : DECLARATIONS;
-  return inStream ? INFIX_WORDS : [];
+  if (!block && firstOnLine) {
+    const next = inStream ? [...DECLARATIONS, snippet('|', '| $0', CompletionItemKind.Operator, 'next operator'), ...INFIX_WORDS] : DECLARATIONS;
+    return [...(sourceTail(before) ?? []), ...next];
+  }
+  const tail = block ? undefined : (operatorTail(before) ?? sourceTail(before));
+  return tail ?? (inStream ? INFIX_WORDS : []);
+}
+
+/** What follows in a `window` or `group` operator being written: the shape, `gap`, `every`, `emit` and its mode; `by`. */
+function operatorTail(before: SyntaxToken[]): CompletionItem[] | undefined {
+  const op = before.slice(before.findLastIndex((t) => t.type === 'Pipe') + 1);
+  if (op.length === before.length) return undefined;
+  const prev = op.at(-1)!;
+  if (op[0]!.type === 'Group') return op.length === 1 ? keywords(['by']) : undefined;
+  if (op[0]!.type !== 'Window') return undefined;
+  const shape = op[1]?.image;
+  if (prev.type === 'Window') return WINDOW_SHAPES;
+  if (prev.type === 'Emit') return emitModes(shape);
+  if (op.length === 2) return shape === 'session' ? keywords(['gap']) : [];
+  if (prev.type !== 'Duration' || op.some((t) => t.type === 'Emit')) return [];
+  if ((shape === 'hopping' || shape === 'cumulate') && !op.some((t) => t.type === 'Every')) return keywords(['every']);
+  return keywords(['emit']);
+}
+
+/** What follows a source's connector and options: `event time FIELD`, then `lateness` and `idle`. */
+function sourceTail(before: SyntaxToken[]): CompletionItem[] | undefined {
+  const from = before.findIndex((t) => t.type === 'From');
+  if (before[0]?.type !== 'Source' || from < 0 || before.length < from + 2 || openBlock(before)) return undefined;
+  const prev = before.at(-1)!;
+  const event = before.findIndex((t) => t.type === 'Event');
+  if (event < 0) return prev.type === 'RCurly' || before.length === from + 2 ? [EVENT_TIME] : [];
+  if (prev.type === 'Event') return keywords(['time']);
+  const after = (type: string) => before.some((t, i) => i > event && t.type === type);
+  // A field or a duration comes next.
+  if (['Time', 'Dot', 'Lateness', 'Idle'].includes(prev.type) || after('Idle')) return [];
+  return after('Lateness') ? [IDLE] : [LATENESS, IDLE];
+}
+
+function emitModes(shape: string | undefined): CompletionItem[] {
+  // A session may merge with another: only its final result stands.
+  return shape === 'session' ? EMIT_MODES.filter((m) => m.label === 'final') : EMIT_MODES;
+}
+
+/** Whether `expr` is the whole value of an item of a `group by` block, where an aggregate call goes. */
+function isAggregateValue(parents: readonly Node[], expr: Node): boolean {
+  const op = streamPlace(parents)?.operator;
+  return op?.kind === 'group' && op.aggregates.some((i) => i.kind === 'compute' && i.value === expr);
+}
+
+/** Fields of a source's schema that may give its event time (and records, to reach nested ones). */
+function eventTimeFields(ctx: Context, clause: EventTimeClause, id: Identifier, source: SourceDecl): CompletionItem[] {
+  // The parser recovers `event ‸` as `event time ‸`.
+  if (!/(?:\btime|\.)\s*$/.test(ctx.a.text.slice(clause.span.start.offset, ctx.start))) return keywords(['time']);
+  const schema = ctx.resolved?.sources.find((s) => s.name === source.name.name)?.schema;
+  if (schema?.kind !== 'record') return [];
+  const at = clause.path.indexOf(id);
+  const owner = at > 0 ? checkExpr(schema, pathExpr(clause.path, at - 1)) : undefined;
+  const record = at > 0 ? owner && nonNull(owner.type) : schema;
+  return record?.kind === 'record' ? fieldItems(record, (t) => EVENT_TIME_KINDS.has(nonNull(t).kind)) : [];
+}
+
+/** Call completions; without the brackets where they follow already. */
+function callItems(ctx: Context, items: CompletionItem[]): CompletionItem[] {
+  return ctx.after.trimStart().startsWith('(') ? items.map((f) => ({ ...f, insertText: f.label, insertTextFormat: InsertTextFormat.PlainText })) : items;
 }
 
 /** The stream declaration the offset is in or right after (its operators may still be incomplete). */
@@ -295,7 +402,7 @@ function expressionItems(ctx: Context, parents: readonly Node[]): CompletionItem
   const inRoute = place.operator?.kind === 'route';
   return [
     ...fieldItems(scopeOf(ctx, parents)),
-    ...FUNCTION_ITEMS.map((f) => (ctx.after.trimStart().startsWith('(') ? { ...f, insertText: f.label, insertTextFormat: InsertTextFormat.PlainText } : f)),
+    ...callItems(ctx, FUNCTION_ITEMS),
     ...EXPRESSION_WORDS,
     ...TYPED_LITERALS,
     ...(inRoute ? keywords(['when', 'else']) : []),
@@ -309,8 +416,8 @@ function memberItems(ctx: Context, parents: readonly Node[], object: Expr): Comp
   return t?.kind === 'record' ? fieldItems(t) : [];
 }
 
-function fieldItems(record: RecordType | undefined): CompletionItem[] {
-  return (record?.fields ?? []).map((f, i) => ({
+function fieldItems(record: RecordType | undefined, fits: (type: AvroType) => boolean = () => true): CompletionItem[] {
+  return (record?.fields ?? []).filter((f) => fits(f.type)).map((f, i) => ({
     label: f.name,
     kind: CompletionItemKind.Field,
     detail: typeToString(f.type),

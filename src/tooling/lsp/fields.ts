@@ -1,16 +1,18 @@
 /**
  * Where a field was named. A field of the record an operator reads comes
- * from an earlier `select` item or `flat map … as`, else from the stream's
- * input, back to the source's schema; a field of a nested record comes from
- * the record type's declaration. Used by go-to-definition and references.
+ * from an earlier `select` or `group by` item or `flat map … as`, else from
+ * the stream's input, back to the source's schema; a field of a nested
+ * record comes from the record type's declaration. A source's `event time`
+ * names a field of its schema. Used by go-to-definition and references.
  */
 import type { Span } from '../../diagnostics/diagnostic.ts';
-import type { Expr, FieldDecl, Identifier, Node, SelectItem, StreamDecl, TypeExpr } from '../../syntax/ast.ts';
+import type { Expr, FieldDecl, GroupOp, Identifier, Node, Operator, SelectItem, SourceDecl, StreamDecl, TypeExpr } from '../../syntax/ast.ts';
+import type { RecordType } from '../../types/avro-type.ts';
 import { LineIndex } from '../../syntax/line-index.ts';
 import { nonNull } from '../../types/type-utils.ts';
 import { resolvePath } from '../../resolve/resolve.ts';
 import type { Analysis } from './analysis.ts';
-import { identifierAt, streamPlace } from './locate.ts';
+import { identifierAt, isEventTimeClause, streamPlace } from './locate.ts';
 import { checkExpr, pathExpr, scopeAt } from './scope.ts';
 
 /** Streams can read streams read by streams…; a chain longer than this is a cycle. */
@@ -22,6 +24,15 @@ export function fieldAt(a: Analysis, path: readonly Node[]): { ident: Identifier
   const parent = path.at(-2) as (Node & { kind?: string }) | undefined;
   if (!ident || !parent) return undefined;
   if (!parent.kind && 'type' in parent && (parent as FieldDecl).name === ident) return { ident, definition: ident.span };
+  if (isEventTimeClause(parent)) {
+    // By name: the clause may be in an imported file, parsed apart from the resolved program.
+    const source = a.resolved?.sources.find((s) => s.name === (path.at(-3) as Partial<SourceDecl>).name?.name);
+    const at = parent.path.indexOf(ident);
+    if (!source || at < 0) return undefined;
+    const schema = source.schema.kind === 'record' ? source.schema : undefined;
+    const origin = at === 0 ? typeExprField(a, source.decl.schema, source.file, ident.name) : memberOrigin(a, schema, pathExpr(parent.path, at - 1), ident.name);
+    return { ident, ...definedAs(origin) };
+  }
   const place = streamPlace(path);
   if (!place?.operator) return undefined;
   const { stream, operator: op, index } = place;
@@ -30,12 +41,12 @@ export function fieldAt(a: Analysis, path: readonly Node[]): { ident: Identifier
       return { ident, ...definedAs(fieldOrigin(a, stream, index, ident.name)) };
     case 'member': {
       const member = parent as Extract<Expr, { kind: 'member' }>;
-      return member.property === ident ? { ident, ...definedAs(memberOrigin(a, path, member.object, ident.name)) } : undefined;
+      return member.property === ident ? { ident, ...definedAs(memberOrigin(a, scopeAt(a.scopes(), place), member.object, ident.name)) } : undefined;
     }
     case 'keep': {
       const keep = parent as Extract<SelectItem, { kind: 'keep' }>;
       const at = keep.path.indexOf(ident);
-      const origin = at === 0 ? fieldOrigin(a, stream, index, ident.name) : memberOrigin(a, path, pathExpr(keep.path, at - 1), ident.name);
+      const origin = at === 0 ? fieldOrigin(a, stream, index, ident.name) : memberOrigin(a, scopeAt(a.scopes(), place), pathExpr(keep.path, at - 1), ident.name);
       return { ident, ...definedAs(origin) };
     }
     case 'drop':
@@ -51,6 +62,19 @@ export function fieldAt(a: Analysis, path: readonly Node[]): { ident: Identifier
   }
 }
 
+/**
+ * Where a group's output field was named: an aggregate's or a renamed key's
+ * name, the `window` for its bounds; `passed` for a key kept under its own
+ * name, which was named upstream.
+ */
+function groupFieldOrigin(op: GroupOp, before: Operator | undefined, name: string): Span | 'passed' | undefined {
+  for (const item of [...op.keys, ...op.aggregates]) {
+    if (item.kind === 'compute' && item.name.name === name) return item.name.span;
+    if (item.kind === 'keep' && item.path.at(-1)!.name === name) return item.path.length > 1 ? item.path.at(-1)!.span : 'passed';
+  }
+  return before?.kind === 'window' && (name === 'window_start' || name === 'window_end') ? before.span : undefined;
+}
+
 function definedAs(span: Span | undefined): { definition?: Span } {
   return span ? { definition: span } : {};
 }
@@ -62,6 +86,11 @@ export function fieldOrigin(a: Analysis, stream: StreamDecl, index: number, name
     const op = stream.operators[i]!;
     if (op.kind === 'flat-map' && op.as.name === name) return op.as.span;
     if (op.kind === 'lookup' && op.name.name === name) return op.name.span;
+    if (op.kind === 'group') {
+      const origin = groupFieldOrigin(op, stream.operators[i - 1], name);
+      if (origin === 'passed') continue;
+      return origin;
+    }
     if (op.kind !== 'select') continue;
     let passes = false;
     for (const item of op.items) {
@@ -147,10 +176,8 @@ function avscField(a: Analysis, file: string, name: string): Span | undefined {
   return m ? new LineIndex(file, text).span(m.index, m.index + m[0].length) : undefined;
 }
 
-/** Where field `name` of the record `object` evaluates to was named. */
-function memberOrigin(a: Analysis, path: readonly Node[], object: Expr, name: string): Span | undefined {
-  const place = streamPlace(path);
-  const scope = place && scopeAt(a.scopes(), place);
+/** Where field `name` of the record `object` evaluates to (over `scope`) was named. */
+function memberOrigin(a: Analysis, scope: RecordType | undefined, object: Expr, name: string): Span | undefined {
   const typed = scope && checkExpr(scope, object);
   const t = typed && nonNull(typed.type);
   return t?.kind === 'record' ? recordField(a, t.name, name) : undefined;

@@ -1,22 +1,27 @@
 /**
  * Hover: the Avro type of a field or expression, the record a source or
- * stream carries, a schema, a function's signature and doc, a connector's or
- * a connector option's doc.
+ * stream carries (and a source's event time), a schema, a function's or an
+ * aggregate's signature and doc, a `window` in words, a `group by`'s output
+ * and key, a connector's or a connector option's doc.
  */
 import type { Hover } from 'vscode-languageserver';
 import type { ConnectorSpec, ConnectorSpecs, OptionSpec } from '../../spi/spec.ts';
+import { AGGREGATES, aggregateType, type AggregateInfo } from '../../check/aggregates.ts';
+import { DEFAULT_IDLE_MS } from '../../check/check.ts';
 import { FUNCTIONS_BY_NAME, signatureText, type FunctionSpec } from '../../check/functions.ts';
+import { durationText } from '../../lower/expr-text.ts';
 import type { TypedExpr } from '../../check/typed.ts';
 import type { SymbolInfo } from '../../resolve/resolve.ts';
 import type {
-  CallExpr, DeadLetterDecl, FieldDecl, FlatMapOp, Identifier, LookupOp, OnErrorOp, OptionEntry, SelectItem, SinkDecl, SourceDecl,
+  CallExpr, DeadLetterDecl, EventTimeClause, FieldDecl, FlatMapOp, GroupOp, Identifier, LookupOp, Node, OnErrorOp, OptionEntry, SelectItem,
+  SinkDecl, SourceDecl, WindowOp,
 } from '../../syntax/ast.ts';
 import type { AvroType, RecordType } from '../../types/avro-type.ts';
 import { nonNull, typeToString } from '../../types/type-utils.ts';
 import type { Analysis } from './analysis.ts';
 import { spanToRange } from './diagnostics.ts';
-import { identifierAt, innermostExpr, nodesAt, operatorExprs, streamPlace, symbolAt } from './locate.ts';
-import { checkExpr, pathExpr, scopeAt, typedAt } from './scope.ts';
+import { identifierAt, innermostExpr, isEventTimeClause, nodesAt, operatorExprs, streamPlace, symbolAt, type StreamPlace } from './locate.ts';
+import { checkExpr, outputAt, pathExpr, scopeAt, typedAt } from './scope.ts';
 import { typeText } from './type-text.ts';
 
 const POLICY_DOCS: Record<string, string> = {
@@ -42,6 +47,16 @@ export function hoverAt(a: Analysis, offset: number, connectors: ConnectorSpecs)
   const symbol = symbolAt(a, offset);
   if (symbol) return hover(symbolHover(a, symbol));
 
+  // A window's and an event time's parts (keywords, durations, words) all explain the whole clause.
+  const innermost = path.at(-1) as Node & { kind?: string };
+  const window = [innermost, parent].find((n): n is WindowOp => (n as Partial<WindowOp> | undefined)?.kind === 'window');
+  if (window) return hover(windowHover(a, window));
+  const clause = [innermost, parent].find(isEventTimeClause);
+  if (clause) {
+    const source = path[path.indexOf(clause) - 1] as SourceDecl;
+    return hover(ident && clause.path.includes(ident) ? eventTimeFieldHover(a, source, clause, ident) : [code(`source ${source.name.name}`), eventTimeText(clause)]);
+  }
+
   if (ident && parent) {
     const decl = path.findLast((n): n is ConnectorUse => ['source', 'sink', 'dead-letter', 'lookup'].includes((n as ConnectorUse).kind));
     if (decl && ident === decl.connector) {
@@ -54,7 +69,9 @@ export function hoverAt(a: Analysis, offset: number, connectors: ConnectorSpecs)
     }
     if ((parent as CallExpr).kind === 'call' && (parent as CallExpr).callee === ident) {
       const f = FUNCTIONS_BY_NAME.get(ident.name);
-      return f ? hover(functionHover(f)) : null;
+      if (f) return hover(functionHover(f));
+      const aggregate = AGGREGATES.get(ident.name);
+      return aggregate ? hover(aggregateHover(a, path, parent as CallExpr, aggregate)) : null;
     }
     if ((parent as FieldDecl).name === ident && 'type' in parent && !('kind' in parent)) {
       const field = parent as FieldDecl;
@@ -66,10 +83,11 @@ export function hoverAt(a: Analysis, offset: number, connectors: ConnectorSpecs)
 
   const place = streamPlace(path);
   if (!place?.operator) return null;
+  if (innermost.kind === 'group') return hover(groupHover(a, place, innermost as GroupOp));
   const scope = scopeAt(a.scopes(), place);
   if (!scope) return null;
   const op = place.operator;
-  if (ident && parent && op.kind === 'select') {
+  if (ident && parent && (op.kind === 'select' || op.kind === 'group')) {
     const item = parent as SelectItem;
     if (item.kind === 'drop') {
       const f = scope.fields.find((x) => x.name === ident.name);
@@ -80,13 +98,13 @@ export function hoverAt(a: Analysis, offset: number, connectors: ConnectorSpecs)
       return typed ? hover([code(`${ident.name}: ${typeText(typed.type)}`), fieldDoc(scope, item.path.slice(0, item.path.indexOf(ident) + 1))]) : null;
     }
     if (item.kind === 'compute' && item.name === ident) {
-      const typed = checkExpr(scope, item.value);
-      return typed ? hover([code(`${ident.name}: ${typeText(typed.type)}`)]) : null;
+      // An aggregate types only inside its group: the group's output says.
+      const type = op.kind === 'group' ? outputAt(a.scopes(), place)?.fields.find((x) => x.name === ident.name)?.type : checkExpr(scope, item.value)?.type;
+      return type ? hover([code(`${ident.name}: ${typeText(type)}`)]) : null;
     }
   }
   if (ident && op.kind === 'lookup' && op.name === ident) {
-    const after = a.scopes()?.operators.get(place.stream.operators[place.index + 1]!) ?? a.scopes()?.outputs.get(place.stream.name.name);
-    const f = after?.fields.find((x) => x.name === ident.name);
+    const f = outputAt(a.scopes(), place)?.fields.find((x) => x.name === ident.name);
     return f ? hover([code(`${f.name}: ${typeText(f.type)}`), `the record \`${op.connector.name}\` finds for the key, null when there is none`]) : null;
   }
   if (ident && op.kind === 'flat-map' && (op as FlatMapOp).as === ident) {
@@ -128,7 +146,11 @@ function symbolHover(a: Analysis, s: SymbolInfo): string[] {
       return [code(s.type ? typeText(s.type) : s.name)];
     case 'source': {
       const source = a.resolved?.sources.find((x) => x.name === s.name);
-      return [code(`source ${s.name}: ${s.type ? typeText(s.type) : '?'}`), source && `from connector \`${source.decl.connector.name}\``].filter(isText);
+      return [
+        code(`source ${s.name}: ${s.type ? typeText(s.type) : '?'}`),
+        source && `from connector \`${source.decl.connector.name}\``,
+        source && eventTimeText(source.decl.eventTime),
+      ].filter(isText);
     }
     case 'stream':
     case 'route-target': {
@@ -162,6 +184,92 @@ export function optionType(o: OptionSpec): string {
 
 function functionHover(f: FunctionSpec): string[] {
   return [code(signatureText(f)), f.doc];
+}
+
+/** The aggregate's signature and doc, and its result type when it is a value of a group block. */
+function aggregateHover(a: Analysis, path: readonly Node[], call: CallExpr, info: AggregateInfo): string[] {
+  const place = streamPlace(path);
+  const op = place?.operator;
+  if (!place || op?.kind !== 'group' || !op.aggregates.some((i) => i.kind === 'compute' && i.value === call)) {
+    return [code(info.signature), info.doc, `An aggregate: only a value of a \`group by\` block, \`{ name: ${info.name}(…) }\`.`];
+  }
+  const scope = scopeAt(a.scopes(), place);
+  const arg = scope && call.args[0] ? checkExpr(scope, call.args[0]) : undefined;
+  const result = call.args[0] && !arg ? undefined : aggregateType(info.name, arg?.type);
+  return [code(info.signature), info.doc, result && 'type' in result ? `Here: \`${typeToString(result.type)}\`` : undefined].filter(isText);
+}
+
+/** Whether a source has an event time, and its lateness and idle time; or what windows use without one. */
+function eventTimeText(clause: EventTimeClause | undefined): string {
+  if (!clause) return 'No event time: windows use record timestamps (Kafka\'s record timestamp, the arrival time for other sources).';
+  const lateness = clause.lateness ? clause.lateness.text : '0 (the default)';
+  const idle = clause.idle ? clause.idle.text : `${durationText(DEFAULT_IDLE_MS)} (the default)`;
+  return [
+    `Event time \`${clause.path.map((p) => p.name).join('.')}\`, lateness ${lateness}, idle ${idle}.`,
+    'The watermark trails the latest event time read by the lateness; a window closes when the watermark passes its end, and a record',
+    'for a closed window is late (a dead letter). A partition without records for the idle time stops holding the watermark back.',
+  ].join(' ');
+}
+
+function eventTimeFieldHover(a: Analysis, source: SourceDecl, clause: EventTimeClause, ident: Identifier): string[] {
+  const schema = a.resolved?.sources.find((s) => s.name === source.name.name)?.schema;
+  const upTo = clause.path.indexOf(ident);
+  const typed = schema?.kind === 'record' ? checkExpr(schema, pathExpr(clause.path, upTo)) : undefined;
+  const doc = schema?.kind === 'record' ? fieldDoc(schema, clause.path.slice(0, upTo + 1)) : undefined;
+  return [code(`${ident.name}: ${typed ? typeText(typed.type) : '?'}`), doc, `the event time of source \`${source.name.name}\``].filter(isText);
+}
+
+/** How each shape cuts time, from its durations. */
+function windowShapeText(op: WindowOp): string | undefined {
+  const size = op.size.text;
+  const step = op.every?.text;
+  switch (op.shape.name) {
+    case 'tumbling':
+      return `Tumbling windows of ${size}, back to back and aligned to the epoch (UTC): each record falls in exactly one, [start, start + ${size}).`;
+    case 'hopping': {
+      if (!op.every) return undefined;
+      const n = op.size.millis / op.every.millis;
+      const count = Number.isInteger(n) ? `${n}` : `${Math.floor(n)} or ${Math.ceil(n)}`;
+      return `Hopping windows of ${size}, a new one every ${step}: each record falls in ${count} of them.`;
+    }
+    case 'session':
+      return `Session windows, per group: a session lasts while its records come less than ${size} apart, and closes ${size} after its last record.`;
+    case 'cumulate':
+      return op.every
+        ? `Cumulating windows: a window starts every ${size} and its result grows every ${step}: [start, start + ${step}), [start, start + 2 × ${step}), … up to [start, start + ${size}).`
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function windowHover(a: Analysis, op: WindowOp): string[] {
+  const emit = op.emit?.name === 'updates'
+    ? 'Emits `updates`: a window\'s result after each batch that changed it.'
+    : 'Emits `final`: each window\'s result once, when the watermark passes the window\'s end (or the input ends).';
+  return [
+    code(a.text.slice(op.span.start.offset, op.span.end.offset)),
+    windowShapeText(op),
+    emit,
+    'The `group by` after it aggregates per window; its records get `window_start` and `window_end`.',
+  ].filter(isText);
+}
+
+/** The group's output record, the key of its records and when they come. */
+function groupHover(a: Analysis, place: StreamPlace, op: GroupOp): string[] {
+  const window = place.stream.operators[place.index - 1];
+  const windowed = window?.kind === 'window';
+  const output = outputAt(a.scopes(), place);
+  const keys = op.keys.flatMap((k) => (k.kind === 'keep' ? [k.path.at(-1)!.name] : k.kind === 'compute' ? [k.name.name] : []));
+  const names = [...keys, ...(windowed ? ['window_start'] : [])];
+  const parts = output ? names.flatMap((n) => output.fields.filter((f) => f.name === n)) : [];
+  const key = parts.length === 0 ? 'Key: null (one group).'
+    : parts.length === 1 ? `Key: \`${parts[0]!.name}\`, ${typeToString(parts[0]!.type)}.`
+      : `Key: record ${output!.name}Key { ${parts.map((f) => `${f.name}: ${typeToString(f.type)}`).join(', ')} }.`;
+  const emits = !windowed ? 'A running aggregate: after each batch, the new result of every group it changed.'
+    : window.emit?.name === 'updates' ? 'One record per group and window after each batch that changed it.'
+      : 'One record per group and window, when the watermark passes the window\'s end.';
+  return [code(output ? `group → ${typeText(output)}` : 'group'), output ? key : undefined, emits].filter(isText);
 }
 
 function fieldDoc(scope: RecordType, path: readonly Identifier[]): string | undefined {

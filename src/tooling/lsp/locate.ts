@@ -5,7 +5,7 @@
  */
 import type { Span } from '../../diagnostics/diagnostic.ts';
 import type { SymbolInfo } from '../../resolve/resolve.ts';
-import type { Expr, Identifier, Node, Operator, SourceFile, StreamDecl } from '../../syntax/ast.ts';
+import type { EventTimeClause, Expr, Identifier, Node, Operator, SourceFile, StreamDecl } from '../../syntax/ast.ts';
 import type { Analysis } from './analysis.ts';
 
 /** A walk deeper than this is not an AST the parser made; stop rather than overflow. */
@@ -108,6 +108,12 @@ export function operatorExprs(op: Operator): Expr[] {
     case 'lookup':
       // `key` is an expression over the record; the other options are constants.
       return op.options.filter((o) => o.name.name === 'key').map((o) => o.value);
+    case 'group': {
+      const keys = op.keys.flatMap((i) => (i.kind === 'compute' ? [i.value] : []));
+      // An aggregate call is no expression of its own (outside a group it is an error); its argument is.
+      const args = op.aggregates.flatMap((i) => (i.kind === 'compute' && i.value.kind === 'call' ? i.value.args : []));
+      return [...keys, ...args];
+    }
     default:
       return [];
   }
@@ -120,6 +126,11 @@ export function innermostExpr(path: readonly Node[]): Expr | undefined {
     if (typeof n.kind === 'string' && EXPR_KINDS.has(n.kind) && !('declarations' in n)) return n as Expr;
   }
   return undefined;
+}
+
+/** `event time f lateness D idle D` of a source: the one node with a `path` of identifiers and no kind. */
+export function isEventTimeClause(node: Node | undefined): node is EventTimeClause {
+  return node !== undefined && !('kind' in node) && Array.isArray((node as Partial<EventTimeClause>).path);
 }
 
 /** The identifier the offset is on, if the innermost node is one (identifiers have a name and no kind). */

@@ -182,7 +182,7 @@ export function foldingRanges(a: Analysis): FoldingRange[] {
   forEachNode(a.ast, (node) => {
     const kind = (node as { kind?: string }).kind;
     if (kind === 'import') return;
-    if (kind && ['schema', 'source', 'stream', 'sink', 'dead-letter', 'select', 'route', 'record', 'case', 'map', 'array'].includes(kind)) add(node.span);
+    if (kind && ['schema', 'source', 'stream', 'sink', 'dead-letter', 'select', 'group', 'route', 'record', 'case', 'map', 'array'].includes(kind)) add(node.span);
   });
   const imports = a.ast.declarations.filter((d) => d.kind === 'import');
   if (imports.length > 1) add({ ...imports[0]!.span, end: imports.at(-1)!.span.end }, FoldingRangeKind.Imports);

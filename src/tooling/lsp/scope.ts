@@ -23,6 +23,12 @@ export function scopeAt(scopes: CheckScopes | undefined, place: StreamPlace): Re
   return scopes.outputs.get(place.stream.input.name);
 }
 
+/** The record an operator gives: what the next one reads (`on error` reads nothing), or the stream's output after the last. */
+export function outputAt(scopes: CheckScopes | undefined, place: StreamPlace): RecordType | undefined {
+  const next = place.stream.operators.slice(place.index + 1).find((op) => op.kind !== 'on-error');
+  return next ? scopes?.operators.get(next) : scopes?.outputs.get(place.stream.name.name);
+}
+
 /** Checks an expression against a record; undefined when it has errors. */
 export function checkExpr(scope: RecordType, e: Expr): TypedExpr | undefined {
   try {

@@ -6,12 +6,13 @@
  */
 import { SemanticTokensBuilder, type SemanticTokens, type SemanticTokensLegend } from 'vscode-languageserver';
 import { Kw } from '../../../grammar/tokens.ts';
+import { AGGREGATES } from '../../check/aggregates.ts';
 import { FUNCTIONS_BY_NAME } from '../../check/functions.ts';
 import type { SymbolInfo } from '../../resolve/resolve.ts';
 import type { Identifier, Node } from '../../syntax/ast.ts';
 import { textToTokens } from '../../syntax/parse.ts';
 import type { Analysis } from './analysis.ts';
-import { forEachNode, identifierAt } from './locate.ts';
+import { forEachNode, identifierAt, isEventTimeClause } from './locate.ts';
 
 const TYPES = ['namespace', 'type', 'enumMember', 'variable', 'property', 'function', 'class', 'keyword', 'string', 'number', 'comment', 'operator'] as const;
 const MODIFIERS = ['declaration', 'defaultLibrary'] as const;
@@ -64,7 +65,10 @@ function nameTokens(a: Analysis): Token[] {
     const found = symbols.get(id.span.start.offset);
     if (found) return add(id, SYMBOL_TYPES[found.symbol.kind], ...(found.declaration ? ['declaration' as const] : []));
     if (id === a.ast.pipeline) return add(id, 'namespace', 'declaration');
-    const type = nameType(id, parents.at(-1) as Node & Record<string, unknown>);
+    const parent = parents.at(-1);
+    // The field an event time reads.
+    if (isEventTimeClause(parent)) return add(id, 'property');
+    const type = nameType(id, parent as Node & Record<string, unknown>);
     if (type) add(id, ...type);
   });
   return out;
@@ -73,7 +77,7 @@ function nameTokens(a: Analysis): Token[] {
 function nameType(id: Identifier, parent: (Node & Record<string, unknown>) | undefined): [TokenType, ...Modifier[]] | undefined {
   switch (parent?.kind) {
     case 'call':
-      return FUNCTIONS_BY_NAME.has(id.name) ? ['function', 'defaultLibrary'] : ['function'];
+      return FUNCTIONS_BY_NAME.has(id.name) || AGGREGATES.has(id.name) ? ['function', 'defaultLibrary'] : ['function'];
     case 'source':
     case 'sink':
     case 'dead-letter':
@@ -86,6 +90,9 @@ function nameType(id: Identifier, parent: (Node & Record<string, unknown>) | und
       return parent.connector === id ? ['class'] : ['property', 'declaration'];
     case 'named':
       return ['type'];
+    case 'window':
+      // The shape and the emit mode: words from a fixed set, as the policies of `on error`.
+      return ['enumMember'];
     case 'on-error':
     case 'enum':
       return parent.name === id ? ['type', 'declaration'] : ['enumMember'];

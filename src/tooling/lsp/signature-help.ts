@@ -1,13 +1,15 @@
 /**
  * Signature help inside a function call: the function's signature from the
- * checker's function table, with the parameter the cursor is on. The call is
+ * checker's function table, with the parameter the cursor is on; inside a
+ * `group by` block, an aggregate's from the aggregate table. The call is
  * found from the tokens before the cursor (the innermost `(` still open,
  * after a function name), so it works while the call is half written and
  * does not parse.
  */
 import { MarkupKind, type SignatureHelp } from 'vscode-languageserver';
+import { AGGREGATES, type AggregateInfo } from '../../check/aggregates.ts';
 import { FUNCTIONS_BY_NAME, signatureText, type FunctionSpec } from '../../check/functions.ts';
-import { textToTokens } from '../../syntax/parse.ts';
+import { textToTokens, type SyntaxToken } from '../../syntax/parse.ts';
 import type { Analysis } from './analysis.ts';
 import { segmentStart } from './segments.ts';
 
@@ -28,12 +30,42 @@ export function signatureHelpAt(a: Analysis, offset: number): SignatureHelp | nu
     else if (OPENING.has(t.type)) {
       if (depth > 0) depth--;
       else {
-        const f = t.type === 'LParen' ? FUNCTIONS_BY_NAME.get(code[i - 1]?.image ?? '') : undefined;
-        return f ? help(f, commas) : null;
+        if (t.type !== 'LParen') return null;
+        const name = code[i - 1]?.image ?? '';
+        const f = FUNCTIONS_BY_NAME.get(name);
+        if (f) return help(f, commas);
+        const aggregate = AGGREGATES.get(name);
+        return aggregate && inGroupBlock(code.slice(0, i - 1)) ? aggregateHelp(aggregate) : null;
       }
     } else if (t.type === 'Comma' && depth === 0) commas++;
   }
   return null;
+}
+
+/** Whether the tokens end inside the `{ … }` of a `group by`: its `{` is the innermost one open, and `group` began its operator. */
+function inGroupBlock(tokens: readonly SyntaxToken[]): boolean {
+  let depth = 0;
+  for (let i = tokens.length - 1; i >= 0; i--) {
+    const t = tokens[i]!;
+    if (CLOSING.has(t.type)) depth++;
+    else if (OPENING.has(t.type) && depth > 0) depth--;
+    else if (OPENING.has(t.type)) {
+      if (t.type !== 'LCurly') return false;
+      const pipe = tokens.findLastIndex((x, j) => j < i && x.type === 'Pipe');
+      return tokens[pipe + 1]?.type === 'Group';
+    }
+  }
+  return false;
+}
+
+/** An aggregate's one parameter is the `x` of its signature (`count() / count(x) → long`). */
+function aggregateHelp(info: AggregateInfo): SignatureHelp {
+  const start = info.signature.indexOf('(x)') + 1;
+  return {
+    signatures: [{ label: info.signature, documentation: { kind: MarkupKind.Markdown, value: info.doc }, parameters: [{ label: [start, start + 1] }], activeParameter: 0 }],
+    activeSignature: 0,
+    activeParameter: 0,
+  };
 }
 
 function help(f: FunctionSpec, argument: number): SignatureHelp {
