@@ -25,6 +25,7 @@ import { BUILTIN_FORMATS, type FromWorker, type InitMessage } from '../worker/wi
 import { RunContext } from './context.ts';
 import { DataPath } from './data-path.ts';
 import { Placement } from './placement.ts';
+import { StateLog } from './state-log.ts';
 import type { PipelineRun, PipelineStatus, PipelineSummary, RunOptions } from './run.ts';
 import { outageList, StatusBoard } from './status.ts';
 import { newTask } from './tasks.ts';
@@ -60,6 +61,8 @@ class Coordinator {
   private data: DataPath | undefined;
   private placement: Placement | undefined;
   private board: StatusBoard | undefined;
+  /** Where stateful tasks' state is kept (opened at start). */
+  private state: StateLog | undefined;
   /** Each budgeted sink's and lookup's share of its connection budget, by id. */
   private connectionShares = new Map<string, number>();
   private resolveDone!: (s: PipelineSummary) => void;
@@ -101,9 +104,11 @@ class Coordinator {
       this.needWorkerEnvironment(`operator ${l.id}`);
     }
     this.connectionShares = this.allotConnections();
-    const data = await this.openConnectors();
+    this.state = await StateLog.open(plan, options.stateDir);
+    const data = await this.openConnectors(this.state);
     this.buildTasks();
-    const placement = new Placement(this.run, data, this.workerSetup(), (w, m) => this.onMessage(w, m));
+    await this.startOverState(this.state);
+    const placement = new Placement(this.run, data, this.workerSetup(), (w, m) => this.onMessage(w, m), this.state);
     this.placement = placement;
     this.board = new StatusBoard(this.run, data, placement);
 
@@ -119,8 +124,15 @@ class Coordinator {
     this.checkFinished();
   }
 
+  /** Sources that start over each run (they commit no offsets) start their state over too. */
+  private async startOverState(state: StateLog): Promise<void> {
+    for (const t of this.run.tasks) {
+      if (state.stateful(t) && !t.source.reader.commit) await state.forget(t);
+    }
+  }
+
   /** The dead-letter target first (the others report rejected records to it), then the sinks, then the sources. */
-  private async openConnectors(): Promise<DataPath> {
+  private async openConnectors(state: StateLog): Promise<DataPath> {
     const { plan } = this.run;
     const signal = this.stopCtl.signal;
     const dl = plan.deadLetter ?? { connector: 'stderr', options: {} };
@@ -134,7 +146,7 @@ class Coordinator {
       maxPerTask: this.options.maxInflightPerPartition ?? 4,
       maxPerWorker: this.options.maxInflightPerWorker ?? 16,
       maxBuffered: this.options.maxBufferedRecords ?? 200_000,
-    }, this.deadLetter);
+    }, this.deadLetter, state);
     this.data = data;
 
     for (const s of plan.sinks) {
@@ -288,7 +300,6 @@ class Coordinator {
         withKeys: s.writer.format === 'avro' && !isNullSchema(s.plan.keySchema),
         ...(s.writer.inWorkers !== undefined ? { inWorkers: { connector: s.plan.connector, setup: s.writer.inWorkers } } : {}),
       })),
-      checkpointMs: this.options.checkpointIntervalMs ?? 1000,
       lookupConnections: Object.fromEntries(plan.chains.flatMap((c) => c.lookups ?? []).flatMap((l) => {
         const n = this.connectionShares.get(l.id);
         return n === undefined ? [] : [[l.id, n]];
@@ -379,6 +390,7 @@ class Coordinator {
     for (const s of this.run.sources) await s.reader.close();
     const final = placement.size();
     await placement.closeAll();
+    await this.state?.close();
     for (const c of this.run.connections) c.release();
     this.run.phase = 'done';
     return this.board!.finish(final);
@@ -394,6 +406,7 @@ class Coordinator {
     const cleanup = async () => {
       await this.placement?.stopAll();
       await Promise.allSettled([...run.sinks.map((s) => s.writer.close()), this.deadLetter?.close(), ...run.sources.map((s) => s.reader.close())]);
+      await this.state?.close().catch(() => {});
     };
     cleanup().finally(() => {
       for (const c of run.connections) c.release();

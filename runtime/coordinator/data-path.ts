@@ -11,10 +11,11 @@
  * crashed worker's batches go to the next owner (tasks.ts).
  */
 import { RecordEncoder } from '../../src/formats/avro-codec.ts';
-import type { DeadLetter, SinkWriter } from '../../src/spi/connector.ts';
+import type { DeadLetter, SinkWriter, SourceBatch } from '../../src/spi/connector.ts';
 import type { WorkerHandle } from '../worker/pool.ts';
 import { BufferPool, packOutput, packSourceBatch, type ResultMessage, type WrittenMessage } from '../worker/wire.ts';
 import type { RunContext } from './context.ts';
+import type { StateLog } from './state-log.ts';
 import { newBatch, newEndBatch, takeAcknowledged, type Batch, type Task } from './tasks.ts';
 import { stringifyJson } from '../../src/formats/json-text.ts';
 
@@ -44,6 +45,7 @@ export class DataPath {
     private readonly run: RunContext,
     private readonly limits: DataPathLimits,
     private readonly deadLetter: SinkWriter,
+    private readonly state: StateLog,
   ) {}
 
   /** Send the task's unsent batches to its owner (while it has room), then read more if the task may. */
@@ -88,7 +90,14 @@ export class DataPath {
           this.run.checkFinished();
           return;
         }
-        const batch = newBatch(task, raw);
+        // Records the task's restored state already holds were read again: they are done.
+        const fresh = raw.offsets.at(-1)! > task.skipThrough ? skipCovered(raw, task.skipThrough) : undefined;
+        if (!fresh) {
+          Promise.resolve(task.source.reader.commit?.(task.partition, raw.offsets.at(-1)!)).catch((e: Error) => this.run.fail(e));
+          this.pump(task);
+          return;
+        }
+        const batch = newBatch(task, fresh);
         task.batches.push(batch);
         task.recordsIn += batch.count;
         this.run.counts.recordsIn += batch.count;
@@ -139,20 +148,30 @@ export class DataPath {
     const now = performance.now();
     if (this.watching?.has(task) && task.lastResultAt) task.maxGapMs = Math.max(task.maxGapMs, now - task.lastResultAt);
     task.lastResultAt = now;
-    if (msg.state) batch.state = msg.state;
 
     const writes = this.writeOutputs(task, msg);
-    if (msg.writing) writes.push(new Promise<void>((resolve) => (batch.onWritten = (w) => {
-      batch.onWritten = undefined;
-      this.countWorkerWrites(task, w);
-      resolve();
-    })));
+    // A batch whose worker dies before its own sinks accepted the output goes to the next owner: this answer is abandoned.
+    let abandon = () => {};
+    const abandoned = new Promise<false>((resolve) => (abandon = () => resolve(false)));
+    if (msg.writing) {
+      batch.abandon = abandon;
+      writes.push(new Promise<void>((resolve) => (batch.onWritten = (w) => {
+        batch.onWritten = undefined;
+        batch.abandon = undefined;
+        this.countWorkerWrites(task, w);
+        resolve();
+      })));
+    }
     if (msg.deadLetters) {
       const dl = msg.deadLetters;
       writes.push(this.deadLetter.write({ source: task.source.plan.name, partition: task.partition, ...dl }).then(() => void (this.run.counts.deadLetters += dl.count)));
     }
-    Promise.all(writes).then(
-      () => {
+    const written = Promise.race([Promise.all(writes).then(() => true), abandoned]);
+    // A stateful batch is acknowledged once its state changes are kept too, after its output.
+    const kept = msg.changes ? this.state.persist(task, msg.changes, written, batch.lastOffset) : written;
+    kept.then(
+      (ok) => {
+        if (ok === false) return;
         batch.done = true;
         this.acknowledge(task);
       },
@@ -239,4 +258,16 @@ export class DataPath {
     }
     return n;
   }
+}
+
+/** The records of a batch after offset `through`. */
+function skipCovered(raw: SourceBatch, through: number): SourceBatch {
+  const from = raw.offsets.findIndex((o) => o > through);
+  if (from <= 0) return raw;
+  const cut = <T>(a: T[] | undefined) => a?.slice(from);
+  return {
+    ...raw, offsets: raw.offsets.slice(from), timestamps: raw.timestamps.slice(from), keys: raw.keys.slice(from),
+    ...(raw.values ? { values: cut(raw.values) } : {}), ...(raw.encoded ? { encoded: cut(raw.encoded) } : {}),
+    ...(raw.rawKeys ? { rawKeys: cut(raw.rawKeys) } : {}), ...(raw.headers ? { headers: cut(raw.headers) } : {}),
+  };
 }

@@ -15,7 +15,8 @@ import type { InitMessage } from '../worker/wire.ts';
 import type { RunContext } from './context.ts';
 import type { DataPath } from './data-path.ts';
 import type { MoveReport } from './run.ts';
-import { adoptReleasedState, needsWorker, orphan, type Task } from './tasks.ts';
+import type { StateLog } from './state-log.ts';
+import { needsWorker, orphan, type Task } from './tasks.ts';
 
 export class Placement {
   private nextWorkerId = 0;
@@ -31,6 +32,7 @@ export class Placement {
     private readonly data: DataPath,
     private readonly init: Omit<InitMessage, 'workerId'>,
     private readonly onMessage: WorkerEvents['message'],
+    private readonly state: StateLog,
   ) {}
 
   /** The first workers and the first assignment, queued like every pool change (a consumer group may already be reporting partitions). */
@@ -109,8 +111,8 @@ export class Placement {
     const orphans = run.ownedBy(worker);
     run.options.onEvent?.({ type: 'worker-crash', worker: worker.id, error: error.message, partitions: orphans.length });
     for (const t of orphans) orphan(t, worker);
-    // Moves waiting on this worker continue from the last checkpoint.
-    for (const [task, done] of worker.releases) done(run.tasks[task]!.checkpoint);
+    // Moves waiting on this worker continue from the state log.
+    for (const [, done] of worker.releases) done(undefined);
     worker.releases.clear();
     if (run.counts.crashes > (run.options.maxWorkerCrashes ?? 10)) {
       run.fail(new Error(`${run.counts.crashes} worker crashes; last: ${error.message}`));
@@ -127,6 +129,8 @@ export class Placement {
   async rebalance(reason: string): Promise<void> {
     const run = this.run;
     const pool = run.pool();
+    // Every worker crashed since this step was queued: each crash queued a step that replaces it and places the tasks.
+    if (pool.length === 0 && run.counts.crashes > 0) return;
     if (pool.length === 0) throw new Error('no live workers');
     const plan = planAssignment(
       run.tasks.filter(needsWorker).map((t) => ({ id: t.id, owner: t.owner?.id, load: t.load })),
@@ -164,9 +168,10 @@ export class Placement {
     const from = task.owner;
     const stoppedAt = performance.now();
     task.moving = true;
-    const state = from?.alive ? await this.release(from, task) : task.checkpoint;
+    const released = from?.alive ? await this.release(from, task) : undefined;
     task.owner = undefined;
-    adoptReleasedState(task, state);
+    // Without a live owner to hand it over (a crash, a start), the state is what the state log kept.
+    const state = released ?? (await this.state.restore(task));
     await to.ready.catch(() => {});
     const report = { source: task.source.plan.name, partition: task.partition, from: from?.id, to: to.id };
     if (!to.alive) {
@@ -190,12 +195,10 @@ export class Placement {
     task.moving = true;
     if (from.alive) await this.release(from, task);
     task.owner = undefined;
-    task.checkpoint = undefined;
-    task.checkpointSeq = task.sentSeq;
     task.moving = false;
   }
 
-  /** Asks a worker to drain a task and hand it over: its state once its queued batches ran (the checkpoint if it dies first). */
+  /** Asks a worker to drain a task and hand it over: its state once its queued batches ran (undefined if it dies first). */
   private release(from: WorkerHandle, task: Task): Promise<PartitionState | undefined> {
     return new Promise((resolve) => {
       from.releases.set(task.id, resolve);

@@ -23,8 +23,12 @@ export interface RunOptions {
   maxInflightPerWorker?: number;
   /** Records read and not yet acknowledged, over all partitions (default 200 000). */
   maxBufferedRecords?: number;
-  /** How often stateful tasks checkpoint their state to the coordinator (default 1000 ms). */
-  checkpointIntervalMs?: number;
+  /**
+   * The local store of stateful tasks (runtime/state/local-store.ts): a
+   * directory that outlives the run, so a restart restores state from it;
+   * default: a directory of the run's own, removed at its end.
+   */
+  stateDir?: string;
   /** A partition with records waiting that reads none this long is reported stalled (default 60 000 ms). */
   stallAfterMs?: number;
   /** How often `onStatus` is called and metrics are written (default 1000 ms). */

@@ -1,15 +1,11 @@
 /**
  * The task table: a task is one source partition, with the batches read
- * from it and not yet acknowledged, its owner among the workers, and the
- * checkpoint a new owner starts from after a crash.
- *
- * The checkpoint rules live here. A worker sends a stateful task's state
- * along with a result now and then; that state becomes the checkpoint only
- * once its batch is acknowledged. A batch sent again after a crash is
- * therefore never already in the state the next owner starts from (a
- * `dedupe` would count its records as seen and drop them).
+ * from it and not yet acknowledged, and its owner among the workers. A
+ * stateful task's state is kept by the state log (state-log.ts), which a
+ * new owner starts from after a crash: it holds exactly the acknowledged
+ * batches, so a batch sent again is never already in it (a `dedupe` would
+ * count its records as seen and drop them).
  */
-import type { PartitionState } from '../../src/plan/chain.ts';
 import type { PlanSink, PlanSource } from '../../src/plan/plan.ts';
 import type { AvroType } from '../../src/formats/avro-codec.ts';
 import type { SinkWriter, SourceBatch, SourceReader } from '../../src/spi/connector.ts';
@@ -43,9 +39,9 @@ export interface Batch {
   answered: boolean;
   /** Waiting for the worker's `written` (the sinks it writes itself). */
   onWritten: ((msg: WrittenMessage) => void) | undefined;
+  /** Gives up that wait: the worker died, the batch goes to the next owner. */
+  abandon: (() => void) | undefined;
   done: boolean;
-  /** The task's state after this batch, when the worker sent it along; the checkpoint once the batch is acknowledged. */
-  state: PartitionState | undefined;
   /** The end of the partition's input: no records, the windows its operators still hold close. */
   end: boolean;
 }
@@ -69,10 +65,10 @@ export interface Task {
   nextSeq: number;
   /** The last offset read (−1 before the first batch). */
   lastOffset: number;
-  /** The state a new owner starts from after a crash: never ahead of what is acknowledged. */
-  checkpoint: PartitionState | undefined;
-  /** The last batch the checkpoint includes. */
-  checkpointSeq: number;
+  /** The state log's writes of the task's changes, in batch order (state-log.ts). */
+  stateWrites: Promise<void>;
+  /** Records up to this offset are in the state the task was restored with: read again, they are skipped. */
+  skipThrough: number;
   /** The last batch sent to a worker. */
   sentSeq: number;
   recordsIn: number;
@@ -87,7 +83,7 @@ export interface Task {
 export function newTask(id: number, source: Source, partition: number, chain: number): Task {
   return {
     id, source, partition, chain, owner: undefined, moving: false, batches: [], reading: false, exhausted: false, owned: source.owned?.has(partition) ?? true, nextSeq: 0, lastOffset: -1,
-    checkpoint: undefined, checkpointSeq: -1, sentSeq: -1, recordsIn: 0, busyMs: 0, load: 0, busyAtLastTick: 0, lastResultAt: 0, maxGapMs: 0,
+    stateWrites: Promise.resolve(), skipThrough: -1, sentSeq: -1, recordsIn: 0, busyMs: 0, load: 0, busyAtLastTick: 0, lastResultAt: 0, maxGapMs: 0,
   };
 }
 
@@ -96,7 +92,7 @@ export function newBatch(task: Task, raw: SourceBatch): Batch {
   task.lastOffset = raw.offsets[count - 1]!;
   return {
     seq: task.nextSeq++, raw, count, lastOffset: task.lastOffset, readAt: performance.now(),
-    sentTo: undefined, answered: false, onWritten: undefined, done: false, state: undefined, end: false,
+    sentTo: undefined, answered: false, onWritten: undefined, abandon: undefined, done: false, end: false,
   };
 }
 
@@ -105,21 +101,14 @@ export function newEndBatch(task: Task): Batch {
   const last = task.batches.at(-1)?.lastOffset ?? task.lastOffset;
   return {
     seq: task.nextSeq++, raw: { offsets: [], timestamps: [], keys: [] }, count: 0, lastOffset: last, readAt: performance.now(),
-    sentTo: undefined, answered: false, onWritten: undefined, done: false, state: undefined, end: true,
+    sentTo: undefined, answered: false, onWritten: undefined, abandon: undefined, done: false, end: true,
   };
 }
 
-/** Takes the acknowledged batches off the front of the task (in order), advancing its checkpoint over them. */
+/** Takes the acknowledged batches off the front of the task (in order). */
 export function takeAcknowledged(task: Task): Batch[] {
   const acked: Batch[] = [];
-  while (task.batches.length > 0 && task.batches[0]!.done) {
-    const b = task.batches.shift()!;
-    if (b.state && b.seq > task.checkpointSeq) {
-      task.checkpoint = b.state;
-      task.checkpointSeq = b.seq;
-    }
-    acked.push(b);
-  }
+  while (task.batches.length > 0 && task.batches[0]!.done) acked.push(task.batches.shift()!);
   return acked;
 }
 
@@ -128,17 +117,9 @@ export function needsWorker(task: Task): boolean {
   return task.owned || task.batches.length > 0;
 }
 
-/** The old owner drained the task and handed over its state, which includes every batch it was sent. */
-export function adoptReleasedState(task: Task, state: PartitionState | undefined): void {
-  if (state === task.checkpoint) return;
-  task.checkpoint = state;
-  task.checkpointSeq = task.sentSeq;
-}
-
 /**
  * The task's worker died: batches it did not answer, or whose output it had
- * not finished writing itself, go to the next owner (with the state they
- * carried dropped: the next owner makes its own).
+ * not finished writing itself, go to the next owner.
  */
 export function orphan(task: Task, dead: WorkerHandle): void {
   task.owner = undefined;
@@ -147,6 +128,7 @@ export function orphan(task: Task, dead: WorkerHandle): void {
     b.sentTo = undefined;
     b.answered = false;
     b.onWritten = undefined;
-    b.state = undefined;
+    b.abandon?.();
+    b.abandon = undefined;
   }
 }

@@ -16,6 +16,7 @@
  */
 import type { AccumulatorDefinition, WindowResult } from '../../src/plan/chain.ts';
 import type { PlanOperator, PlanWindow } from '../../src/plan/plan.ts';
+import type { StoredForm } from '../state/codec.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import type { StatefulOperator } from './operator.ts';
 
@@ -50,6 +51,29 @@ export class Aggregate implements StatefulOperator {
     return new Aggregate(stores.get('groups') as KeyValueStore<unknown, OpenWindow[]>, (window ?? null) as PlanWindow | null, emit === 'updates');
   }
 
+  /**
+   * A group's windows as its store's schema has them: the key values as a
+   * record (an array in memory), the accumulators' distinct values as
+   * arrays (Sets in memory, `config.distinct` names them).
+   */
+  static storedForm(descriptor: PlanOperator): StoredForm {
+    const window = ((descriptor.stores[0]!.valueSchema as { items: { fields: { name: string; type: { fields: { name: string }[] } }[] } }).items);
+    const keyNames = window.fields.find((f) => f.name === 'k')!.type.fields.map((f) => f.name);
+    const distinct = (descriptor.config.distinct ?? []) as string[];
+    return {
+      toStored: (value) => (value as OpenWindow[]).map((w) => ({
+        s: w.s, e: w.e, t: w.t,
+        k: Object.fromEntries(keyNames.map((name, i) => [name, w.k![i]])),
+        a: distinct.length === 0 ? w.a : { ...w.a, ...Object.fromEntries(distinct.map((d) => [d, [...(w.a[d] as Set<unknown>)]])) },
+      })),
+      fromStored: (value, key) => (value as (WindowResult & { k: Record<string, unknown> })[]).map((w): OpenWindow => ({
+        g: key, s: w.s, e: w.e, t: w.t,
+        k: keyNames.map((name) => w.k[name]),
+        a: distinct.length === 0 ? w.a : { ...w.a, ...Object.fromEntries(distinct.map((d) => [d, new Set(w.a[d] as unknown[])])) },
+      })),
+    };
+  }
+
   /** The open windows of `group` that a record at `time` belongs to (created as needed), or null when they have all closed. */
   windows(group: unknown, time: number, definition: AccumulatorDefinition): WindowResult[] | null {
     const found = this.found;
@@ -58,7 +82,7 @@ export class Aggregate implements StatefulOperator {
     if (!list) {
       list = [];
       this.groups.put(group, list);
-    }
+    } else this.groups.touch(group);
     const w = this.window;
     if (!w) {
       const one = list[0] ?? this.open(group, list, null, null, definition);
@@ -200,6 +224,7 @@ export class Aggregate implements StatefulOperator {
     const at = list.indexOf(w);
     if (at >= 0) list.splice(at, 1);
     if (list.length === 0) this.groups.delete(w.g);
+    else this.groups.touch(w.g);
   }
 }
 

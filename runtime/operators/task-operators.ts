@@ -7,10 +7,11 @@
  */
 import type { PartitionState, WindowResult } from '../../src/plan/chain.ts';
 import type { PlanEventTime, PlanOperator } from '../../src/plan/plan.ts';
+import type { StateChanges, StoreCodec } from '../state/codec.ts';
 import { memoryBackend, type KeyValueStore, type StoreBackend } from '../state/store.ts';
 import { Watermarks, type WatermarkOptions } from '../time/watermarks.ts';
 import type { StatefulOperator } from './operator.ts';
-import { OPERATORS } from './registry.ts';
+import { OPERATORS, storeCodecs } from './registry.ts';
 
 /** Without a declared event time, record timestamps are the time, with no lateness. */
 const RECORD_TIME: WatermarkOptions = { latenessMs: 0, idleMs: Infinity };
@@ -24,20 +25,24 @@ export class TaskOperators {
   private readonly stores: Map<string, KeyValueStore>[];
   private readonly time: Watermarks;
   private watermark: number;
+  /** The stores' codecs, when the task reports its changes (a durable run). */
+  private readonly codecs: Map<string, StoreCodec>[] | undefined;
 
   constructor(
     private readonly descriptors: readonly PlanOperator[],
     from: PartitionState | undefined,
     now: number,
     eventTime?: PlanEventTime,
-    backend: StoreBackend = memoryBackend,
+    options: { tracked?: boolean; backend?: StoreBackend } = {},
   ) {
-    this.stores = descriptors.map((d) => new Map(d.stores.map((s) => [s.name, backend.open(s, from?.stores[d.id]?.[s.name])])));
+    const backend = options.backend ?? memoryBackend;
+    this.stores = descriptors.map((d) => new Map(d.stores.map((s) => [s.name, backend.open(s, from?.stores[d.id]?.[s.name], options.tracked === true)])));
     this.instances = descriptors.map((d, i) => {
-      const factory = OPERATORS.get(d.kind);
-      if (!factory) throw new Error(`operator ${d.id}: no stateful operator of kind ${d.kind}`);
-      return factory(d, this.stores[i]!);
+      const kind = OPERATORS.get(d.kind);
+      if (!kind) throw new Error(`operator ${d.id}: no stateful operator of kind ${d.kind}`);
+      return kind.create(d, this.stores[i]!);
     });
+    this.codecs = options.tracked ? descriptors.map(storeCodecs) : undefined;
     this.time = new Watermarks(1, eventTime ? { latenessMs: eventTime.latenessMs, idleMs: eventTime.idleMs } : RECORD_TIME, now, from?.time);
     this.watermark = from?.time?.watermark ?? -Infinity;
     for (const op of this.instances) if (this.watermark > -Infinity) op.onWatermark?.(this.watermark);
@@ -78,6 +83,27 @@ export class TaskOperators {
       const results = op.takeResults?.();
       if (results && results.length > 0) emit(i, results);
     });
+  }
+
+  /** What changed since the last call, encoded; undefined unless tracked. */
+  takeChanges(): StateChanges | undefined {
+    if (!this.codecs || !this.stateful) return undefined;
+    const stores: StateChanges['stores'] = [];
+    this.descriptors.forEach((d, i) => {
+      for (const [name, store] of this.stores[i]!) {
+        const changes = store.takeChanges();
+        if (changes.size === 0) continue;
+        const codec = this.codecs![i]!.get(name)!;
+        const keys: Uint8Array[] = [];
+        const values: (Uint8Array | null)[] = [];
+        for (const [key, value] of changes) {
+          keys.push(codec.key(key));
+          values.push(value === undefined ? null : codec.value(value));
+        }
+        stores.push({ operator: d.id, store: name, keys, values });
+      }
+    });
+    return { stores, time: this.time.snapshot() };
   }
 
   /** Every store's contents, by operator id and store name, and the task's time. */

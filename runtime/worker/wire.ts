@@ -5,6 +5,7 @@
  * docs/architecture.md has the measurements behind this choice.
  */
 import type { PartitionState } from '../../src/plan/chain.ts';
+import type { StateChanges } from '../state/codec.ts';
 import type { AvroSchemaJson, Constant, PlanEventTime, PlanLookup, PlanOperator } from '../../src/plan/plan.ts';
 import type { LookupStats, RecordHeaders, SinkFormat, SourceBatch } from '../../src/spi/connector.ts';
 import type { RecordEncoder } from '../../src/formats/avro-codec.ts';
@@ -28,8 +29,6 @@ export interface InitMessage {
     /** The workers write this sink themselves: its connector and `SinkWriter.inWorkers`. */
     inWorkers?: { connector: string; setup: Constant };
   }[];
-  /** How often a stateful task sends its state along with a result (for crash recovery). */
-  checkpointMs: number;
   /** Lookups' shares of a connection budget (in each worker), by lookup id. */
   lookupConnections: Record<string, number>;
 }
@@ -104,8 +103,8 @@ export interface ResultMessage {
   deadLetters: EncodedOutput | null;
   skipped: number;
   errors: OperatorErrors;
-  /** The task's state after this batch, sent every `checkpointMs`. */
-  state?: PartitionState;
+  /** What the batch changed in the task's state (stateful tasks). */
+  changes?: StateChanges;
   /** The batch's buffer, decoded and no longer needed: back to the coordinator's pool. */
   recycle?: ArrayBuffer;
   /** The worker writes some outputs itself (`outputs[i]` null there); a `written` message follows once they are accepted. */

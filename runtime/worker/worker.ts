@@ -39,7 +39,6 @@ interface Task {
   partition: number;
   /** Its stateful operators, their stores and its event time. */
   operators: TaskOperators;
-  lastCheckpoint: number;
   failed: boolean;
   queue: (BatchMessage | EndMessage)[];
   releasing: boolean;
@@ -166,8 +165,8 @@ function handle(msg: ToWorker): void {
     case 'assign': {
       const chain = runner.chains[msg.chain]!;
       tasks.set(msg.task, {
-        id: msg.task, chain, partition: msg.partition, operators: new TaskOperators(chain.operators, msg.state, performance.now(), chain.eventTime),
-        lastCheckpoint: performance.now(), failed: false, queue: [], releasing: false, busy: false, writes: new Set(),
+        id: msg.task, chain, partition: msg.partition, operators: new TaskOperators(chain.operators, msg.state, performance.now(), chain.eventTime, { tracked: true }),
+        failed: false, queue: [], releasing: false, busy: false, writes: new Set(),
       });
       break;
     }
@@ -303,10 +302,8 @@ function failTask(task: Task, msg: BatchMessage | EndMessage, e: Error): void {
 function postResult(task: Task, msg: BatchMessage | EndMessage, started: number, result: BatchResult): void {
   const now = performance.now();
   const reply: FromWorker = { type: 'result', task: msg.task, seq: msg.seq, busyMs: now - started, ...result };
-  if (task.operators.stateful && now - task.lastCheckpoint >= init.checkpointMs) {
-    reply.state = task.operators.snapshot();
-    task.lastCheckpoint = now;
-  }
+  const changes = task.operators.takeChanges();
+  if (changes) reply.changes = changes;
   const writes = writeOwnSinks(task, msg, result);
   if (writes) reply.writing = true;
   // Decoding copied every string and byte array out of the batch buffer, so it can go back (unless the worker's own sinks still read its keys).

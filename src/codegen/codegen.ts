@@ -442,12 +442,11 @@ function indent(lines: string[], n: number): string[] {
   return lines.map((l) => pad + l);
 }
 
-/** An aggregate's plan descriptor: its window, emit mode and store (group key → the group's windows). */
+/** An aggregate's plan descriptor: its window, emit mode and store (group → the group's windows). */
 function aggregateDescriptor(op: AggregateOp, name: string, acc: AccumulatorCode): PlanOperator {
   const keyFields = op.keys.map((k) => ({ name: k.name, type: k.value.type }));
-  const groupType: AvroType = keyFields.length === 0 ? T.null
-    : keyFields.length === 1 ? keyFields[0]!.type
-      : { kind: 'record', name: `${name}Group`, fields: keyFields };
+  // The store's keys are the groups' Map keys: the key itself, or the text several keys make (groupKey).
+  const groupType: AvroType = keyFields.length === 0 ? T.null : keyFields.length === 1 ? keyFields[0]!.type : T.string;
   const window = {
     type: 'record', name: `${name}Window`, fields: [
       { name: 's', type: typeToAvsc(nullable(T.timestampMillis)) },
@@ -461,7 +460,12 @@ function aggregateDescriptor(op: AggregateOp, name: string, acc: AccumulatorCode
   return {
     id: op.id,
     kind: 'aggregate',
-    config: { window: op.window ? { shape: op.window.shape, sizeMs: op.window.sizeMs, stepMs: op.window.stepMs ?? null } : null, emit: op.emit },
+    config: {
+      window: op.window ? { shape: op.window.shape, sizeMs: op.window.sizeMs, stepMs: op.window.stepMs ?? null } : null,
+      emit: op.emit,
+      // Accumulator fields holding Sets (count_distinct), which the store keeps as arrays.
+      distinct: op.aggregates.flatMap((a, i) => (a.fn === 'count_distinct' ? [`v${i}`] : [])),
+    },
     stores: [{ name: 'groups', keySchema: typeToAvsc(groupType), valueSchema: { type: 'array', items: window } }],
   };
 }

@@ -96,6 +96,8 @@ export function makePlan(opts: { code: string; source?: Partial<PlanSource>; sin
 }
 
 export interface Collected {
+  /** The sink's id (`dead-letter` for dead letters). */
+  sink: string;
   source: string;
   partition: number;
   offset: number;
@@ -168,7 +170,7 @@ export function testEnv(records: ArrayRecord[][] | (() => import('../../src/spi/
           async write(batch: EncodedBatch) {
             if (sinkDelay) await sinkDelay();
             const text = Buffer.from(batch.data.buffer, batch.data.byteOffset, batch.data.byteLength).toString('utf8');
-            text.split('\n').filter(Boolean).forEach((l, i) => target.push({ source: batch.source, partition: batch.partition, offset: batch.offsets[i]!, line: JSON.parse(l) }));
+            text.split('\n').filter(Boolean).forEach((l, i) => target.push({ sink: ctx.id, source: batch.source, partition: batch.partition, offset: batch.offsets[i]!, line: JSON.parse(l) }));
           },
           async close() {},
         };

@@ -8,6 +8,7 @@
  * the admin endpoints and Kafka consumer groups use the same name.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connectorSpecs, type ConnectorEnvironment } from '../../spi/environment.ts';
 import { ConnectionBudget, startPipeline, type PipelineRun, type PipelineStatus, type PipelineSummary, type RunOptions, type ScaleDecision } from '../../../runtime/index.ts';
 import type { Plan, PlanGraph } from '../../plan/plan.ts';
@@ -258,7 +259,7 @@ export class PipelineManager {
       maxInflightPerPartition: r.maxInflightPerPartition,
       maxInflightPerWorker: r.maxInflightPerWorker,
       maxBufferedRecords: r.maxBufferedRecords,
-      checkpointIntervalMs: r.checkpointInterval,
+      ...(r.stateDir !== undefined ? { stateDir: join(r.stateDir, name) } : {}),
       statusIntervalMs: r.statusInterval,
       connectionBudgets: [this.pgConnections],
       autoscaler: {

@@ -73,7 +73,11 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     maxInflightPerPartition: { type: 'int', doc: 'Unacknowledged batches per partition.', default: 4, min: 1 },
     maxInflightPerWorker: { type: 'int', doc: 'Unanswered batches per worker.', default: 16, min: 1 },
     maxBufferedRecords: { type: 'int', doc: 'Records read and not yet acknowledged, over all partitions of a pipeline.', default: 200_000, min: 1 },
-    checkpointInterval: { type: 'duration', doc: 'How often stateful partitions checkpoint their state.', default: '1s' },
+    stateDir: {
+      type: 'string',
+      doc: 'Directory of the local stores of stateful pipelines (one subdirectory each), kept across restarts so that state need not be read back from the changelog; unset: each run keeps its own, removed at its end.',
+      env: 'SENSEI_STATE_DIR',
+    },
     statusInterval: { type: 'duration', doc: 'How often status and metrics are refreshed.', default: '1s' },
   }),
   postgres: group('PostgreSQL connections: one budget per process, shared by the sinks and every worker\'s lookups of all its pipelines (shares in `/status`).', {
@@ -164,7 +168,7 @@ export interface DaemonConfig {
     maxInflightPerPartition: number;
     maxInflightPerWorker: number;
     maxBufferedRecords: number;
-    checkpointInterval: number;
+    stateDir: string | undefined;
     statusInterval: number;
   };
   postgres: { connections: number; serverConnections: number | undefined; processes: number };

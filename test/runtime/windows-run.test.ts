@@ -1,0 +1,87 @@
+// Windowed aggregation in a real run (worker threads, the coordinator's
+// state log), against the plain-loop reference: the pool resized every
+// 100 ms, and worker threads killed mid-window. Each partition's windows
+// must come out exactly once, with exactly the reference's values.
+import test, { type ExecutionContext } from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startPipeline, type PipelineRun } from '../../runtime/index.ts';
+import type { ArrayRecord } from '../../connectors/array-source.ts';
+import { compilePlan } from '../support/compile.ts';
+import { canonical, events, PIPELINE, random, reference, SHAPES, type Event, type Row, type Shape } from './window-reference.ts';
+import { LIB, testEnv } from './helpers.ts';
+
+const PARTITIONS = 3;
+const BATCH = 20;
+
+/** The reference of every shape: each task aggregates its own partition, BATCH records at a time (the run's batches). */
+function expected(parts: ArrayRecord[][]): Record<Shape, string[]> {
+  const out = {} as Record<Shape, string[]>;
+  for (const shape of Object.keys(SHAPES) as Shape[]) {
+    out[shape] = canonical(parts.flatMap((records) => {
+      const input = records.map((r) => r.value as Event);
+      const batches = Array.from({ length: Math.ceil(input.length / BATCH) }, (_, i): [number, number] => [i * BATCH, Math.min(input.length, (i + 1) * BATCH)]);
+      return reference(shape, input, batches).rows;
+    }));
+  }
+  return out;
+}
+
+async function runWindowed(t: ExecutionContext, disturb: (run: PipelineRun, finished: () => boolean) => Promise<void>): Promise<void> {
+  const rnd = random(7);
+  const parts = Array.from({ length: PARTITIONS }, () => events(3000, rnd).map((value, i): ArrayRecord => ({ key: null, value, timestamp: i })));
+  // A sink that takes its time, so that the run lasts long enough to be disturbed mid-window.
+  const { env, out } = testEnv(parts, () => sleep(4));
+  const plan = compilePlan(PIPELINE);
+  plan.sources[0]!.connector = 'memory';
+  plan.sources[0]!.options = {};
+  for (const s of plan.sinks) Object.assign(s, { connector: 'collect', options: {} });
+  plan.deadLetter = { connector: 'collect', options: {} };
+  const run = startPipeline(plan, { workers: 2, env, libModule: LIB, batchSize: BATCH, maxWorkerCrashes: 100 });
+  let finished = false;
+  // Disturbed once it runs: mid-window, not while its workers start.
+  const disturbing = (async () => {
+    while (run.status().state === 'starting') await sleep(10);
+    await disturb(run, () => finished);
+  })();
+  await run.done.finally(() => (finished = true));
+  await disturbing;
+  const want = expected(parts);
+  for (const shape of Object.keys(SHAPES) as Shape[]) {
+    const sink = plan.sinks.find((s) => s.stream === shape)!.id;
+    const got = out.filter((r) => r.sink === sink).map((r): Row => {
+      const line = r.line as Row & { window_start: string; window_end: string };
+      return { ...line, window_start: Date.parse(line.window_start), window_end: Date.parse(line.window_end) };
+    });
+    t.true(want[shape].length > 50, `${shape}: many windows`);
+    t.deepEqual(canonical(got), want[shape], shape);
+  }
+}
+
+test.serial('the pool resized every 100 ms during a windowed run: every window once, as the reference has it', async (t) => {
+  let resizes = 0;
+  await runWindowed(t, async (run, finished) => {
+    // A new size every 100 ms, queued behind the resizes still running.
+    const pending: Promise<void>[] = [];
+    for (let n = 0; !finished(); n++) {
+      await sleep(100);
+      if (finished()) break;
+      pending.push(run.resize([1, 3, 2][n % 3]!).then(() => void resizes++));
+    }
+    await Promise.allSettled(pending);
+  });
+  t.true(resizes >= 3, `${resizes} resizes during the run`);
+});
+
+test.serial('worker threads killed mid-window: the next owner starts from the kept state, every window once', async (t) => {
+  let kills = 0;
+  await runWindowed(t, async (run, finished) => {
+    for (let n = 0; n < 3 && !finished(); n++) {
+      await sleep(150);
+      const [id] = run.workerIds();
+      if (id === undefined || finished()) break;
+      await run.killWorker(id);
+      kills++;
+    }
+  });
+  t.true(kills >= 2, `${kills} workers killed during the run`);
+});
