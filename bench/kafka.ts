@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import kafkajs from 'kafkajs';
-import type { Kafka, Message } from 'kafkajs';
+import type { Consumer, EachBatchHandler, Kafka, Message, Producer } from 'kafkajs';
 import { RegistryClient } from '../connectors/kafka/registry-client.ts';
 import { fastProduceRequestInUse } from '../connectors/kafka/produce-request.ts';
 import type { AssignmentChange } from '../src/spi/connector.ts';
@@ -27,7 +27,7 @@ import { createTopics as createLedTopics } from '../test/kafka/helpers.ts';
 import { kafkaBrokers } from '../test/support/services.ts';
 import { generateRows, handMap, PIPELINE, SCHEMAS } from './workload.ts';
 
-const PARTITIONS = 12;
+export const PARTITIONS = 12;
 
 export interface KafkaRate {
   /** Records in per second, from joined/started to the last output record acknowledged. */
@@ -49,25 +49,25 @@ export interface KafkaBenchResult {
   join: { joins: number[]; leaves: number[] };
 }
 
-function client(): Kafka {
+export function client(): Kafka {
   return new kafkajs.Kafka({ clientId: 'sensei-bench', brokers: kafkaBrokers(), logLevel: kafkajs.logLevel.NOTHING });
 }
 
-const unique = (p: string) => `${p}-${randomUUID().slice(0, 8)}`;
+export const unique = (p: string) => `${p}-${randomUUID().slice(0, 8)}`;
 
 /** The topics, with every partition led (the tests' helper: kafkajs's own wait gives up on a busy broker). */
-function createTopics(topics: string[]): Promise<void> {
+export function createTopics(topics: string[]): Promise<void> {
   return createLedTopics(...topics.map((topic): [string, number] => [topic, PARTITIONS]));
 }
 
-async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
+export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   await admin.deleteTopics({ topics }).catch(() => undefined);
   await admin.disconnect();
 }
 
-async function topicSize(kafka: Kafka, topic: string): Promise<number> {
+export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   const size = (await admin.fetchTopicOffsets(topic)).reduce((a, p) => a + Number(p.high) - Number(p.low), 0);
@@ -96,7 +96,7 @@ function kafkaPlan(input: string, output: string, registry: string, group: strin
   return result.plan;
 }
 
-function cpuSeconds(since: NodeJS.CpuUsage): number {
+export function cpuSeconds(since: NodeJS.CpuUsage): number {
   const u = process.cpuUsage(since);
   return (u.user + u.system) / 1e6;
 }
@@ -120,25 +120,32 @@ async function handWritten(kafka: Kafka, registry: RegistryClient, input: string
   await consumer.connect();
   await consumer.subscribe({ topics: [input], fromBeginning: true });
   let seen = 0;
+  return measureLoop(t0, records, consumer, producer, (resolve) => async ({ batch }) => {
+    const messages: Message[] = [];
+    for (const m of batch.messages) {
+      const value = m.value!;
+      const id = value.readInt32BE(1);
+      let type = types.get(id);
+      if (!type) types.set(id, (type = avroType(await registry.schemaById(id))));
+      const out = handMap(type.decode(value, 5).value);
+      if (out !== undefined) messages.push({ value: Buffer.concat([header, outType.toBuffer(out)]) });
+    }
+    await producer.send({ topic: output, messages, acks: -1 });
+    seen += batch.messages.length;
+    if (seen >= records) resolve();
+  });
+}
+
+/**
+ * Runs a hand-written consumer loop until `eachBatch` (made with the
+ * promise's resolve) says it is done; its rate from when the consumer ran
+ * (joined, assigned), and its CPU. Disconnects both clients after.
+ */
+export async function measureLoop(t0: number, records: number, consumer: Consumer, producer: Producer, eachBatch: (done: () => void) => EachBatchHandler): Promise<KafkaRate> {
   let started = 0;
   let cpu = process.cpuUsage();
   await new Promise<void>((resolve, reject) => {
-    consumer.run({
-      eachBatch: async ({ batch }) => {
-        const messages: Message[] = [];
-        for (const m of batch.messages) {
-          const value = m.value!;
-          const id = value.readInt32BE(1);
-          let type = types.get(id);
-          if (!type) types.set(id, (type = avroType(await registry.schemaById(id))));
-          const out = handMap(type.decode(value, 5).value);
-          if (out !== undefined) messages.push({ value: Buffer.concat([header, outType.toBuffer(out)]) });
-        }
-        await producer.send({ topic: output, messages, acks: -1 });
-        seen += batch.messages.length;
-        if (seen >= records) resolve();
-      },
-    }).then(() => {
+    consumer.run({ eachBatch: eachBatch(resolve) }).then(() => {
       started = performance.now();
       cpu = process.cpuUsage();
     }, reject);
@@ -150,7 +157,7 @@ async function handWritten(kafka: Kafka, registry: RegistryClient, input: string
   return { recordsPerSec: records / ((end - started) / 1000), cpuSecondsPerMillion: (spent / records) * 1e6, startupMs: started - t0 };
 }
 
-async function engine(plan: Plan, workers: number, records: number): Promise<KafkaRate> {
+export async function engine(plan: Plan, workers: number, records: number): Promise<KafkaRate> {
   const t0 = performance.now();
   let started = 0;
   let cpu = process.cpuUsage();

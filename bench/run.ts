@@ -4,20 +4,21 @@
  *
  *   npm run bench                       full run
  *   npm run bench -- --quick            fewer rows and repetitions
- *   npm run bench -- --only throughput  some sections: transfers, throughput, pauses, lsp, kafka, postgres, lookup
+ *   npm run bench -- --only throughput  some sections: transfers, throughput, pauses, lsp, kafka, windows, postgres, lookup
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { startPipeline, type MoveReport, type PipelineEvent } from '../runtime/index.ts';
 import { measureTransfers, type TransferResult } from './transfer.ts';
 import { benchKafka, kafkaTable } from './kafka.ts';
+import { benchKafkaWindowsApart, windowsTable } from './kafka-windows.ts';
 import { benchLookup } from './lookup.ts';
 import { benchLsp } from './lsp.ts';
 import { benchPostgres } from './postgres.ts';
 import { benchEnvironment, benchPlan, generateRows, handLoop, type RowSize } from './workload.ts';
 
 const quick = process.argv.includes('--quick');
-const SECTIONS = ['transfers', 'throughput', 'pauses', 'lsp', 'kafka', 'postgres', 'lookup'] as const;
+const SECTIONS = ['transfers', 'throughput', 'pauses', 'lsp', 'kafka', 'windows', 'postgres', 'lookup'] as const;
 const only = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--only' ? a.split(',') : []));
 const unknownSection = only.find((s) => !(SECTIONS as readonly string[]).includes(s));
 if (unknownSection !== undefined) throw new Error(`--only: no section ${unknownSection} (sections: ${SECTIONS.join(', ')})`);
@@ -224,6 +225,8 @@ async function main(): Promise<void> {
   // Kafka and PostgreSQL run against the local services that `scripts/bench` starts.
   const kafka = runs('kafka') ? await benchKafka({ quick }) : undefined;
   if (kafka) console.log(`\n${kafkaTable(kafka)}`);
+  const windows = runs('windows') ? benchKafkaWindowsApart({ quick }) : undefined;
+  if (windows) console.log(`\n${windowsTable(windows)}`);
   if (runs('postgres')) console.log('\nPostgreSQL delivery');
   const postgres = runs('postgres') ? await benchPostgres({ quick }) : undefined;
   console.log('');
@@ -231,7 +234,7 @@ async function main(): Promise<void> {
 
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const file = new URL(`./results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
-  writeFileSync(file, JSON.stringify({ machine, quick, transfers, throughput: results, pauses: p, lsp, kafka, postgres, lookup }, null, 2));
+  writeFileSync(file, JSON.stringify({ machine, quick, transfers, throughput: results, pauses: p, lsp, kafka, windows, postgres, lookup }, null, 2));
   console.log(`\nwritten ${file.pathname}`);
 }
 

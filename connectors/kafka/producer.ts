@@ -21,8 +21,11 @@ interface Pending {
   messages: Message[];
   compression: Compression;
   bytes: number;
-  resolve: () => void;
+  /** With the offset after its last message, when all its messages went to one partition (`append`). */
+  resolve: (next?: number) => void;
   reject: (e: Error) => void;
+  /** The partition of every message (`append`), whose offsets the caller wants. */
+  partition?: number;
 }
 
 export interface GroupOffsets {
@@ -110,9 +113,23 @@ export class ProducerChannel {
     return parts.length === 1 ? parts[0]! : Promise.all(parts).then(() => undefined);
   }
 
+  /**
+   * Sends messages to one partition of a topic in one request (a changelog
+   * append), resolving with the offset after the last once the broker has
+   * them (in exactly-once mode: in the open transaction).
+   */
+  append(topic: string, partition: number, messages: Message[]): Promise<number> {
+    if (this.failed) return Promise.reject(this.failed);
+    const bytes = messages.reduce((n, m) => n + messageBytes(m), 0);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ topic, messages, compression: 'none', bytes, resolve: (next) => resolve(next!), reject, partition });
+      this.pump();
+    });
+  }
+
   private enqueue(topic: string, messages: Message[], compression: Compression, bytes: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ topic, messages, compression, bytes, resolve, reject });
+      this.queue.push({ topic, messages, compression, bytes, resolve: () => resolve(), reject });
       this.pump();
     });
   }
@@ -139,12 +156,18 @@ export class ProducerChannel {
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     this.flying = (async () => {
       const target = this.transactional ? await this.transaction() : this.producer;
-      await target.sendBatch({ topicMessages, acks: -1, compression: CODECS[compression] });
+      return target.sendBatch({ topicMessages, acks: -1, compression: CODECS[compression] });
     })().then(
-      () => {
+      (metadata) => {
+        // Messages of one partition are appended in request order from its base offset.
+        const next = new Map(metadata.map((m) => [`${m.topicName}\0${m.partition}`, Number(m.baseOffset ?? 0)]));
         for (const p of taken) {
+          for (const m of p.messages) {
+            const at = `${p.topic}\0${m.partition}`;
+            next.set(at, (next.get(at) ?? 0) + 1);
+          }
           this.records += p.messages.length;
-          p.resolve();
+          p.resolve(p.partition === undefined ? undefined : next.get(`${p.topic}\0${p.partition}`));
         }
       },
       (e: Error) => {

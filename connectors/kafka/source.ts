@@ -28,6 +28,7 @@ import { kafkaClient, kafkaOptions, brokersOf, retryRetriable } from './client.t
 import { installRebalanceHook } from './rebalance-hook.ts';
 import { releaseCoordinators } from './static-membership.ts';
 import { RegistryClient } from './registry-client.ts';
+import { KafkaChangelog } from './changelog.ts';
 import { clusterKey, KafkaRun, type InputRecord, type RunSource } from './run.ts';
 import { AvroValueReader, JsonValueReader, type ValueReader } from './value-reader.ts';
 
@@ -128,6 +129,7 @@ export async function openKafkaSource(ctx: SourceContext): Promise<SourceReader>
       // kafkajs restarts a crashed consumer on a timer; a closed source's consumer must stay closed.
       retry: { restartOnFailure: async () => !source.isClosed },
     });
+    source.changelog = new KafkaChangelog(kafka, admin, KafkaRun.of(ctx.signal, ctx.pipeline), ctx.options, groupId, count);
     await source.start(consumer);
     return source;
   } catch (e) {
@@ -169,6 +171,7 @@ class KafkaSource implements SourceReader, RunSource {
   readonly topic: string;
   readonly groupId: string;
   readonly cluster: string;
+  changelog: KafkaChangelog | undefined;
   private readonly parts: Part[];
   private readonly run: KafkaRun;
   private consumer!: Consumer;

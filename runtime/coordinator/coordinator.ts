@@ -124,11 +124,9 @@ class Coordinator {
     this.checkFinished();
   }
 
-  /** Sources that start over each run (they commit no offsets) start their state over too. */
+  /** Stateful tasks' changelogs exist, and what their local store cannot be trusted with is forgotten (state-log.ts). */
   private async startOverState(state: StateLog): Promise<void> {
-    for (const t of this.run.tasks) {
-      if (state.stateful(t) && !t.source.reader.commit) await state.forget(t);
-    }
+    for (const t of this.run.tasks) if (state.stateful(t)) await state.prepare(t);
   }
 
   /** The dead-letter target first (the others report rejected records to it), then the sinks, then the sources. */

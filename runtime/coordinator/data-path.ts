@@ -82,8 +82,8 @@ export class DataPath {
         task.reading = false;
         if (!raw || raw.offsets.length === 0) {
           task.exhausted = true;
-          // Windows still open close with the input: their results come back as the answer to one last batch.
-          if (this.closesWindows(task)) {
+          // Windows still open close with the input (not with a stop: their state stays for the next run), as the answer to one last batch.
+          if (this.closesWindows(task) && !this.run.stopping.aborted) {
             task.batches.push(newEndBatch(task));
             this.pump(task);
           }

@@ -13,7 +13,8 @@
  *
  * Layout: one entry per store key, under `source NUL partition NUL operator
  * NUL store NUL` + the key's bytes; per task a `time` entry (its event
- * time) and a `covered` entry (the last source offset in its state).
+ * time), a `covered` entry (the last source offset in its state) and per
+ * changelog the offset up to which the store holds it.
  */
 import { open, type RootDatabase } from 'lmdb';
 import type { PartitionState } from '../../src/plan/chain.ts';
@@ -24,6 +25,8 @@ export interface StoredState {
   state: PartitionState;
   /** The last source offset the state includes (−1: none). */
   covered: number;
+  /** Per changelog (`operator/store`), the offset after the last entry the store holds. */
+  logOffsets: Record<string, number>;
 }
 
 export class LocalStore {
@@ -33,8 +36,12 @@ export class LocalStore {
     return new LocalStore(open<Buffer, Buffer>({ path: dir, keyEncoding: 'binary', encoding: 'binary', noSync: true }));
   }
 
-  /** A batch's changes of a task, and the offset its state covers from now on, in one transaction. */
-  apply(source: string, partition: number, changes: StateChanges, covered: number): Promise<void> {
+  /**
+   * A batch's changes of a task (or what its changelogs held beyond the
+   * store), the offset its state covers from now on, and how far into each
+   * changelog it is, in one transaction.
+   */
+  apply(source: string, partition: number, changes: StateChanges, covered: number, logOffsets: Record<string, number> = {}): Promise<void> {
     const task = taskPrefix(source, partition);
     return this.db.transaction(() => {
       for (const s of changes.stores) {
@@ -48,6 +55,7 @@ export class LocalStore {
       }
       void this.db.put(meta(task, 'time'), text(JSON.stringify(changes.time)));
       void this.db.put(meta(task, 'covered'), text(String(covered)));
+      for (const [log, next] of Object.entries(logOffsets)) void this.db.put(meta(task, `log ${log}`), text(String(next)));
     }).then(() => undefined);
   }
 
@@ -57,6 +65,7 @@ export class LocalStore {
     const covered = this.db.get(meta(task, 'covered'));
     if (covered === undefined) return undefined;
     const time = this.db.get(meta(task, 'time'));
+    const logOffsets: Record<string, number> = {};
     const stores: PartitionState['stores'] = {};
     operators.forEach((op, i) => {
       stores[op.id] = {};
@@ -68,9 +77,11 @@ export class LocalStore {
           entries.set(k, codec.readValue(value, k));
         }
         stores[op.id]![name] = entries;
+        const next = this.db.get(meta(task, `log ${op.id}/${name}`));
+        if (next !== undefined) logOffsets[`${op.id}/${name}`] = Number(next.toString('utf8'));
       }
     });
-    return { state: { stores, ...(time ? { time: JSON.parse(time.toString('utf8')) } : {}) }, covered: Number(covered.toString('utf8')) };
+    return { state: { stores, ...(time ? { time: JSON.parse(time.toString('utf8')) } : {}) }, covered: Number(covered.toString('utf8')), logOffsets };
   }
 
   /** Forgets a task's state (a source that starts over each run). */

@@ -465,6 +465,8 @@ function aggregateDescriptor(op: AggregateOp, name: string, acc: AccumulatorCode
       emit: op.emit,
       // Accumulator fields holding Sets (count_distinct), which the store keeps as arrays.
       distinct: op.aggregates.flatMap((a, i) => (a.fn === 'count_distinct' ? [`v${i}`] : [])),
+      // What accumulator i computes, for messages about the state (`sensei check --against`).
+      aggregates: op.aggregates.map((a) => `${a.name}: ${a.fn}`),
     },
     stores: [{ name: 'groups', keySchema: typeToAvsc(groupType), valueSchema: { type: 'array', items: window } }],
   };

@@ -66,6 +66,8 @@ export const CODES = {
   'password-in-url': { severity: 'warning', summary: 'A connector option whose URL holds a password, which belongs in an environment variable.' },
   // registry
   'incompatible-schema': { severity: 'error', summary: 'A sink schema that the registry subject would reject.' },
+  'incompatible-state': { severity: 'error', summary: 'A stateful operator that cannot read the state the old plan left (`sensei check --against`): its kind, window or stored layout changed.' },
+  'state-dropped': { severity: 'warning', summary: 'A stateful operator of the old plan that the new one no longer has (`sensei check --against`): its state is not read.' },
   'registry-unavailable': { severity: 'error', summary: 'The schema registry could not be asked about a sink schema.' },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 

@@ -60,7 +60,34 @@ export interface SourceReader {
   backlog?(partition: number): number;
   /** Where these offsets (partition → offset) are, in the source's own terms, for messages: `line 20000 of orders.jsonl`. */
   describeOffsets?(offsets: ReadonlyMap<number, number>): string;
+  /** Durable logs for the state of stateful operators over this source's partitions (Kafka: compacted changelog topics). */
+  changelog?: StateChangelog;
   close(): Promise<void>;
+}
+
+/** One entry of a changelog: a key and its value now (null: deleted). */
+export interface ChangelogEntry {
+  key: Uint8Array;
+  value: Uint8Array | null;
+}
+
+/**
+ * Changelogs of the stateful stores that run over a source's partitions:
+ * one log per store (`operator/store`), partitioned like the source, kept
+ * compacted (the latest entry per key). The runtime appends each batch's
+ * changes before the batch is acknowledged, and reads a partition back
+ * when it takes over the partition without a local copy of its state.
+ * Appends join the run's transaction when it has one (exactly-once).
+ */
+export interface StateChangelog {
+  /** Appends are transactional (exactly-once): until the run commits, they may still be dropped. */
+  readonly transactional: boolean;
+  /** Makes sure the logs exist (created compacted when missing). */
+  prepare(logs: readonly string[]): Promise<void>;
+  /** Appends entries to a partition of a log, in order; resolves with the log's offset after the last, once it holds them. */
+  append(log: string, partition: number, entries: readonly ChangelogEntry[]): Promise<number>;
+  /** A partition of a log from offset `from` to its current end (committed entries only), and the offset after it. */
+  read(log: string, partition: number, from: number): Promise<{ entries: ChangelogEntry[]; next: number }>;
 }
 
 /** The last offset of a source partition whose records a sink holds. */

@@ -36,7 +36,8 @@ function buildProgram(run: (command: (io: Io) => Promise<number>) => Promise<voi
     .argument('<files...>', '.sensei files to check')
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
     .option('--registry <url>', 'also check each Kafka sink schema against its Schema Registry subject (compatibility)')
-    .action((files: string[], opts: { format: OutputFormat; registry?: string }) =>
+    .option('--against <plan.json>', 'also check that each stateful operator can read the state the deployed plan (from `sensei compile`) keeps')
+    .action((files: string[], opts: { format: OutputFormat; registry?: string; against?: string }) =>
       run(async (io) => (await import('./check.ts')).checkCommand(files, opts, io)),
     );
 
