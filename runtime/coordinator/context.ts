@@ -18,6 +18,8 @@ export interface RunCounts {
   recordsOut: number;
   deadLetters: number;
   skipped: number;
+  /** Records dead-lettered because their windows had closed. */
+  lateRecords: number;
   rebalances: number;
   crashes: number;
 }
@@ -38,7 +40,7 @@ export class RunContext {
   readonly connections: ConnectionAllotment[] = [];
   /** The most workers the pool may have (the lookups' connection shares were counted for this many). */
   workerCap = Number.POSITIVE_INFINITY;
-  readonly counts: RunCounts = { recordsIn: 0, processed: 0, recordsOut: 0, deadLetters: 0, skipped: 0, rebalances: 0, crashes: 0 };
+  readonly counts: RunCounts = { recordsIn: 0, processed: 0, recordsOut: 0, deadLetters: 0, skipped: 0, lateRecords: 0, rebalances: 0, crashes: 0 };
   failed: Error | undefined;
   finished = false;
   readonly started = performance.now();

@@ -49,6 +49,9 @@ function describeOffsets(offsets: ReadonlyMap<number, number>): string {
   return `offsets ${Math.min(...values)}–${Math.max(...values)} of ${offsets.size} partitions`;
 }
 
+/** A worker's heap limit unless the options say otherwise. */
+const DEFAULT_WORKER_MEMORY_MB = 2048;
+
 class Coordinator {
   readonly handle: PipelineRun;
   private readonly run: RunContext;
@@ -298,6 +301,7 @@ class Coordinator {
         withKeys: s.writer.format === 'avro' && !isNullSchema(s.plan.keySchema),
         ...(s.writer.inWorkers !== undefined ? { inWorkers: { connector: s.plan.connector, setup: s.writer.inWorkers } } : {}),
       })),
+      memoryMb: this.options.workerMemoryMb ?? DEFAULT_WORKER_MEMORY_MB,
       lookupConnections: Object.fromEntries(plan.chains.flatMap((c) => c.lookups ?? []).flatMap((l) => {
         const n = this.connectionShares.get(l.id);
         return n === undefined ? [] : [[l.id, n]];
@@ -418,7 +422,7 @@ class Coordinator {
     return {
       pipeline: run.plan.pipeline, state: run.phase, elapsedMs: performance.now() - run.started, workers: 0,
       recordsIn: 0, recordsOut: 0, deadLetters: 0, inRate: 0, outRate: 0, backlog: 0, utilization: 0, inflightBatches: 0, rebalances: 0,
-      sources: [], sinks: [], pool: [], partitions: [], outages: outageList(run), stalled: [], lookups: [],
+      sources: [], sinks: [], pool: [], partitions: [], lateRecords: 0, outages: outageList(run), stalled: [], lookups: [],
       connections: run.connections.map((c) => c.report()),
     };
   }

@@ -148,6 +148,9 @@ export class DataPath {
     const now = performance.now();
     if (this.watching?.has(task) && task.lastResultAt) task.maxGapMs = Math.max(task.maxGapMs, now - task.lastResultAt);
     task.lastResultAt = now;
+    if (msg.stateInfo) task.stateInfo = msg.stateInfo;
+    task.lateRecords += msg.late;
+    this.run.counts.lateRecords += msg.late;
 
     const writes = this.writeOutputs(task, msg);
     // A batch whose worker dies before its own sinks accepted the output goes to the next owner: this answer is abandoned.

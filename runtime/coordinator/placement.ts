@@ -8,10 +8,10 @@
  * resumes. Other tasks never stop. Pool changes and rebalances run one at a
  * time, in order.
  */
-import type { PartitionState } from '../../src/plan/chain.ts';
+import { serialize } from 'node:v8';
 import { planAssignment } from '../cluster/assignment.ts';
 import { WorkerHandle, type WorkerEvents } from '../worker/pool.ts';
-import type { InitMessage } from '../worker/wire.ts';
+import type { InitMessage, MovedState } from '../worker/wire.ts';
 import type { RunContext } from './context.ts';
 import type { DataPath } from './data-path.ts';
 import type { MoveReport } from './run.ts';
@@ -97,7 +97,7 @@ export class Placement {
   }
 
   /** A worker answered a `release`: its state for the task. */
-  onReleased(worker: WorkerHandle, task: number, state: PartitionState): void {
+  onReleased(worker: WorkerHandle, task: number, state: MovedState): void {
     const done = worker.releases.get(task);
     worker.releases.delete(task);
     done?.(state);
@@ -106,6 +106,16 @@ export class Placement {
   private onCrash(worker: WorkerHandle, error: Error): void {
     const run = this.run;
     if (run.over) return;
+    if ((error as Error & { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      // Its partitions would take their state to the next worker, which would run out too.
+      const tasks = run.ownedBy(worker);
+      const entries = tasks.reduce((n, t) => n + (t.stateInfo?.entries.reduce((a, b) => a + b, 0) ?? 0), 0);
+      run.fail(new Error(
+        `worker ${worker.id} ran out of its memory limit (${this.init.memoryMb} MB) with ${tasks.length} partition${tasks.length === 1 ? '' : 's'} holding ${entries} state entries: ` +
+        'raise the limit (runtime.workerMemory, RunOptions.workerMemoryMb), spread the partitions over more workers, or keep less state (fewer keys, shorter windows)',
+      ));
+      return;
+    }
     run.workers.delete(worker.id);
     run.counts.crashes++;
     const orphans = run.ownedBy(worker);
@@ -171,7 +181,10 @@ export class Placement {
     const released = from?.alive ? await this.release(from, task) : undefined;
     task.owner = undefined;
     // Without a live owner to hand it over (a crash, a start), the state is what the state log kept.
-    const state = released ?? (await this.state.restore(task));
+    const restoring = performance.now();
+    const restored = released ? undefined : await this.state.restore(task);
+    if (restored) task.restoreMs = performance.now() - restoring;
+    const state = released ?? (restored && serialize(restored));
     await to.ready.catch(() => {});
     const report = { source: task.source.plan.name, partition: task.partition, from: from?.id, to: to.id };
     if (!to.alive) {
@@ -179,7 +192,7 @@ export class Placement {
       task.moving = false;
       return { ...report, pauseMs: performance.now() - stoppedAt };
     }
-    to.post({ type: 'assign', task: task.id, chain: task.chain, partition: task.partition, state });
+    to.post({ type: 'assign', task: task.id, chain: task.chain, partition: task.partition, state }, state ? [state.buffer as ArrayBuffer] : []);
     task.owner = to;
     task.moving = false;
     this.data.pump(task);
@@ -199,7 +212,7 @@ export class Placement {
   }
 
   /** Asks a worker to drain a task and hand it over: its state once its queued batches ran (undefined if it dies first). */
-  private release(from: WorkerHandle, task: Task): Promise<PartitionState | undefined> {
+  private release(from: WorkerHandle, task: Task): Promise<MovedState | undefined> {
     return new Promise((resolve) => {
       from.releases.set(task.id, resolve);
       from.post({ type: 'release', task: task.id });

@@ -29,6 +29,12 @@ export interface RunOptions {
    * default: a directory of the run's own, removed at its end.
    */
   stateDir?: string;
+  /**
+   * Each worker thread's heap limit, MB (default 2048): stateful
+   * operators keep their state there. A worker past it stops, and the run
+   * fails saying so, instead of the process running out of memory.
+   */
+  workerMemoryMb?: number;
   /** A partition with records waiting that reads none this long is reported stalled (default 60 000 ms). */
   stallAfterMs?: number;
   /** How often `onStatus` is called and metrics are written (default 1000 ms). */
@@ -85,8 +91,10 @@ export interface PipelineStatus {
   sources: { name: string; partitions: number; recordsIn: number; backlog: number }[];
   sinks: { id: string; stream: string; connector: string; records: number }[];
   pool: { id: number; partitions: number; utilization: number; recordsPerSec: number }[];
-  /** Every source partition: the worker that owns it and its backlog (consumer lag). */
-  partitions: { source: string; partition: number; worker: number | undefined; backlog: number }[];
+  /** Every source partition: the worker that owns it, its backlog (consumer lag) and, with stateful operators, its state. */
+  partitions: { source: string; partition: number; worker: number | undefined; backlog: number; state?: PartitionStateStatus }[];
+  /** Records dead-lettered because their windows had closed. */
+  lateRecords: number;
   /** Servers the connectors are waiting out, with the last error. */
   outages: ({ connector: string } & Outage)[];
   /** Per lookup with a read replica: its replay lag (the largest any worker measured; null while unknown) and the queries the primary answered instead. */
@@ -95,6 +103,19 @@ export interface PipelineStatus {
   stalled: { source: string; partition: number; backlog: number; forMs: number }[];
   /** What this run holds of the process's connection budgets. */
   connections: ConnectionReport[];
+}
+
+/** A stateful partition's state, as its last result reported it. */
+export interface PartitionStateStatus {
+  /** Entries per stateful operator id (a group's windows count once per group). */
+  entries: Record<string, number>;
+  /** Its watermark (epoch ms), null before its first record. */
+  watermark: number | null;
+  /** How far the watermark is behind the wall clock, ms. */
+  watermarkLagMs: number | null;
+  lateRecords: number;
+  /** How long its last restore (after a crash, a start, a partition gained) took; null when it had none. */
+  restoreMs: number | null;
 }
 
 export type PipelineEvent =

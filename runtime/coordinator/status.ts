@@ -9,7 +9,7 @@ import type { RunContext } from './context.ts';
 import type { DataPath } from './data-path.ts';
 import type { Placement } from './placement.ts';
 import type { Task } from './tasks.ts';
-import type { PipelineStatus, PipelineSummary } from './run.ts';
+import type { PartitionStateStatus, PipelineStatus, PipelineSummary } from './run.ts';
 
 export class StatusBoard {
   private tick = { at: performance.now(), recordsIn: 0, recordsOut: 0, busy: new Map<number, number>(), records: new Map<number, number>() };
@@ -125,7 +125,11 @@ export class StatusBoard {
       })),
       sinks: run.sinks.map((s) => ({ id: s.plan.id, stream: s.plan.stream, connector: s.plan.connector, records: s.records })),
       pool: poolStats,
-      partitions: run.tasks.map((t) => ({ source: t.source.plan.name, partition: t.partition, worker: t.owner?.id, backlog: t.source.reader.backlog?.(t.partition) ?? 0 })),
+      partitions: run.tasks.map((t) => ({
+        source: t.source.plan.name, partition: t.partition, worker: t.owner?.id, backlog: t.source.reader.backlog?.(t.partition) ?? 0,
+        ...(t.stateInfo ? { state: stateStatus(run, t) } : {}),
+      })),
+      lateRecords: counts.lateRecords,
       outages: outageList(run),
       stalled: this.stalled(now),
       lookups: lookupList(run, now),
@@ -190,4 +194,16 @@ function lookupList(run: RunContext, now: number): PipelineStatus['lookups'] {
     byId.set(s.id, entry);
   }
   return [...byId.values()];
+}
+
+function stateStatus(run: RunContext, t: Task): PartitionStateStatus {
+  const info = t.stateInfo!;
+  const operators = run.plan.chains[t.chain]!.operators;
+  return {
+    entries: Object.fromEntries(operators.map((o, i) => [o.id, info.entries[i] ?? 0])),
+    watermark: info.watermark,
+    watermarkLagMs: info.watermark === null ? null : Date.now() - info.watermark,
+    lateRecords: t.lateRecords,
+    restoreMs: t.restoreMs ?? null,
+  };
 }

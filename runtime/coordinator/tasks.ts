@@ -69,6 +69,12 @@ export interface Task {
   stateWrites: Promise<void>;
   /** Records up to this offset are in the state the task was restored with: read again, they are skipped. */
   skipThrough: number;
+  /** Its state as the last result reported it (stateful tasks). */
+  stateInfo: { entries: number[]; watermark: number | null } | undefined;
+  /** Records dead-lettered because their windows had closed. */
+  lateRecords: number;
+  /** How long its last restore from the state log took. */
+  restoreMs: number | undefined;
   /** The last batch sent to a worker. */
   sentSeq: number;
   recordsIn: number;
@@ -83,7 +89,7 @@ export interface Task {
 export function newTask(id: number, source: Source, partition: number, chain: number): Task {
   return {
     id, source, partition, chain, owner: undefined, moving: false, batches: [], reading: false, exhausted: false, owned: source.owned?.has(partition) ?? true, nextSeq: 0, lastOffset: -1,
-    stateWrites: Promise.resolve(), skipThrough: -1, sentSeq: -1, recordsIn: 0, busyMs: 0, load: 0, busyAtLastTick: 0, lastResultAt: 0, maxGapMs: 0,
+    stateWrites: Promise.resolve(), skipThrough: -1, stateInfo: undefined, lateRecords: 0, restoreMs: undefined, sentSeq: -1, recordsIn: 0, busyMs: 0, load: 0, busyAtLastTick: 0, lastResultAt: 0, maxGapMs: 0,
   };
 }
 

@@ -85,6 +85,11 @@ export class TaskOperators {
     });
   }
 
+  /** Entries per operator, over its stores: the size of the state, for status and metrics. */
+  entries(): number[] {
+    return this.stores.map((stores) => [...stores.values()].reduce((n, s) => n + s.size, 0));
+  }
+
   /** What changed since the last call, encoded; undefined unless tracked. */
   takeChanges(): StateChanges | undefined {
     if (!this.codecs || !this.stateful) return undefined;

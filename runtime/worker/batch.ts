@@ -58,6 +58,8 @@ export interface BatchResult {
   skipped: number;
   /** Records each operator rejected in this batch, by action (sink encoding failures count as `sink:<id>`). */
   errors: OperatorErrors;
+  /** Records that came after their windows closed (dead letters with reason `late: …`). */
+  late: number;
 }
 
 export type ChainSetup = Pick<InitMessage, 'pipeline' | 'chains' | 'sinks'>;
@@ -262,6 +264,7 @@ export class BatchRunner {
     for (const s of sinks) s.begin();
     const letters: DeadLetter[] = [];
     let skipped = 0;
+    let late = 0;
     const errors = new Map<string, OperatorErrors[number]>();
     const count = (operator: string, action: 'dead_letter' | 'skip') => {
       const key = `${action} ${operator}`;
@@ -281,21 +284,24 @@ export class BatchRunner {
           if (r.action === 'skip') {
             skipped++;
             count(r.operator, 'skip');
-          } else letter(r.operator, r.reason, r.offset, r.key, r.value);
+          } else {
+            if (r.reason.startsWith('late:')) late++;
+            letter(r.operator, r.reason, r.offset, r.key, r.value);
+          }
         }
         out.forEach((o, i) => sinks[i]!.append(o, (j, e) => letter(`sink:${sinks[i]!.id}`, `cannot encode for the sink: ${e.message}`, o.offsets[j]!, o.keys[j], o.values[j])));
       },
-      finish: (): BatchResult => this.finish(sinks, letters, skipped, errors),
+      finish: (): BatchResult => this.finish(sinks, letters, skipped, late, errors),
     };
   }
 
-  private finish(sinks: SinkEncoder[], letters: DeadLetter[], skipped: number, errors: Map<string, OperatorErrors[number]>): BatchResult {
+  private finish(sinks: SinkEncoder[], letters: DeadLetter[], skipped: number, late: number, errors: Map<string, OperatorErrors[number]>): BatchResult {
     let deadLetters: EncodedOutput | null = null;
     if (letters.length > 0) {
       const r = this.letterEncoder.encodeLines(letters.map((l) => stringifyJson(l)));
       deadLetters = packOutput(this.letterEncoder.bytes(r.bytes), r.ends, letters.map((l) => l.offset));
     }
-    return { outputs: sinks.map((s) => s.finish()), deadLetters, skipped, errors: [...errors.values()] };
+    return { outputs: sinks.map((s) => s.finish()), deadLetters, skipped, late, errors: [...errors.values()] };
   }
 }
 

@@ -3,8 +3,8 @@
  * and tell a crash (uncaught error, unexpected exit) from a planned stop.
  */
 import { Worker } from 'node:worker_threads';
-import type { PartitionState } from '../../src/plan/chain.ts';
-import type { FromWorker, InitMessage, ToWorker } from './wire.ts';
+
+import type { FromWorker, InitMessage, MovedState, ToWorker } from './wire.ts';
 import { bundledWorker } from './bundle.ts';
 
 const TSX_ENTRY = new URL('./entry.mjs', import.meta.url);
@@ -44,7 +44,7 @@ export class WorkerHandle {
   busyMs = 0;
   records = 0;
   /** Pending `release` requests by task. */
-  readonly releases = new Map<number, (state: PartitionState | undefined) => void>();
+  readonly releases = new Map<number, (state: MovedState | undefined) => void>();
   private stopping = false;
   /** Resolves a pending `close`. */
   private closed: (() => void) | undefined;
@@ -56,7 +56,7 @@ export class WorkerHandle {
     events: WorkerEvents,
   ) {
     // Workers need no tsx flags: the bundle is JavaScript, and the fallback entry registers tsx itself.
-    this.worker = new Worker(bundledWorker(init) ?? TSX_ENTRY, { execArgv: withoutTsx(process.execArgv) });
+    this.worker = new Worker(bundledWorker(init) ?? TSX_ENTRY, { execArgv: withoutTsx(process.execArgv), resourceLimits: { maxOldGenerationSizeMb: init.memoryMb } });
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
     this.ready = new Promise((res, rej) => ((readyResolve = res), (readyReject = rej)));

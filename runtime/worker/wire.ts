@@ -4,7 +4,6 @@
  * boundaries and bytes are views into it) that is transferred, not copied;
  * docs/architecture.md has the measurements behind this choice.
  */
-import type { PartitionState } from '../../src/plan/chain.ts';
 import type { StateChanges } from '../state/codec.ts';
 import type { AvroSchemaJson, Constant, PlanEventTime, PlanLookup, PlanOperator } from '../../src/plan/plan.ts';
 import type { LookupStats, RecordHeaders, SinkFormat, SourceBatch } from '../../src/spi/connector.ts';
@@ -31,6 +30,8 @@ export interface InitMessage {
   }[];
   /** Lookups' shares of a connection budget (in each worker), by lookup id. */
   lookupConnections: Record<string, number>;
+  /** The worker's heap limit (its state lives there): past it the worker stops with ERR_WORKER_OUT_OF_MEMORY, the process goes on. */
+  memoryMb: number;
 }
 
 export interface AssignMessage {
@@ -38,8 +39,19 @@ export interface AssignMessage {
   task: number;
   chain: number;
   partition: number;
-  state: PartitionState | undefined;
+  /** The state it had elsewhere (`PartitionState`, v8-serialized: see `MovedState`). */
+  state: MovedState | undefined;
 }
+
+/**
+ * A task's state on its way between workers: `PartitionState` serialized
+ * once (node:v8) by the worker that had it, passed on by the coordinator
+ * as transferred bytes, and deserialized once by the next owner. Posting
+ * the object graph instead would clone it twice, and the coordinator's
+ * thread, which every partition needs, would spend a second per ten
+ * megabytes of state on it.
+ */
+export type MovedState = Uint8Array;
 
 export interface ReleaseMessage {
   type: 'release';
@@ -102,9 +114,13 @@ export interface ResultMessage {
   /** JSON lines of DeadLetter objects. */
   deadLetters: EncodedOutput | null;
   skipped: number;
+  /** Records that came after their windows closed. */
+  late: number;
   errors: OperatorErrors;
   /** What the batch changed in the task's state (stateful tasks). */
   changes?: StateChanges;
+  /** The task's state after the batch: entries per stateful operator, and its watermark (null before the first record). */
+  stateInfo?: { entries: number[]; watermark: number | null };
   /** The batch's buffer, decoded and no longer needed: back to the coordinator's pool. */
   recycle?: ArrayBuffer;
   /** The worker writes some outputs itself (`outputs[i]` null there); a `written` message follows once they are accepted. */
@@ -129,7 +145,7 @@ export type FromWorker =
   | ResultMessage
   | WrittenMessage
   | { type: 'closed' }
-  | { type: 'released'; task: number; state: PartitionState }
+  | { type: 'released'; task: number; state: MovedState }
   | { type: 'lookup-stats'; stats: ({ id: string } & LookupStats)[] }
   | { type: 'failed'; task?: number; offset?: number; operator?: string; message: string; stack?: string };
 

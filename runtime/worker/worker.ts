@@ -19,7 +19,9 @@
  * thread) are opened here at init; a batch's result goes back at once and a
  * `written` message follows when those sinks have accepted its output.
  */
+import { deserialize, serialize } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
+import type { PartitionState } from '../../src/plan/chain.ts';
 import type { LookupClient, SourceRecords, WorkerSinkWriter } from '../../src/spi/connector.ts';
 import type { ConnectorEnvironment } from '../../src/spi/environment.ts';
 import { decodeRecords } from '../../src/formats/avro-codec.ts';
@@ -165,7 +167,7 @@ function handle(msg: ToWorker): void {
     case 'assign': {
       const chain = runner.chains[msg.chain]!;
       tasks.set(msg.task, {
-        id: msg.task, chain, partition: msg.partition, operators: new TaskOperators(chain.operators, msg.state, performance.now(), chain.eventTime, { tracked: true }),
+        id: msg.task, chain, partition: msg.partition, operators: new TaskOperators(chain.operators, msg.state && (deserialize(msg.state) as PartitionState), performance.now(), chain.eventTime, { tracked: true }),
         failed: false, queue: [], releasing: false, busy: false, writes: new Set(),
       });
       break;
@@ -198,7 +200,10 @@ function handle(msg: ToWorker): void {
 function release(id: number): void {
   const task = tasks.get(id);
   tasks.delete(id);
-  const answer = () => post({ type: 'released', task: id, state: task?.operators.snapshot() ?? { stores: {} } });
+  const answer = () => {
+    const state = serialize(task?.operators.snapshot() ?? { stores: {} });
+    post({ type: 'released', task: id, state }, [state.buffer as ArrayBuffer]);
+  };
   if (!task || task.writes.size === 0) answer();
   else void Promise.allSettled([...task.writes]).then(answer);
 }
@@ -304,6 +309,10 @@ function postResult(task: Task, msg: BatchMessage | EndMessage, started: number,
   const reply: FromWorker = { type: 'result', task: msg.task, seq: msg.seq, busyMs: now - started, ...result };
   const changes = task.operators.takeChanges();
   if (changes) reply.changes = changes;
+  if (task.operators.stateful) {
+    const watermark = task.operators.currentWatermark;
+    reply.stateInfo = { entries: task.operators.entries(), watermark: Number.isFinite(watermark) ? watermark : null };
+  }
   const writes = writeOwnSinks(task, msg, result);
   if (writes) reply.writing = true;
   // Decoding copied every string and byte array out of the batch buffer, so it can go back (unless the worker's own sinks still read its keys).

@@ -19,6 +19,7 @@ const status: PipelineStatus = {
   sources: [{ name: 'orders', partitions: 12, recordsIn: 612_000, backlog: 1234 }],
   sinks: [{ id: 'sink:paid:0', stream: 'paid', connector: 'stdout', records: 598_500 }],
   partitions: [],
+  lateRecords: 0,
   outages: [],
   stalled: [],
   lookups: [], connections: [],
@@ -39,6 +40,18 @@ test('the status line shows throughput, lag, workers and partitions per worker',
     'orders running 0.9s | in 50.0k/s out 49.8k/s | lag 1.2k | 1 worker, partitions 12 | 612.0k in 598.5k out 7 dead',
   );
   t.false(statusLine(status).includes('\n'), 'one line, rewritten in place');
+});
+
+test('with stateful partitions the status line adds their entries, the watermark furthest behind and late records', (t) => {
+  const state = (entries: number, watermarkLagMs: number | null) => ({ entries: { 'w/0:aggregate': entries }, watermark: null, watermarkLagMs, lateRecords: 0, restoreMs: null });
+  const line = statusLine({
+    ...status, lateRecords: 12,
+    partitions: [
+      { source: 'orders', partition: 0, worker: 0, backlog: 0, state: state(1500, 4_000) },
+      { source: 'orders', partition: 1, worker: 1, backlog: 0, state: state(500, 61_000) },
+    ],
+  });
+  t.true(line.endsWith(' | state 2.0k entries, watermark 61s behind, 12 late'), line);
 });
 
 test('the summary names records, sinks and workers', (t) => {

@@ -133,6 +133,33 @@ test('a source whose lag is unknown exports no lag series, neither a sentinel no
   t.is((await d.exited).code, 0);
 });
 
+test('a windowed pipeline exports its state: entries per operator and partition, and the watermark lag; /status has them too', async (t) => {
+  const dir = await tempDir({ 'sensei.yaml': 'workers: { min: 1, max: 1 }\nruntime: { statusInterval: 100ms }\nwatch: { enabled: false }\n' });
+  await writeFile(join(dir, 'windows.sensei'), `pipeline windows
+schema Order { id: string, customer_id: string, amount: long, created_at: timestamp_millis }
+source orders: Order from datagen { partitions: 2, rate: 400, seed: 3, key: "customer_id" } event time created_at lateness 10s
+stream per_minute = orders | window tumbling 1m | group by customer_id { n: count() }
+sink per_minute to file { path: ${JSON.stringify(join(dir, 'out.jsonl'))} }
+dead letter to file { path: ${JSON.stringify(join(dir, 'dead.jsonl'))} }
+`);
+  const d = daemon(['--config', join(dir, 'sensei.yaml'), join(dir, 'windows.sensei')]);
+  await d.ready();
+  const samples = await eventually(async () => {
+    const { samples } = parsePrometheus((await d.request('/metrics')).text);
+    return samples.filter((s) => s.name === 'sensei_state_entries' && s.value > 0).length === 2 ? samples : undefined;
+  }, 60_000, 'state entries');
+  const entries = samples.filter((s) => s.name === 'sensei_state_entries' && s.labels.pipeline === 'windows');
+  t.deepEqual([...new Set(entries.map((s) => s.labels.operator))], ['per_minute/1:aggregate']);
+  t.deepEqual(entries.map((s) => s.labels.partition).sort(), ['0', '1']);
+  t.true(samples.some((s) => s.name === 'sensei_watermark_lag_seconds' && s.labels.pipeline === 'windows' && s.value > 0), 'watermark lag: datagen times are in 2024');
+  const status = await d.json('/status');
+  const part = status.pipelines[0].run.partitions[0];
+  t.true(part.state.entries['per_minute/1:aggregate'] > 0);
+  t.is(typeof part.state.watermark, 'number');
+  d.signal('SIGTERM');
+  t.is((await d.exited).code, 0);
+});
+
 test('a changed pipeline file is drained and replaced without restarting the process', async (t) => {
   const dir = await tempDir();
   const file = join(dir, 'live.sensei');

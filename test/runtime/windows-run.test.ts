@@ -13,17 +13,20 @@ import { LIB, testEnv } from './helpers.ts';
 const PARTITIONS = 3;
 const BATCH = 20;
 
-/** The reference of every shape: each task aggregates its own partition, BATCH records at a time (the run's batches). */
-function expected(parts: ArrayRecord[][]): Record<Shape, string[]> {
-  const out = {} as Record<Shape, string[]>;
+/** The reference of every shape, and its late records: each task aggregates its own partition, BATCH records at a time (the run's batches). */
+function expected(parts: ArrayRecord[][]): { rows: Record<Shape, string[]>; late: number } {
+  const rows = {} as Record<Shape, string[]>;
+  let late = 0;
   for (const shape of Object.keys(SHAPES) as Shape[]) {
-    out[shape] = canonical(parts.flatMap((records) => {
+    rows[shape] = canonical(parts.flatMap((records) => {
       const input = records.map((r) => r.value as Event);
       const batches = Array.from({ length: Math.ceil(input.length / BATCH) }, (_, i): [number, number] => [i * BATCH, Math.min(input.length, (i + 1) * BATCH)]);
-      return reference(shape, input, batches).rows;
+      const ref = reference(shape, input, batches);
+      late += ref.late;
+      return ref.rows;
     }));
   }
-  return out;
+  return { rows, late };
 }
 
 async function runWindowed(t: ExecutionContext, disturb: (run: PipelineRun, finished: () => boolean) => Promise<void>): Promise<void> {
@@ -45,7 +48,9 @@ async function runWindowed(t: ExecutionContext, disturb: (run: PipelineRun, fini
   })();
   await run.done.finally(() => (finished = true));
   await disturbing;
-  const want = expected(parts);
+  const { rows: want, late } = expected(parts);
+  // Each late record counts once per window shape that found it late.
+  t.is(run.status().lateRecords, late, 'late records, as the status counts them');
   for (const shape of Object.keys(SHAPES) as Shape[]) {
     const sink = plan.sinks.find((s) => s.stream === shape)!.id;
     const got = out.filter((r) => r.sink === sink).map((r): Row => {

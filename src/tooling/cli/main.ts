@@ -96,7 +96,9 @@ function buildProgram(run: (command: (io: Io) => Promise<number>) => Promise<voi
         'skips the records it already holds), so those records are written again (appended twice, or upserted over). ' +
         'Kafka sources still start from their consumer group\'s committed offsets',
     )
-    .action((file: string, opts: { workers: number | 'auto'; metricsJson?: string; format: OutputFormat; fromStart?: boolean; pgConnections: number }) =>
+    .addOption(new Option('--state-dir <dir>', 'keep the state of stateful operators here across runs (default: a directory of the run\'s own)').env('SENSEI_STATE_DIR'))
+    .addOption(new Option('--worker-memory <mb>', 'heap limit of each worker thread, MB: past it the run stops with an error').env('SENSEI_WORKER_MEMORY_MB').argParser(parsePositive).default(2048))
+    .action((file: string, opts: { workers: number | 'auto'; metricsJson?: string; format: OutputFormat; fromStart?: boolean; pgConnections: number; stateDir?: string; workerMemory: number }) =>
       run(async (io) => (await import('./run.ts')).runCommand(file, opts, io)),
     );
 

@@ -21,6 +21,10 @@ export interface RunCommandOptions {
   fromStart?: boolean;
   /** The run's PostgreSQL connection budget. */
   pgConnections: number;
+  /** Where stateful operators keep their state across runs. */
+  stateDir?: string;
+  /** Each worker thread's heap limit, MB. */
+  workerMemory: number;
 }
 
 export async function runCommand(path: string, opts: RunCommandOptions, io: Io): Promise<number> {
@@ -36,6 +40,8 @@ export async function runCommand(path: string, opts: RunCommandOptions, io: Io):
     env: builtinEnvironment(),
     workers: opts.workers,
     fromStart: opts.fromStart ?? false,
+    workerMemoryMb: opts.workerMemory,
+    ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }),
     connectionBudgets: [new ConnectionBudget('postgres', opts.pgConnections, '--pg-connections (SENSEI_PG_CONNECTIONS)')],
     ...(opts.metricsJson === undefined ? {} : { metricsJsonPath: opts.metricsJson }),
     ...(live ? { onStatus: (s: PipelineStatus) => io.stderr.write(clearLine + statusLine(s).slice(0, columns() - 1)) } : {}),
@@ -88,8 +94,19 @@ export function statusLine(s: PipelineStatus): string {
     `lag ${count(s.backlog)}`,
     `${s.workers} worker${s.workers === 1 ? '' : 's'}${partitions ? `, partitions ${partitions}` : ''}`,
     `${count(s.recordsIn)} in ${count(s.recordsOut)} out${s.deadLetters > 0 ? ` ${count(s.deadLetters)} dead` : ''}`,
+    ...stateParts(s),
     ...s.outages.map((o) => `waiting for ${o.what}: ${o.error}`),
   ].join(' | ');
+}
+
+/** With stateful partitions: their state entries, the watermark furthest behind, late records. */
+function stateParts(s: PipelineStatus): string[] {
+  const states = s.partitions.flatMap((p) => (p.state ? [p.state] : []));
+  if (states.length === 0) return [];
+  const entries = states.reduce((n, st) => n + Object.values(st.entries).reduce((a, b) => a + b, 0), 0);
+  const lags = states.flatMap((st) => (st.watermarkLagMs === null ? [] : [st.watermarkLagMs]));
+  const lag = lags.length === 0 ? '' : `, watermark ${seconds(Math.max(...lags))} behind`;
+  return [`state ${count(entries)} entries${lag}${s.lateRecords > 0 ? `, ${count(s.lateRecords)} late` : ''}`];
 }
 
 export function summaryText(s: PipelineSummary): string {

@@ -259,6 +259,7 @@ export class PipelineManager {
       maxInflightPerPartition: r.maxInflightPerPartition,
       maxInflightPerWorker: r.maxInflightPerWorker,
       maxBufferedRecords: r.maxBufferedRecords,
+      workerMemoryMb: r.workerMemory,
       ...(r.stateDir !== undefined ? { stateDir: join(r.stateDir, name) } : {}),
       statusIntervalMs: r.statusInterval,
       connectionBudgets: [this.pgConnections],

@@ -45,11 +45,15 @@ export class DaemonMetrics {
   readonly assignedPartitions: Gauge<'pipeline' | 'source'>;
   readonly ready: Gauge;
   readonly replicaLag: Gauge<'pipeline' | 'lookup'>;
+  readonly stateEntries: Gauge<'pipeline' | 'source' | 'partition' | 'operator'>;
+  readonly watermarkLag: Gauge<'pipeline' | 'source' | 'partition'>;
+  readonly restoreSeconds: Gauge<'pipeline' | 'source' | 'partition'>;
+  readonly lateRecords: Counter<'pipeline'>;
 
   /** Last totals seen per pipeline run, to count deltas. */
   private readonly seen = new Map<string, { run: object; totals: Map<string, number> }>();
   /** Label sets of per-worker and per-partition gauges, to drop them when they disappear. */
-  private readonly series = new Map<string, { workers: Set<string>; partitions: Set<string>; lookups: Set<string> }>();
+  private readonly series = new Map<string, Series>();
 
   constructor() {
     const r = [this.registry];
@@ -104,6 +108,13 @@ export class DaemonMetrics {
       labelNames: ['pipeline', 'lookup'],
       registers: r,
     });
+    this.stateEntries = new Gauge({
+      name: 'sensei_state_entries', help: 'Entries in the state of a stateful operator for one source partition (a group counts once, with all its windows).',
+      labelNames: ['pipeline', 'source', 'partition', 'operator'], registers: r,
+    });
+    this.watermarkLag = new Gauge({ name: 'sensei_watermark_lag_seconds', help: 'How far a partition\'s watermark (event time) is behind the wall clock.', labelNames: ['pipeline', 'source', 'partition'], registers: r });
+    this.restoreSeconds = new Gauge({ name: 'sensei_state_restore_seconds', help: 'How long the last restore of a partition\'s state (after a crash, a start, a partition gained) took.', labelNames: ['pipeline', 'source', 'partition'], registers: r });
+    this.lateRecords = new Counter({ name: 'sensei_late_records_total', help: 'Records dead-lettered because their windows had closed.', labelNames: ['pipeline'], registers: r });
   }
 
   /**
@@ -123,6 +134,7 @@ export class DaemonMetrics {
     for (const src of s.sources) this.recordsIn.inc({ pipeline: p, operator: `source:${src.name}` }, delta(`in:${src.name}`, src.recordsIn));
     for (const sink of s.sinks) this.recordsOut.inc({ pipeline: p, operator: sink.id }, delta(`out:${sink.id}`, sink.records));
     this.deadLetters.inc({ pipeline: p }, delta('dead', s.deadLetters));
+    this.lateRecords.inc({ pipeline: p }, delta('late', s.lateRecords));
     if (Number.isFinite(s.backlog)) this.backlog.set({ pipeline: p }, s.backlog);
     else this.backlog.remove({ pipeline: p });
     this.poolSize.set({ pipeline: p }, s.workers);
@@ -137,19 +149,24 @@ export class DaemonMetrics {
     series.workers = workers;
 
     const partitions = new Set<string>();
+    const states = new Set<string>();
     for (const part of s.partitions) {
       const mine = owned[part.source];
       if ((mine !== undefined && !mine?.includes(part.partition)) || !Number.isFinite(part.backlog)) continue;
       const labels = { pipeline: p, source: part.source, partition: String(part.partition) };
       this.lag.set(labels, part.backlog);
       partitions.add(JSON.stringify([labels.source, labels.partition]));
+      const st = part.state;
+      if (!st) continue;
+      for (const [operator, entries] of Object.entries(st.entries)) {
+        this.stateEntries.set({ ...labels, operator }, entries);
+        states.add(JSON.stringify([labels.source, labels.partition, operator]));
+      }
+      if (st.watermarkLagMs === null) this.watermarkLag.remove(labels);
+      else this.watermarkLag.set(labels, st.watermarkLagMs / 1000);
+      if (st.restoreMs !== null) this.restoreSeconds.set(labels, st.restoreMs / 1000);
     }
-    for (const key of series.partitions) {
-      if (partitions.has(key)) continue;
-      const [source, partition] = JSON.parse(key) as [string, string];
-      this.lag.remove({ pipeline: p, source, partition });
-    }
-    series.partitions = partitions;
+    this.dropPartitions(p, series, partitions, states);
 
     for (const l of s.lookups) {
       series.lookups.add(l.id);
@@ -178,19 +195,41 @@ export class DaemonMetrics {
   forget(pipeline: string): void {
     const series = this.seriesOf(pipeline);
     for (const w of series.workers) this.workerUtilization.remove({ pipeline, worker: w });
-    for (const key of series.partitions) {
-      const [source, partition] = JSON.parse(key) as [string, string];
-      this.lag.remove({ pipeline, source, partition });
-    }
+    this.dropPartitions(pipeline, series, new Set(), new Set());
     for (const lookup of series.lookups) this.replicaLag.remove({ pipeline, lookup });
     this.series.delete(pipeline);
     this.pipelineUp.set({ pipeline }, 0);
     this.poolSize.set({ pipeline }, 0);
   }
 
-  private seriesOf(pipeline: string): { workers: Set<string>; partitions: Set<string>; lookups: Set<string> } {
+  /** Removes the per-partition series (and the state series) not in `partitions` (`states`), and keeps these. */
+  private dropPartitions(pipeline: string, series: Series, partitions: Set<string>, states: Set<string>): void {
+    for (const key of series.partitions) {
+      if (partitions.has(key)) continue;
+      const [source, partition] = JSON.parse(key) as [string, string];
+      for (const g of [this.lag, this.watermarkLag, this.restoreSeconds]) g.remove({ pipeline, source, partition });
+    }
+    for (const key of series.states) {
+      if (states.has(key)) continue;
+      const [source, partition, operator] = JSON.parse(key) as [string, string, string];
+      this.stateEntries.remove({ pipeline, source, partition, operator });
+    }
+    series.partitions = partitions;
+    series.states = states;
+  }
+
+  private seriesOf(pipeline: string): Series {
     let s = this.series.get(pipeline);
-    if (!s) this.series.set(pipeline, (s = { workers: new Set(), partitions: new Set(), lookups: new Set() }));
+    if (!s) this.series.set(pipeline, (s = { workers: new Set(), partitions: new Set(), states: new Set(), lookups: new Set() }));
     return s;
   }
+}
+
+/** The labelled series a pipeline has, to remove those that go away. */
+interface Series {
+  workers: Set<string>;
+  partitions: Set<string>;
+  /** State series: source, partition, operator. */
+  states: Set<string>;
+  lookups: Set<string>;
 }

@@ -73,6 +73,13 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     maxInflightPerPartition: { type: 'int', doc: 'Unacknowledged batches per partition.', default: 4, min: 1 },
     maxInflightPerWorker: { type: 'int', doc: 'Unanswered batches per worker.', default: 16, min: 1 },
     maxBufferedRecords: { type: 'int', doc: 'Records read and not yet acknowledged, over all partitions of a pipeline.', default: 200_000, min: 1 },
+    workerMemory: {
+      type: 'int',
+      doc: 'Heap limit of each worker thread, MB: stateful operators keep their state there. A worker past it stops the pipeline with an error naming this key, instead of the process running out of memory.',
+      env: 'SENSEI_WORKER_MEMORY_MB',
+      default: 2048,
+      min: 64,
+    },
     stateDir: {
       type: 'string',
       doc: 'Directory of the local stores of stateful pipelines (one subdirectory each), kept across restarts so that state need not be read back from the changelog; unset: each run keeps its own, removed at its end.',
@@ -168,6 +175,7 @@ export interface DaemonConfig {
     maxInflightPerPartition: number;
     maxInflightPerWorker: number;
     maxBufferedRecords: number;
+    workerMemory: number;
     stateDir: string | undefined;
     statusInterval: number;
   };
