@@ -4,7 +4,7 @@
  *
  *   npm run bench                       full run
  *   npm run bench -- --quick            fewer rows and repetitions
- *   npm run bench -- --only throughput  some sections: transfers, throughput, pauses, lsp, kafka, windows, postgres, lookup
+ *   npm run bench -- --only throughput  some sections: transfers, throughput, pauses, state, lsp, kafka, windows, postgres, lookup
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -12,13 +12,14 @@ import { startPipeline, type MoveReport, type PipelineEvent } from '../runtime/i
 import { measureTransfers, type TransferResult } from './transfer.ts';
 import { benchKafka, kafkaTable } from './kafka.ts';
 import { benchKafkaWindowsApart, windowsTable } from './kafka-windows.ts';
+import { benchState, stateTable } from './state.ts';
 import { benchLookup } from './lookup.ts';
 import { benchLsp } from './lsp.ts';
 import { benchPostgres } from './postgres.ts';
 import { benchEnvironment, benchPlan, generateRows, handLoop, type RowSize } from './workload.ts';
 
 const quick = process.argv.includes('--quick');
-const SECTIONS = ['transfers', 'throughput', 'pauses', 'lsp', 'kafka', 'windows', 'postgres', 'lookup'] as const;
+const SECTIONS = ['transfers', 'throughput', 'pauses', 'state', 'lsp', 'kafka', 'windows', 'postgres', 'lookup'] as const;
 const only = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--only' ? a.split(',') : []));
 const unknownSection = only.find((s) => !(SECTIONS as readonly string[]).includes(s));
 if (unknownSection !== undefined) throw new Error(`--only: no section ${unknownSection} (sections: ${SECTIONS.join(', ')})`);
@@ -214,6 +215,9 @@ async function main(): Promise<void> {
     console.log(`(average interval between two results of one partition over the run: ${p.resultIntervalMs.toFixed(1)} ms)`);
   }
 
+  const state = runs('state') ? await benchState({ quick }) : undefined;
+  if (state) console.log(`\n${stateTable(state)}`);
+
   const lsp = runs('lsp') ? await benchLsp() : undefined;
   if (lsp) {
     console.log(`\nLanguage server: re-check after an edit of a ${lsp.lines}-line file (${lsp.edits} edits)`);
@@ -234,7 +238,7 @@ async function main(): Promise<void> {
 
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const file = new URL(`./results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
-  writeFileSync(file, JSON.stringify({ machine, quick, transfers, throughput: results, pauses: p, lsp, kafka, windows, postgres, lookup }, null, 2));
+  writeFileSync(file, JSON.stringify({ machine, quick, transfers, throughput: results, pauses: p, state, lsp, kafka, windows, postgres, lookup }, null, 2));
   console.log(`\nwritten ${file.pathname}`);
 }
 
