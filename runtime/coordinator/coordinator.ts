@@ -9,7 +9,7 @@
  * - data-path.ts: reading, dispatch and backpressure, sink fan-out and
  *   acknowledgements;
  * - placement.ts: the pool, moves between workers, crash recovery;
- * - tasks.ts: the task table and its checkpoint rules;
+ * - tasks.ts: the task table; state-log.ts: stateful tasks' state;
  * - status.ts: status, summary and the metrics file.
  */
 import { availableParallelism } from 'node:os';

@@ -3,7 +3,8 @@
  * stores in the plan (`PlanOperator.stores`); the runtime opens them per
  * task, builds the operator from its registry entry, hands it to the chain
  * (`ChainContext.operators`), drives its time, and snapshots its stores when
- * the task moves or checkpoints. The operator only handles records and time.
+ * the task moves, and reports their changes for the state log. The operator
+ * only handles records and time.
  */
 import type { WindowResult } from '../../src/plan/chain.ts';
 import type { PlanOperator } from '../../src/plan/plan.ts';

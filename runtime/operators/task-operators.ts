@@ -2,7 +2,8 @@
  * The stateful operators of one task, with their stores and the task's
  * event time: built when a task is assigned (from the state it had
  * elsewhere), told after each batch how far its records' times reached,
- * and snapshotted when the task moves or checkpoints. Workers and
+ * and snapshotted when the task moves; their changes go to the state
+ * log after each batch (tracked in workers). Workers and
  * `sensei test` share it.
  */
 import type { PartitionState, WindowResult } from '../../src/plan/chain.ts';

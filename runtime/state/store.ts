@@ -3,7 +3,7 @@
  * moves with the task. Operators declare their stores in the plan
  * (`PlanStore`: key schema, value schema, retention); the runtime opens
  * them, hands them to the operator, and snapshots them when the task moves
- * to another worker or checkpoints (Kafka Streams' `StateStore`, reduced to
+ * to another worker (Kafka Streams' `StateStore`, reduced to
  * what the operators use).
  *
  * Stores live in memory, in the worker that owns the task. A durable run
@@ -28,13 +28,13 @@ export interface KeyValueStore<K = unknown, V = unknown> {
   readonly size: number;
   /**
    * The store's contents as data that survives structured clone (what a
-   * move or checkpoint carries). Valid until the next change: posting it to
+   * move carries). Valid until the next change: posting it to
    * another thread copies it.
    */
   snapshot(): StoreSnapshot;
 }
 
-/** A store's contents, as a checkpoint or a moving task carries them. */
+/** A store's contents, as a moving task carries them. */
 export type StoreSnapshot = Map<unknown, unknown>;
 
 /** Opens the stores of one task: empty, or from the snapshot it had elsewhere; `tracked`: it reports its changes. */

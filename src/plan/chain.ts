@@ -41,7 +41,7 @@ export interface Rejection {
   value: unknown;
 }
 
-/** A task's state as it moves or checkpoints. Survives structured clone. */
+/** A task's state as it moves between workers or is restored. Survives structured clone. */
 export interface PartitionState {
   /** Per stateful operator id, per store name, the store's contents. */
   stores: Record<string, Record<string, Map<unknown, unknown>>>;
