@@ -36,6 +36,8 @@ import type { Task } from './tasks.ts';
 export class StateLog {
   /** The codecs of each chain's operators, by chain index. */
   private readonly codecs: Map<string, StoreCodec>[][];
+  /** Changelogs whose logs exist (prepare). */
+  private readonly prepared = new Set<StateChangelog>();
 
   private constructor(
     private readonly plan: Plan,
@@ -63,7 +65,11 @@ export class StateLog {
    */
   async prepare(task: Task): Promise<void> {
     const changelog = task.source.reader.changelog;
-    if (changelog) await changelog.prepare(this.logs(task).map((l) => l.name));
+    // One source's tasks share their logs (a partition each): made sure of once.
+    if (changelog && !this.prepared.has(changelog)) {
+      this.prepared.add(changelog);
+      await changelog.prepare(this.logs(task).map((l) => l.name));
+    }
     if (!task.source.reader.commit || changelog?.transactional) await this.store.clear(task.source.plan.name, task.partition);
   }
 

@@ -85,26 +85,20 @@ export class Aggregate implements StatefulOperator {
     } else this.groups.touch(group);
     const w = this.window;
     if (!w) {
-      const one = list[0] ?? this.open(group, list, null, null, definition);
-      if (time > one.t) one.t = time;
-      found.push(one);
+      found.push(this.withTime(list[0] ?? this.open(group, list, null, null, definition), time));
     } else if (w.shape === 'session') {
       const session = this.session(group, list, time, w.sizeMs, definition);
       if (!session) return null;
       found.push(session);
     } else {
-      for (const [start, end] of bounds(w, time)) {
-        if (end <= this.watermark) continue;
-        let open: OpenWindow | undefined;
-        for (const candidate of list) {
-          if (candidate.s === start && candidate.e === end) {
-            open = candidate;
-            break;
-          }
+      if (w.shape === 'tumbling') {
+        // One window per record: computed here, without the bounds list hopping and cumulating windows need.
+        const start = time - mod(time, w.sizeMs);
+        if (start + w.sizeMs > this.watermark) found.push(this.windowOf(group, list, start, start + w.sizeMs, time, definition));
+      } else {
+        for (const [start, end] of bounds(w, time)) {
+          if (end > this.watermark) found.push(this.windowOf(group, list, start, end, time, definition));
         }
-        open ??= this.open(group, list, start, end, definition);
-        if (time > open.t) open.t = time;
-        found.push(open);
       }
       if (found.length === 0) {
         if (list.length === 0) this.groups.delete(group);
@@ -144,6 +138,19 @@ export class Aggregate implements StatefulOperator {
     const results = this.closed;
     this.closed = [];
     return results;
+  }
+
+  /** The group's window [start, end), opened if it is not yet, with `time` added to its latest. */
+  private windowOf(group: unknown, list: OpenWindow[], start: number, end: number, time: number, definition: AccumulatorDefinition): OpenWindow {
+    let open: OpenWindow | undefined;
+    for (const candidate of list) {
+      if (candidate.s === start && candidate.e === end) {
+        open = candidate;
+        break;
+      }
+    }
+    open ??= this.open(group, list, start, end, definition);
+    return this.withTime(open, time);
   }
 
   private open(group: unknown, list: OpenWindow[], start: number | null, end: number | null, definition: AccumulatorDefinition): OpenWindow {
