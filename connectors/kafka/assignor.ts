@@ -85,12 +85,20 @@ export function movedPartitions(before: GroupAssignment, after: GroupAssignment)
 
 export const STICKY_PROTOCOL = 'SenseiSticky';
 
+/** The member's standing while its hook runs before a rejoin. */
+export interface Membership {
+  /** The coordinator no longer knows the member: its partitions are already elsewhere. */
+  readonly lost: boolean;
+  /** Asks the coordinator now; false once it no longer knows the member. */
+  confirm(): Promise<boolean>;
+}
+
 /** What the adapter needs from the consumer it serves. */
 export interface AssignorHost {
   /** The partitions this member owns now, sent along when it (re)joins. */
   owned(): Record<string, number[]>;
-  /** Called before the member sends JoinGroup (see rebalance-hook.ts); `lost` when its membership expired. */
-  beforeJoin(lost: boolean): Promise<void>;
+  /** Called before the member sends JoinGroup (see rebalance-hook.ts), while the member heartbeats. */
+  beforeJoin(membership: Membership): Promise<void>;
   /** The runtime's assignor (`SourceContext.assignor`), used when this member leads the group. */
   readonly assignor: GroupAssignor;
   /** Joins as this static member (static-membership.ts); dynamic membership when undefined. */
@@ -131,7 +139,7 @@ export function stickyAssigner(host: AssignorHost): PartitionAssigner {
           memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: assignment.get(m.memberId) ?? {}, userData: Buffer.alloc(0) }),
         }));
       },
-      [BEFORE_JOIN]: (lost) => host.beforeJoin(lost),
+      [BEFORE_JOIN]: (membership) => host.beforeJoin(membership),
       [GROUP_INSTANCE_ID]: host.groupInstanceId,
     };
     return assigner;

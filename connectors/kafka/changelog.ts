@@ -109,6 +109,19 @@ export class KafkaChangelog implements StateChangelog {
         if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
         for (const [p, r] of pending) consumer.seek({ topic, partition: p, offset: String(r.read.from) });
       });
+      /** A partition read past the end the topic had (control records and aborted records hold offsets too) is done. */
+      const reached = (partition: number, through: number) => {
+        const r = pending.get(partition);
+        if (!r || through < r.end) return;
+        pending.delete(partition);
+        consumer.pause([{ topic, partitions: [partition] }]);
+        r.read.resolve({ entries: r.entries, next: r.end });
+        if (pending.size === 0) done!();
+      };
+      // A fetch of only a transaction marker (the end of a log after a commit) or aborted records never reaches eachBatch.
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        if (e.payload.batchSize === 0) reached(e.payload.partition, Number(e.payload.lastOffset) + 1);
+      });
       await consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
@@ -118,13 +131,7 @@ export class KafkaChangelog implements StateChangelog {
             if (Number(m.offset) < r.read.from || Number(m.offset) >= r.end) continue;
             r.entries.push({ key: m.key ?? Buffer.alloc(0), value: m.value });
           }
-          // Past the end the topic had (control records and aborted records count: they hold offsets too).
-          if (Number(batch.lastOffset()) + 1 >= r.end) {
-            pending.delete(batch.partition);
-            consumer.pause([{ topic, partitions: [batch.partition] }]);
-            r.read.resolve({ entries: r.entries, next: r.end });
-            if (pending.size === 0) done!();
-          }
+          reached(batch.partition, Number(batch.lastOffset()) + 1);
         },
       });
       await finished;

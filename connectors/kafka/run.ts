@@ -11,8 +11,9 @@
  *   (no new batches handed to the runtime), waits until every handed-out
  *   batch is acknowledged (its output is in the transaction), adds the
  *   sources' positions to the transaction and commits it. A rebalance does
- *   the same before the member rejoins. Records and the offsets they advance
- *   therefore always commit together.
+ *   the same before the member rejoins, once the coordinator confirmed the
+ *   member is still in the group (no other member owns its partitions yet).
+ *   Records and the offsets they advance therefore always commit together.
  */
 import { hostname } from 'node:os';
 import type { IHeaders, Kafka } from 'kafkajs';
@@ -40,6 +41,8 @@ export interface RunSource {
   /** Next offsets to commit per partition (everything before them is acknowledged), and marks them committed once `commit` resolves. */
   positions(): { partition: number; offset: string }[];
   committed(positions: { partition: number; offset: string }[]): void;
+  /** False while a rebalance may have given its partitions to another member (no transaction may commit). */
+  mayCommit(): boolean;
   /** The fetched records at these offsets (undefined where the source no longer has one). */
   records(partition: number, offsets: ArrayLike<number>): (InputRecord | undefined)[];
 }
@@ -140,6 +143,8 @@ export class KafkaRun {
     const sources = [...this.sources.values()];
     await Promise.all(sources.map((s) => s.hold()));
     try {
+      // The source's rebalance hook commits once it knows the member kept its partitions until now.
+      if (!sources.every((s) => s.mayCommit())) return;
       const positions = sources.map((s) => ({ source: s, partitions: s.positions() }));
       const byGroup = new Map<string, GroupOffsets>();
       for (const { source, partitions } of positions) {

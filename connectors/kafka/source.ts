@@ -23,7 +23,7 @@
 import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
 import { recordNode } from '../../src/formats/schema.ts';
 import type { AssignmentChange, GroupAssignor, RecordHeaders, SourceBatch, SourceContext, SourceReader } from '../../src/spi/connector.ts';
-import { stickyAssigner } from './assignor.ts';
+import { stickyAssigner, type Membership } from './assignor.ts';
 import { kafkaClient, kafkaOptions, brokersOf, retryRetriable } from './client.ts';
 import { installRebalanceHook } from './rebalance-hook.ts';
 import { releaseCoordinators } from './static-membership.ts';
@@ -176,8 +176,8 @@ class KafkaSource implements SourceReader, RunSource {
   private readonly run: KafkaRun;
   private consumer!: Consumer;
   private holds = 0;
-  /** Held from the start of a rebalance until the new assignment arrives. */
-  private rejoining: { since: number } | undefined;
+  /** Held from the start of a rebalance until the new assignment arrives; `member` once the drained member confirmed it is still in the group. */
+  private rejoining: { since: number; member: boolean } | undefined;
   private drainWaiters: (() => void)[] = [];
   private error: Error | undefined;
   private closing = false;
@@ -466,11 +466,11 @@ class KafkaSource implements SourceReader, RunSource {
     return { [this.topic]: mine };
   }
 
-  /** Before (re)joining the group: stop, drop what was fetched ahead, drain, commit. */
-  async beforeJoin(lost: boolean): Promise<void> {
+  /** Before (re)joining the group: stop, drop what was fetched ahead, drain, and commit while still a member. */
+  async beforeJoin(membership: Membership): Promise<void> {
     const owning = this.parts.some((p) => p.owned);
     if (!this.rejoining) {
-      this.rejoining = { since: performance.now() };
+      this.rejoining = { since: performance.now(), member: false };
       this.holds++;
     }
     const resume: number[] = [];
@@ -483,13 +483,20 @@ class KafkaSource implements SourceReader, RunSource {
     if (resume.length > 0) this.consumer.resume([{ topic: this.topic, partitions: resume }]);
     if (!owning) return;
     await this.whenDrained();
-    if (lost) {
+    // Expired before the hook, or during a drain that outlasted the rebalance timeout: the partitions are elsewhere.
+    if (membership.lost || !(await membership.confirm())) {
       for (const p of this.parts) p.owned = false;
       if (this.run.exactlyOnce) await this.run.lose(`kafka source ${this.name} lost its consumer-group membership`);
       return;
     }
+    this.rejoining.member = true;
     if (this.run.exactlyOnce) await this.run.commit().catch(() => {});
     else await this.commitAcknowledged();
+  }
+
+  /** Exactly-once: false from the start of a rebalance until the drained member knows it is still in the group. */
+  mayCommit(): boolean {
+    return !this.rejoining || this.rejoining.member;
   }
 
   private assigned(partitions: number[]): void {

@@ -53,13 +53,23 @@ export class DataPath {
     if (this.run.over) return;
     const owner = task.owner;
     if (owner && !task.moving && owner.alive) {
+      let covered = false;
       for (const b of task.batches) {
         if (b.sentTo || b.done || b.answered) continue;
+        // Read before the task's state was restored, and all in that state already: done.
+        if (!b.end && b.lastOffset <= task.skipThrough) {
+          b.answered = b.done = covered = true;
+          continue;
+        }
         if (owner.inflight >= this.limits.maxPerWorker) {
           owner.blocked.add(task.id);
           break;
         }
         this.send(task, b, owner);
+      }
+      if (covered) {
+        this.acknowledge(task);
+        return;
       }
     }
     if (task.reading || task.exhausted || task.batches.length >= this.limits.maxPerTask) return;
@@ -90,14 +100,7 @@ export class DataPath {
           this.run.checkFinished();
           return;
         }
-        // Records the task's restored state already holds were read again: they are done.
-        const fresh = raw.offsets.at(-1)! > task.skipThrough ? skipCovered(raw, task.skipThrough) : undefined;
-        if (!fresh) {
-          Promise.resolve(task.source.reader.commit?.(task.partition, raw.offsets.at(-1)!)).catch((e: Error) => this.run.fail(e));
-          this.pump(task);
-          return;
-        }
-        const batch = newBatch(task, fresh);
+        const batch = newBatch(task, raw);
         task.batches.push(batch);
         task.recordsIn += batch.count;
         this.run.counts.recordsIn += batch.count;
@@ -122,7 +125,9 @@ export class DataPath {
       return;
     }
     const src = task.source;
-    const packed = packSourceBatch(batch.raw, src.valueType, src.keyType, this.valueEncoder, this.keyEncoder, this.buffers);
+    // Records the task's restored state already holds were read again: only the rest is sent.
+    const raw = batch.raw.offsets[0]! <= task.skipThrough ? skipCovered(batch.raw, task.skipThrough) : batch.raw;
+    const packed = packSourceBatch(raw, src.valueType, src.keyType, this.valueEncoder, this.keyEncoder, this.buffers);
     batch.sentTo = worker;
     task.sentSeq = batch.seq;
     worker.inflight++;
@@ -171,7 +176,8 @@ export class DataPath {
     }
     const written = Promise.race([Promise.all(writes).then(() => true), abandoned]);
     // A stateful batch is acknowledged once its state changes are kept too, after its output.
-    const kept = msg.changes ? this.state.persist(task, msg.changes, written, batch.lastOffset) : written;
+    // Its changes are kept only if the batch is still this worker's when their turn comes (a crash before may have sent it again).
+    const kept = msg.changes ? this.state.persist(task, msg.changes, () => written.then((ok) => ok && batch.sentTo === worker), batch.lastOffset) : written;
     kept.then(
       (ok) => {
         if (ok === false) return;

@@ -120,7 +120,7 @@ export class Placement {
     run.counts.crashes++;
     const orphans = run.ownedBy(worker);
     run.options.onEvent?.({ type: 'worker-crash', worker: worker.id, error: error.message, partitions: orphans.length });
-    for (const t of orphans) orphan(t, worker);
+    for (const t of orphans) orphan(t, worker, this.state.stateful(t));
     // Moves waiting on this worker continue from the state log.
     for (const [, done] of worker.releases) done(undefined);
     worker.releases.clear();

@@ -79,14 +79,14 @@ export class StateLog {
   }
 
   /**
-   * Keeps a batch's changes once `written` resolves true (its output
-   * accepted), after the task's earlier batches; resolves true when they
-   * are stored, false when the answer was abandoned (its batch goes to
-   * another worker, which sends its own changes).
+   * Keeps a batch's changes, after the task's earlier batches, once
+   * `written` (asked then) resolves true: its output accepted. Resolves true
+   * when they are stored, false when the answer was abandoned (its batch
+   * goes to another worker, which sends its own changes).
    */
-  persist(task: Task, changes: StateChanges, written: Promise<boolean>, covered: number): Promise<boolean> {
+  persist(task: Task, changes: StateChanges, written: () => Promise<boolean>, covered: number): Promise<boolean> {
     const stored = task.stateWrites
-      .then(() => written)
+      .then(written)
       .then(async (ok) => {
         if (!ok) return false;
         const logOffsets = await this.appendToChangelogs(task, changes, covered);

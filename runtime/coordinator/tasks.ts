@@ -125,12 +125,16 @@ export function needsWorker(task: Task): boolean {
 
 /**
  * The task's worker died: batches it did not answer, or whose output it had
- * not finished writing itself, go to the next owner.
+ * not finished writing itself, go to the next owner. In a stateful task the
+ * answers after such a batch go too: their state changes were computed on
+ * top of its own, which is not kept.
  */
-export function orphan(task: Task, dead: WorkerHandle): void {
+export function orphan(task: Task, dead: WorkerHandle, stateful: boolean): void {
   task.owner = undefined;
+  let reset = false;
   for (const b of task.batches) {
-    if (b.sentTo !== dead || (b.answered && !b.onWritten)) continue;
+    if (b.sentTo !== dead || b.done || (b.answered && !b.onWritten && !(stateful && reset))) continue;
+    reset = true;
     b.sentTo = undefined;
     b.answered = false;
     b.onWritten = undefined;

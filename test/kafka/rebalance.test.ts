@@ -1,18 +1,22 @@
 // Rebalances during a Kafka → Kafka run: the worker pool grows and shrinks, and a second
 // `sensei run` process joins the consumer group and leaves it again. Partitions that
 // move are drained and committed before they go (rebalance-hook.ts), so nothing is lost,
-// nothing is duplicated and every key keeps its order.
+// nothing is duplicated and every key keeps its order. A drain that outlasts the session
+// timeout (a sink held by a lock) keeps the member in the group.
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RegistryClient } from '../../connectors/kafka/registry-client.ts';
 import { startPipeline } from '../../runtime/index.ts';
 import { startSchemaRegistry } from '../support/schema-registry.ts';
-import { createTopics, deleteTopics, groupAssignment, readTopic, unique } from './helpers.ts';
+import { createTopics, deleteTopics, groupAssignment, produce, readTopic, unique } from './helpers.ts';
 import { compilePlan } from '../support/compile.ts';
 import { audit, decodeEvents, events, pipelineFile, produceEvents, startSensei, topicSize, waitFor } from './processes.ts';
 import { readFileSync } from 'node:fs';
 import type { AssignmentChange } from '../../src/spi/connector.ts';
 import { builtinEnvironment } from '../../connectors/registry.ts';
+import pg from 'pg';
+import { kafkaBrokers, pgUrl } from '../support/services.ts';
+import { sql } from '../postgres/helpers.ts';
 
 const KEYS = 48;
 
@@ -122,5 +126,49 @@ test.serial('a second process joins the group and leaves it: nothing lost or dup
   } finally {
     await deleteTopics(input, output);
     await registry.close();
+  }
+});
+
+test.serial('a drain longer than the session timeout keeps the member in the group: the joining member gets only its share', async (t) => {
+  const [input, group] = [unique('slowdrain-in'), unique('slowdrain')];
+  const tables = [unique('slow_drain_a').replaceAll('-', '_'), unique('slow_drain_b').replaceAll('-', '_')];
+  // Each member writes its own table, so the lock that holds the first one's sink does not hold the second one's start.
+  // The pipeline's name is new too: the sink keeps the offsets it wrote per pipeline, and skips what they cover.
+  const pipeline = unique('slow_drain').replaceAll('-', '_');
+  const plan = (table: string) => compilePlan(`
+pipeline ${pipeline}
+schema Row { id: long }
+source rows: Row from kafka { topic: "${input}", brokers: "${kafkaBrokers().join(',')}", group: "${group}", format: json, session_timeout: 6s, commit_interval: 200ms }
+sink rows to postgres { url: "${pgUrl()}", table: "${table}", create: true }
+`);
+  const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ partition: (from + i) % 4, value: JSON.stringify({ id: from + i }) }));
+  const reports: AssignmentChange[][] = [[], []];
+  const start = (i: number) => startPipeline(plan(tables[i]!), { env: builtinEnvironment(), workers: 1, onEvent: (e) => void (e.type === 'assignment' && reports[i]!.push(e)) });
+  const count = async (table: string) => Number((await sql<{ n: string }>(`SELECT count(DISTINCT id) AS n FROM ${table}`))[0]!.n);
+  const lock = new pg.Client({ connectionString: pgUrl() });
+  try {
+    await createTopics([input, 4]);
+    await produce(input, rows(0, 100));
+    const first = start(0);
+    await waitFor('the first member to write the first rows', async () => (await count(tables[0]!).catch(() => 0)) === 100);
+    await lock.connect();
+    await lock.query(`BEGIN; LOCK TABLE ${tables[0]} IN ACCESS EXCLUSIVE MODE`);
+    await produce(input, rows(100, 200));
+    await sleep(1000);
+    // The second member's join starts a rebalance; the first one's drain waits on the lock for two and a half session timeouts.
+    const second = start(1);
+    await sleep(15_000);
+    await lock.query('COMMIT');
+    await waitFor('every row written', async () => (await count(tables[0]!)) + (await count(tables[1]!).catch(() => 0)) >= 200);
+    await waitFor('the second member to own its share', async () => (await groupAssignment(group, input)).every((a) => a.length === 2));
+    t.deepEqual(reports[1]!.map((r) => r.gained.length), [2], `the joining member got two partitions, never the first one's four: ${JSON.stringify(reports)}`);
+    t.true(reports[0]!.some((r) => r.kept.length === 2 && r.lost.length === 2), `the first member kept two: ${JSON.stringify(reports[0])}`);
+    first.stop();
+    second.stop();
+    await Promise.all([first.done, second.done]);
+  } finally {
+    await lock.end().catch(() => {});
+    await deleteTopics(input);
+    for (const table of tables) await sql(`DROP TABLE IF EXISTS ${table}`);
   }
 });
