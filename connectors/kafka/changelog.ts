@@ -119,8 +119,9 @@ export class KafkaChangelog implements StateChangelog {
         if (pending.size === 0) done!();
       };
       // A fetch of only a transaction marker (the end of a log after a commit) or aborted records never reaches eachBatch.
+      // (Without a first offset, all it held was before the position: kafkajs then reports a last offset it did not read.)
       consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-        if (e.payload.batchSize === 0) reached(e.payload.partition, Number(e.payload.lastOffset) + 1);
+        if (e.payload.batchSize === 0 && e.payload.firstOffset !== null) reached(e.payload.partition, Number(e.payload.lastOffset) + 1);
       });
       await consumer.run({
         autoCommit: false,

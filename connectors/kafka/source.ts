@@ -215,7 +215,8 @@ class KafkaSource implements SourceReader, RunSource {
     });
     consumer.on(END_BATCH_PROCESS, (e) => {
       // Batches of only control records or aborted records never reach eachBatch; they still move the position.
-      if (e.payload.batchSize === 0 && !this.rejoining) this.enqueue(e.payload.partition, [], Number(e.payload.lastOffset) + 1, e.payload.highWatermark);
+      // (Without a first offset, all it held was before the position: kafkajs then reports a last offset it did not read.)
+      if (e.payload.batchSize === 0 && e.payload.firstOffset !== null && !this.rejoining) this.enqueue(e.payload.partition, [], Number(e.payload.lastOffset) + 1, e.payload.highWatermark);
     });
     consumer.on(CRASH, (e) => {
       // kafkajs restarts after any error its retries gave up on; only a retriable root cause (the broker away) is worth it.
@@ -485,7 +486,10 @@ class KafkaSource implements SourceReader, RunSource {
     await this.whenDrained();
     // Expired before the hook, or during a drain that outlasted the rebalance timeout: the partitions are elsewhere.
     if (membership.lost || !(await membership.confirm())) {
-      for (const p of this.parts) p.owned = false;
+      // Reported at once: the runtime drops their tasks' state, and restores it from the changelogs should they come back.
+      const lost = this.parts.flatMap((p, i) => (p.owned ? [i] : []));
+      this.forget(lost);
+      this.ctx.assigned?.({ pauseMs: 0, kept: [], gained: [], lost });
       if (this.run.exactlyOnce) await this.run.lose(`kafka source ${this.name} lost its consumer-group membership`);
       return;
     }
@@ -505,7 +509,7 @@ class KafkaSource implements SourceReader, RunSource {
     this.parts.forEach((p, i) => {
       if (p.owned && !now.has(i)) {
         report.lost.push(i);
-        Object.assign(p, { owned: false, handed: [], through: undefined, committable: undefined, committed: undefined });
+        this.forget([i]);
       } else if (!p.owned && now.has(i)) {
         report.gained.push(i);
         p.owned = true;
@@ -530,6 +534,11 @@ class KafkaSource implements SourceReader, RunSource {
     }
     this.ctx.assigned?.(report);
     this.wakeAll();
+  }
+
+  /** Partitions no longer this member's: nothing of their positions is kept. */
+  private forget(partitions: number[]): void {
+    for (const i of partitions) Object.assign(this.parts[i]!, { owned: false, handed: [], through: undefined, committable: undefined, committed: undefined });
   }
 
   /** Bounded runs: where newly owned partitions start, so an empty remainder ends at once. */

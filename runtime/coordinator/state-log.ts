@@ -140,16 +140,18 @@ export class StateLog {
     let last: Meta | undefined;
     read.forEach(({ entries }, i) => {
       const changes: StoreChanges = { operator: logs[i]!.operator, store: logs[i]!.store, keys: [], values: [] };
+      /** The log's last meta entry: what its state covers. */
+      let meta: Meta | undefined;
       for (const e of entries) {
         if (e.key[0] === META_KEY[0]) {
-          const meta = JSON.parse(Buffer.from(e.value!).toString('utf8')) as Meta;
-          // A crash between two logs' appends leaves one behind: the state covers only what every log has.
-          if (!last || meta.covered < last.covered) last = meta;
+          meta = JSON.parse(Buffer.from(e.value!).toString('utf8')) as Meta;
           continue;
         }
         changes.keys.push(e.key.subarray(1));
         changes.values.push(e.value);
       }
+      // A crash between two logs' appends leaves one behind: the state covers only what every log has.
+      if (meta && (!last || meta.covered < last.covered)) last = meta;
       stores.push(changes);
     });
     if (!last) return false;

@@ -1,12 +1,17 @@
-// Changelog topics (connectors/kafka/changelog.ts) under exactly-once, against the
-// broker: a read gives back only committed entries, and a read that starts at a
-// transaction marker (where a log ends after a commit) ends at once, with nothing,
-// instead of waiting for a record that never comes.
+// Changelog topics (connectors/kafka/changelog.ts) against the broker. Under
+// exactly-once a read gives back only committed entries, and a read that starts at
+// a transaction marker (where a log ends after a commit) ends at once, with nothing,
+// instead of waiting for a record that never comes. A task restored from the
+// changelogs alone (runtime/coordinator/state-log.ts) covers what the last batch's
+// meta entry says: it skips the records up to there, with that batch's event time.
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaChangelog } from '../../connectors/kafka/changelog.ts';
 import { kafkaClient } from '../../connectors/kafka/client.ts';
 import { KafkaRun } from '../../connectors/kafka/run.ts';
+import { StateLog } from '../../runtime/coordinator/state-log.ts';
+import { newTask, type Source } from '../../runtime/coordinator/tasks.ts';
+import type { SourceReader } from '../../src/spi/connector.ts';
 import { compilePlan } from '../support/compile.ts';
 import { kafkaBrokers } from '../support/services.ts';
 import { createTopics, deleteTopics, unique } from './helpers.ts';
@@ -20,8 +25,9 @@ test.serial('exactly-once changelog: reads hold committed entries only, and a re
 pipeline changelog_read
 schema Row { id: long }
 source rows: Row from kafka { topic: "${input}", brokers: "${brokers}", group: "${group}", format: json }
-sink rows to kafka { topic: "${output}", brokers: "${brokers}", format: json, guarantee: exactly_once }
+sink rows to kafka { topic: "${output}", brokers: "${brokers}", format: json, guarantee: exactly_once, transaction_interval: 1h }
 `);
+  // The run commits when the test says so (transaction_interval: 1h).
   const [source, sink] = [plan.sources[0]!.options, plan.sinks[0]!.options];
   const run = KafkaRun.of(new AbortController().signal, plan.pipeline);
   run.requireExactlyOnce(sink);
@@ -38,6 +44,9 @@ sink rows to kafka { topic: "${output}", brokers: "${brokers}", format: json, gu
 
     const next = await changelog.append(LOG, 1, [entry('a', '1'), entry('b', '2')]);
     await run.commit();
+    // The transaction coordinator writes the commit marker after the commit returns: wait until it is in the log.
+    const end = async () => Number((await admin.fetchTopicOffsets(changelog.topic(LOG))).find((p) => p.partition === 1)!.high);
+    while ((await end()) <= next) await sleep(50);
     const fromMarker = await Promise.race([changelog.read(LOG, 1, next), sleep(20_000).then(() => 'still waiting')]);
     t.deepEqual(fromMarker, { entries: [], next: next + 1 }, 'past the commit marker, nothing: the read ends where the log ends');
 
@@ -52,5 +61,50 @@ sink rows to kafka { topic: "${output}", brokers: "${brokers}", format: json, gu
     await run.sinkClosed();
     await admin.disconnect();
     await deleteTopics(input, output, changelog.topic(LOG));
+  }
+});
+
+test.serial('a task restored from its changelogs alone covers what the last batch kept: its offset and its event time', async (t) => {
+  const [input, output, group] = [unique('cl-restore-in'), unique('cl-restore-out'), unique('cl-restore')];
+  const brokers = kafkaBrokers().join(',');
+  const plan = compilePlan(`
+pipeline changelog_restore
+schema Order { country: string, amount: long, at: timestamp_millis }
+source orders: Order from kafka { topic: "${input}", brokers: "${brokers}", group: "${group}", format: json } event time at partitioned by country
+stream revenue = orders | window tumbling 10s | group by country { orders: count(), revenue: sum(amount) }
+sink revenue to kafka { topic: "${output}", brokers: "${brokers}", format: json }
+`);
+  const options = plan.sources[0]!.options;
+  const run = KafkaRun.of(new AbortController().signal, plan.pipeline);
+  const kafka = kafkaClient(options);
+  const admin = kafka.admin();
+  await admin.connect();
+  const changelog = new KafkaChangelog(kafka, admin, run, options, group, 1);
+  // What the state log asks of a source: its changelogs, and that it resumes where it committed.
+  const reader = { partitions: 1, changelog, commit: () => {} } as unknown as SourceReader;
+  const source: Source = { plan: plan.sources[0]!, reader, valueType: undefined as never, keyType: undefined, tasks: [], owned: undefined };
+  const writer = await StateLog.open(plan, undefined);
+  const reader2 = await StateLog.open(plan, undefined);
+  const operator = plan.chains[0]!.operators[0]!;
+  try {
+    await createTopics([input, 1], [output, 1]);
+    const writing = newTask(0, source, 0, 0);
+    await writer.prepare(writing);
+    // Three batches, each keeping its changes (none here) and a meta entry: the offset its state covers and the event time.
+    for (const [covered, watermark] of [[9, 1000], [19, 2000], [29, 3000]] as const) {
+      const changes = { stores: [{ operator: operator.id, store: operator.stores[0]!.name, keys: [], values: [] }], time: { highest: [watermark], watermark } };
+      t.true(await writer.persist(writing, changes, () => Promise.resolve(true), covered));
+    }
+    // Another process, without a local store, takes the partition.
+    const restoring = newTask(0, source, 0, 0);
+    const state = await reader2.restore(restoring);
+    t.is(restoring.skipThrough, 29, 'the records of all three batches are skipped when read again');
+    t.deepEqual(state?.time, { highest: [3000], watermark: 3000 }, 'the event time is the last batch\'s');
+  } finally {
+    await writer.close();
+    await reader2.close();
+    await run.sinkClosed();
+    await admin.disconnect();
+    await deleteTopics(input, output, changelog.topic(`${operator.id}/${operator.stores[0]!.name}`));
   }
 });
