@@ -35,7 +35,7 @@ const MINUTE = 60_000;
 const PIPELINE = `
 pipeline bench_windowed
 schema Row = avro "row.avsc"
-source rows: Row from kafka { SOURCE } event time created_at
+source rows: Row from kafka { SOURCE } event time created_at partitioned by customer_id
 stream per_minute = rows
   | window tumbling 1m
   | group by customer_id { orders: count(), revenue: sum(amount) }

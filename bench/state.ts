@@ -39,7 +39,7 @@ export interface StateBenchResult {
 const GROWING = `
 pipeline state_bench
 schema Row { id: string, email: string, amount: decimal(12, 2), note: string }
-source rows: Row from datagen { partitions: 2, seed: 3 }
+source rows: Row from datagen { partitions: 2, seed: 3 } partitioned by id
 stream per_id = rows | group by id { n: count(), total: sum(amount), email: last(email), note: last(note) }
 sink per_id to discard
 `;

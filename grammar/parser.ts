@@ -231,6 +231,23 @@ export class SenseiParser extends CstParser {
     this.CONSUME2(T.Name, { LABEL: 'connector' });
     this.OPTION(() => this.SUBRULE(this.optionsBlock));
     this.OPTION2(() => this.SUBRULE(this.eventTimeClause));
+    this.OPTION3(() => this.SUBRULE(this.partitionClause));
+  });
+
+  /** `partitioned by country, address.city`: the fields the source's records are spread over its partitions by. */
+  partitionClause = this.RULE('partitionClause', () => {
+    this.CONSUME(Kw.partitioned);
+    this.CONSUME(Kw.by);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.fieldPath, { LABEL: 'key' }) });
+  });
+
+  /** `address.city` */
+  fieldPath = this.RULE('fieldPath', () => {
+    this.CONSUME(T.Name, { LABEL: 'path' });
+    this.MANY(() => {
+      this.CONSUME(T.Dot);
+      this.CONSUME2(T.Name, { LABEL: 'path' });
+    });
   });
 
   /** `event time created_at lateness 10s idle 1m` */

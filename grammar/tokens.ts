@@ -74,7 +74,7 @@ const keywordCategories = {
   as: [SoftKeyword], union: [SoftKeyword], route: [SoftKeyword], on: [SoftKeyword], error: [SoftKeyword],
   dedupe: [SoftKeyword], within: [SoftKeyword], lookup: [SoftKeyword],
   window: [SoftKeyword], every: [SoftKeyword], gap: [SoftKeyword], emit: [SoftKeyword], group: [SoftKeyword],
-  event: [SoftKeyword], lateness: [SoftKeyword], idle: [SoftKeyword],
+  event: [SoftKeyword], lateness: [SoftKeyword], idle: [SoftKeyword], partitioned: [SoftKeyword],
   // types
   record: [SoftKeyword], enum: [SoftKeyword], array: [SoftKeyword], map: [SoftKeyword], fixed: [SoftKeyword],
   decimal: [SoftKeyword],

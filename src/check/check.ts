@@ -31,7 +31,7 @@ import { diagnostic, type Code } from '../diagnostics/codes.ts';
 import { hasErrors } from '../diagnostics/diagnostic.ts';
 import type { ConnectorSpecs } from '../spi/spec.ts';
 import type { AvroType, RecordField, RecordType } from '../types/avro-type.ts';
-import type { EventTimeClause, Expr, GroupOp, Identifier, LookupOp, Operator, SelectItem, StreamDecl, WindowOp } from '../syntax/ast.ts';
+import type { EventTimeClause, Expr, GroupOp, Identifier, LookupOp, Operator, PartitionClause, SelectItem, StreamDecl, WindowOp } from '../syntax/ast.ts';
 import { closestMatch } from '../syntax/suggest.ts';
 import { nonNull, nullableIf, isNullable, pascalCase, recordUnion, T, typesEqual, typeToString } from '../types/type-utils.ts';
 import type { ResolvedProgram, ResolvedSource, ResolvedStream } from '../resolve/resolve.ts';
@@ -64,6 +64,10 @@ interface Flow {
   rekeyed?: Span;
   /** A source that may have several partitions, when the records come from one (a `dedupe` is per partition). */
   partitioned?: string;
+  /** The fields its `partitioned by` names (paths in its schema), when it declares them. */
+  partitionKeys?: readonly string[];
+  /** Where those fields are in these records: a field path here → the source's path (see carryPartitioning). */
+  carried?: ReadonlyMap<string, string>;
   /** The source, when it declares no `event time` (windows then use record timestamps). */
   untimed?: string;
   /** Where a `group by` aggregated the records since they were read. */
@@ -112,9 +116,56 @@ interface CheckedStream {
 function sameInputs(before: CheckedStream, s: Extract<ResolvedStream, { kind: 'declared' }>, input: Flow, lookups: AvroType[]): boolean {
   const b = before.input;
   return s.inputs.length === 1 && b.errorPolicy === input.errorPolicy && b.partitioned === input.partitioned && b.rekeyed === input.rekeyed
+    && partitioningText(b) === partitioningText(input)
     && b.untimed === input.untimed && b.aggregated === input.aggregated
     && sameType(b.output, input.output) && sameType(b.keyType, input.keyType)
     && before.lookups.length === lookups.length && before.lookups.every((t, i) => sameType(t, lookups[i]!));
+}
+
+/** A flow's declared partitioning and where its fields are, as text to compare. */
+function partitioningText(f: Flow): string {
+  return `${f.partitionKeys?.join(',') ?? ''}|${[...(f.carried ?? [])].map(([here, at]) => `${here}=${at}`).join(',')}`;
+}
+
+/** The field path an expression reads unchanged (`country`, `address.city`); undefined for anything computed. */
+function fieldPath(e: TypedExpr): string | undefined {
+  if (e.k === 'field') return e.name;
+  if (e.k !== 'member') return undefined;
+  const object = fieldPath(e.object);
+  return object === undefined ? undefined : `${object}.${e.name}`;
+}
+
+/**
+ * Where a source's partitioning fields are after an operator: a `select`
+ * or a group key that passes one on unchanged (renamed or not) carries it,
+ * a field an operator adds in its place does not, and a `union` mixes
+ * records of other sources, so nothing is carried after it.
+ */
+function carryPartitioning(op: TypedOperator, carried: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+  switch (op.kind) {
+    case 'select':
+    case 'aggregate': {
+      const out = new Map<string, string>();
+      for (const f of op.kind === 'select' ? op.fields : op.keys) {
+        const from = fieldPath(f.value);
+        if (from === undefined) continue;
+        for (const [path, source] of carried) {
+          if (path === from) out.set(f.name, source);
+          else if (path.startsWith(`${from}.`)) out.set(f.name + path.slice(from.length), source);
+        }
+      }
+      return out;
+    }
+    case 'flat-map':
+    case 'lookup': {
+      const replaced = op.kind === 'flat-map' ? [op.as, ...(op.dropField === undefined ? [] : [op.dropField])] : [op.name];
+      return new Map([...carried].filter(([path]) => !replaced.some((n) => path === n || path.startsWith(`${n}.`))));
+    }
+    case 'union':
+      return new Map();
+    default:
+      return carried;
+  }
 }
 
 function sameType(a: AvroType, b: AvroType): boolean {
@@ -193,13 +244,16 @@ class ProgramChecker {
 
   private source(s: ResolvedSource): TypedSource | undefined {
     const schema = s.schema as RecordType;
+    const partitionKeys = s.decl.partitionedBy && this.partitionKeys(s.decl.partitionedBy, schema);
     this.flows.set(s.name, {
       output: schema, keyType: T.null, errorPolicy: 'dead_letter',
       ...(this.manyPartitions(s) ? { partitioned: s.name } : {}), ...(s.decl.eventTime ? {} : { untimed: s.name }),
+      ...(partitionKeys ? { partitionKeys, carried: new Map(partitionKeys.map((k) => [k, k])) } : {}),
     });
     const c = checkConnector(s.decl.connector, s.decl.options, 'source', this.connectors, this.diagnostics, { schema });
     const eventTime = s.decl.eventTime && this.eventTime(s.decl.eventTime, schema);
     if (s.decl.eventTime && !eventTime) return undefined;
+    if (s.decl.partitionedBy && !partitionKeys) return undefined;
     return c && { name: s.name, ...c, schema, keyType: T.null, ...(eventTime ? { eventTime } : {}), span: s.decl.span };
   }
 
@@ -217,6 +271,24 @@ class ProgramChecker {
     return { field, latenessMs: clause.lateness?.millis ?? 0, idleMs: clause.idle?.millis ?? DEFAULT_IDLE_MS };
   }
 
+  /** `partitioned by f, g.h`: fields of the source's records that may be group keys. */
+  private partitionKeys(clause: PartitionClause, schema: RecordType): string[] | undefined {
+    const exprs = new ExprChecker(this.diagnostics, schema);
+    const keys: string[] = [];
+    for (const path of clause.keys) {
+      const field = this.keepPath(path, exprs);
+      if (!field) return undefined;
+      const kind = nonNull(field.type).kind;
+      if (NOT_KEYS.has(kind)) {
+        return this.report('invalid-partitioning', field.span, `records are not partitioned by a ${kind}: a group key cannot be one`, {
+          hints: ['name the fields the producer keys its records by: `partitioned by country`'],
+        });
+      }
+      keys.push(fieldPath(field)!);
+    }
+    return keys;
+  }
+
   /** Whether a source may read from several partitions: the server's (Kafka), or a `partitions` option above 1. */
   private manyPartitions(s: ResolvedSource): boolean {
     const spec = this.connectors.get(s.decl.connector.name);
@@ -232,9 +304,11 @@ class ProgramChecker {
       const from = this.flows.get(s.kind === 'routed' ? s.from : s.decl.input.name);
       const rekeyed = typed.operators.findLast((o) => o.kind === 'key-by')?.span ?? from?.rekeyed;
       const aggregated = typed.operators.findLast((o) => o.kind === 'aggregate')?.span ?? from?.aggregated;
+      const carried = from?.carried && typed.operators.reduce((c, op) => carryPartitioning(op, c), from.carried);
       this.flows.set(typed.name, {
         output: typed.output, keyType: typed.keyType, errorPolicy: typed.errorPolicy,
         ...(rekeyed ? { rekeyed } : {}), ...(from?.partitioned ? { partitioned: from.partitioned } : {}),
+        ...(from?.partitionKeys ? { partitionKeys: from.partitionKeys } : {}), ...(carried ? { carried } : {}),
         ...(from?.untimed ? { untimed: from.untimed } : {}), ...(aggregated ? { aggregated } : {}),
       });
     }
@@ -283,6 +357,7 @@ class ProgramChecker {
     let keyType = input.keyType;
     let rekeyed = input.rekeyed;
     let aggregated = input.aggregated;
+    let carried = input.carried ?? new Map<string, string>();
     const operators: TypedOperator[] = [];
     let ok = true;
     let routed = false;
@@ -325,6 +400,8 @@ class ProgramChecker {
       if (result.op.kind === 'key-by') rekeyed = result.op.span;
       if (result.op.kind === 'aggregate') aggregated = result.op.span;
       if (result.op.kind === 'dedupe' && rekeyed && input.partitioned) this.dedupeAcrossPartitions(result.op.span, rekeyed, input.partitioned);
+      if (result.op.kind === 'aggregate' && input.partitioned) this.groupAcrossPartitions(result.op, input.partitioned, input.partitionKeys, carried);
+      carried = carryPartitioning(result.op, carried);
       record = { ...result.op.output, name: recordName };
       keyType = result.keyType;
       if (result.op.kind === 'route') {
@@ -480,6 +557,37 @@ class ProgramChecker {
   }
 
   /** `dedupe` keeps one record per key within each partition; after `key by` a key's records may sit in several. */
+  /**
+   * A `group` over a source that may have several partitions aggregates
+   * each partition's records on its own: right only when its keys carry
+   * every field the source declares it is `partitioned by`.
+   */
+  private groupAcrossPartitions(op: Extract<TypedOperator, { kind: 'aggregate' }>, source: string, keys: readonly string[] | undefined, carried: ReadonlyMap<string, string>): void {
+    const grouped = (k: string) => op.keys.some((key) => {
+      const path = fieldPath(key.value);
+      return path !== undefined && carried.get(path) === k;
+    });
+    if (op.keys.length > 0 && keys && keys.every(grouped)) return;
+    const by = op.keys.map((k) => k.name).join(', ');
+    const effect = 'each of its partitions aggregates its own records, so a group read from several partitions gives a result per partition';
+    if (op.keys.length === 0) {
+      this.report('group-across-partitions', op.span, `\`group\` without keys over source \`${source}\`, which may have several partitions: ${effect}`, {
+        hints: ['read the input from a single partition (a topic of one partition), or group by the fields the source is `partitioned by`'],
+        data: { source },
+      });
+      return;
+    }
+    const missing = keys?.filter((k) => !grouped(k)) ?? [];
+    this.report('group-across-partitions', op.span, keys
+      ? `\`group by ${by}\` over source \`${source}\`, partitioned by ${keys.map((k) => `\`${k}\``).join(', ')}: the keys do not carry ${missing.map((k) => `\`${k}\``).join(', ')}, and ${effect}`
+      : `\`group by ${by}\` over source \`${source}\`, which does not say how its records are partitioned: ${effect}`, {
+      hints: keys
+        ? [`add ${missing.map((k) => `\`${k}\``).join(', ')} to the group's keys, or produce the records keyed by the group's keys and declare that on the source`]
+        : [`if the producer keys the records by the group's keys (Kafka's default partitioner), declare it: \`source ${source}: … partitioned by ${by}\``, 'records are not repartitioned by key: produce them keyed by the group key'],
+      data: { source },
+    });
+  }
+
   private dedupeAcrossPartitions(at: Span, rekeyed: Span, source: string): void {
     this.report('dedupe-across-partitions', at, `\`dedupe\` drops repeats within each partition of source \`${source}\`, but \`key by\` does not move records between partitions: repeats of a key read from different partitions are all kept`, {
       hints: [

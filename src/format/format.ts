@@ -177,11 +177,17 @@ class Formatter {
       }
       case 'source': {
         const head = `source ${printName(d.name, 'name')}: ${printType(d.schema)} from ${printName(d.connector, 'name')}`;
+        const path = (p: Identifier[]) => p.map((n) => printName(n, 'any')).join('.');
         const et = d.eventTime;
-        if (!et) return this.withOptions(head, d, d.options, limit);
-        const first = this.withOptions(head, d, d.options, start(et), start(et));
-        const parts = [`event time ${et.path.map((p) => printName(p, 'any')).join('.')}`, ...(et.lateness ? [`lateness ${et.lateness.text}`] : []), ...(et.idle ? [`idle ${et.idle.text}`] : [])];
-        this.line(1, parts.join(' '), start(et), end(et), limit);
+        const pb = d.partitionedBy;
+        // Each clause after the options on a line of its own.
+        const clauses: [Node, string][] = [
+          ...(et ? [[et, [`event time ${path(et.path)}`, ...(et.lateness ? [`lateness ${et.lateness.text}`] : []), ...(et.idle ? [`idle ${et.idle.text}`] : [])].join(' ')] as [Node, string]] : []),
+          ...(pb ? [[pb, `partitioned by ${pb.keys.map(path).join(', ')}`] as [Node, string]] : []),
+        ];
+        if (clauses.length === 0) return this.withOptions(head, d, d.options, limit);
+        const first = this.withOptions(head, d, d.options, start(clauses[0]![0]), start(clauses[0]![0]));
+        clauses.forEach(([node, text], i) => this.line(1, text, start(node), end(node), clauses[i + 1] ? start(clauses[i + 1]![0]) : limit));
         return first;
       }
       case 'sink':

@@ -98,7 +98,15 @@ export interface SourceDecl extends Node {
   connector: Identifier;
   options: OptionEntry[];
   eventTime?: EventTimeClause;
+  partitionedBy?: PartitionClause;
 }
+
+/**
+ * `partitioned by country, address.city`: the fields by which the records
+ * were spread over the source's partitions (the Kafka producer's key), so a
+ * `group by` them finds each group in one partition.
+ */
+export interface PartitionClause extends Node { keys: Identifier[][] }
 
 /**
  * `event time created_at lateness 10s idle 1m`: the field that gives each

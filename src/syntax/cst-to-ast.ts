@@ -185,7 +185,8 @@ export class CstToAst {
         const connector = this.identifier(this.token(n, 'connector'));
         if (!name || !schema || !connector) return undefined;
         const eventTime = this.eventTime(this.node(n, 'eventTimeClause'));
-        return { kind: 'source', name, schema, connector, options: this.options(n), ...(eventTime ? { eventTime } : {}), span };
+        const partitionedBy = this.partitionedBy(this.node(n, 'partitionClause'));
+        return { kind: 'source', name, schema, connector, options: this.options(n), ...(eventTime ? { eventTime } : {}), ...(partitionedBy ? { partitionedBy } : {}), span };
       }
       case 'sinkDecl': {
         const input = this.identifier(this.token(n, 'input'));
@@ -287,6 +288,12 @@ export class CstToAst {
       entries.push({ name, value: this.expression(this.node(e, 'value'), this.endOf(e)), span: this.spanOf(0, e) });
     }
     return entries;
+  }
+
+  private partitionedBy(n: CstNode | undefined): A.PartitionClause | undefined {
+    if (!n) return undefined;
+    const keys = this.nodes(n, 'key').map((k) => this.tokens(k, 'path').map((t) => this.identifier(t)!)).filter((k) => k.length > 0);
+    return keys.length === 0 ? undefined : { keys, span: this.spanOf(0, n) };
   }
 
   private eventTime(n: CstNode | undefined): A.EventTimeClause | undefined {

@@ -138,3 +138,37 @@ test('a windowed group after another group would find every result late', (t) =>
   // A running aggregate over windowed results is fine.
   expectClean(t, program('stream a = timed | window tumbling 1m | group by id { n: count() }\nstream b = a | group by id { windows: count(), n: sum(n) }\nsink b to stdout'));
 });
+
+/** A source of several partitions (datagen's `partitions`), partitioned as `clause` says. */
+const partitioned = (clause: string, body: string) =>
+  check(`pipeline p\n${SCHEMA}\nsource many: Order from datagen { count: 10, partitions: 4 } event time created_at ${clause}\n${body}\nsink s to stdout`);
+const across = (c: ReturnType<typeof check>) => c.diagnostics.filter((d) => d.code === 'group-across-partitions');
+
+test('a group over several partitions warns unless its keys carry the fields the source is partitioned by', (t) => {
+  const undeclared = partitioned('', 'stream s = many | window tumbling 1m | ⟦group by customer_id { n: count() }⟧');
+  const d = expectDiagnostic(t, undeclared, 'group-across-partitions');
+  t.is(d.severity, 'warning');
+  t.regex(d.message, /does not say how its records are partitioned/);
+  t.regex(d.hints[0]!, /partitioned by customer_id/);
+
+  t.deepEqual(across(partitioned('partitioned by customer_id', 'stream s = many | window tumbling 1m | group by customer_id { n: count() }')), [], 'grouped by the partitioning field');
+  t.deepEqual(across(partitioned('partitioned by customer_id', 'stream s = many | group by customer_id, status { n: count() }')), [], 'a finer group stays in one partition');
+  t.deepEqual(across(partitioned('partitioned by customer_id', 'stream s = many | select { buyer: customer_id, amount } | where amount > 0 | group by who: buyer { n: count() }')), [], 'renamed on the way');
+  t.deepEqual(across(partitioned('partitioned by customer.address.city', 'stream s = many | select { c: customer } | group by city: c.address.city { n: count() }')), [], 'a nested field, through a renamed record');
+  t.deepEqual(across(partitioned('partitioned by customer_id', 'stream a = many | group by customer_id { n: count() }\nstream s = a | group by customer_id { m: count() }')), [], 'a group of groups, in another stream');
+
+  const other = partitioned('partitioned by customer_id', 'stream s = many | ⟦group by status { n: count() }⟧');
+  t.regex(expectDiagnostic(t, other, 'group-across-partitions').message, /do not carry `customer_id`/);
+  const computed = partitioned('partitioned by customer_id', 'stream s = many | select { customer_id: status, amount } | ⟦group by customer_id { n: count() }⟧');
+  expectDiagnostic(t, computed, 'group-across-partitions');
+  const global = partitioned('partitioned by customer_id', 'stream s = many | ⟦group { n: count() }⟧');
+  t.regex(expectDiagnostic(t, global, 'group-across-partitions').message, /without keys/);
+  t.deepEqual(across(program('stream s = timed | group by status { n: count() }\nsink s to stdout')), [], 'one partition: nothing to say');
+});
+
+test('a partitioned by field that does not exist, or cannot be a key', (t) => {
+  const unknown = check(`pipeline p\n${SCHEMA}\nsource s: Order from datagen partitioned by ⟦customer_ids⟧\nstream x = s | group by id { n: count() }\nsink x to stdout`);
+  t.regex(expectDiagnostic(t, unknown, 'unknown-field').hints[0]!, /customer_id/);
+  const record = check(`pipeline p\n${SCHEMA}\nsource s: Order from datagen partitioned by id, ⟦customer⟧\nstream x = s | group by id { n: count() }\nsink x to stdout`);
+  expectDiagnostic(t, record, 'invalid-partitioning');
+});

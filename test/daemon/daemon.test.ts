@@ -137,7 +137,7 @@ test('a windowed pipeline exports its state: entries per operator and partition,
   const dir = await tempDir({ 'sensei.yaml': 'workers: { min: 1, max: 1 }\nruntime: { statusInterval: 100ms }\nwatch: { enabled: false }\n' });
   await writeFile(join(dir, 'windows.sensei'), `pipeline windows
 schema Order { id: string, customer_id: string, amount: long, created_at: timestamp_millis }
-source orders: Order from datagen { partitions: 2, rate: 400, seed: 3, key: "customer_id" } event time created_at lateness 10s
+source orders: Order from datagen { partitions: 2, rate: 400, seed: 3, key: "customer_id" } event time created_at lateness 10s partitioned by customer_id
 stream per_minute = orders | window tumbling 1m | group by customer_id { n: count() }
 sink per_minute to file { path: ${JSON.stringify(join(dir, 'out.jsonl'))} }
 dead letter to file { path: ${JSON.stringify(join(dir, 'dead.jsonl'))} }

@@ -44,7 +44,7 @@ schema Order { country: string, amount: long, at: timestamp_millis }
 source orders: Order from kafka {
   topic: "${p.input}", brokers: "${brokers}", group: "${p.group}", format: json,
   bounded: ${p.bounded}, session_timeout: 6s, commit_interval: 200ms, buffer_records: 200
-} event time at lateness 5s
+} event time at lateness 5s partitioned by country
 stream revenue = orders
   | window tumbling 10s
   | group by country { orders: count(), revenue: sum(amount) }

@@ -187,17 +187,50 @@ test('fields after a group are its keys, the window\'s bounds and its aggregates
   t.false(items.includes('amount'));
 });
 
-test('`event time` after a source\'s options, its fields, then `lateness` and `idle`', async (t) => {
+test('`event time` and `partitioned by` after a source\'s options, its fields, then `lateness` and `idle`', async (t) => {
   const source = 'source more: Order from datagen { count: 1 }';
-  t.deepEqual(labels(await complete(`${TIMED}${source} ‸\n`)), ['event time']);
-  t.deepEqual(labels(await complete(`${TIMED}source more: Order from datagen ‸\n`)), ['event time']);
+  t.deepEqual(labels(await complete(`${TIMED}${source} ‸\n`)), ['event time', 'partitioned by']);
+  t.deepEqual(labels(await complete(`${TIMED}source more: Order from datagen ‸\n`)), ['event time', 'partitioned by']);
   const nextLine = labels(await complete(`${TIMED}${source}\n  ‸\n`));
   t.true(nextLine.includes('event time'));
+  t.true(nextLine.includes('partitioned by'));
   t.true(nextLine.includes('stream'));
   t.deepEqual(labels(await complete(`${TIMED}${source} event ‸\n`)), ['time']);
   t.deepEqual(labels(await complete(`${TIMED}${source} event time ‸\n`)), ['created_at', 'seq', 'meta'], 'timestamps, longs and records that hold them');
   t.deepEqual(labels(await complete(`${TIMED}${source} event time meta.‸\n`)), ['sent_at']);
-  t.deepEqual(labels(await complete(`${TIMED}${source} event time created_at ‸\n`)), ['lateness', 'idle']);
-  t.deepEqual(labels(await complete(`${TIMED}${source} event time created_at lateness 10s ‸\n`)), ['idle']);
-  t.deepEqual(labels(await complete(`${TIMED}${source} event time created_at idle 1m ‸\n`)), []);
+  t.deepEqual(labels(await complete(`${TIMED}${source} event time created_at ‸\n`)), ['lateness', 'idle', 'partitioned by']);
+  t.deepEqual(labels(await complete(`${TIMED}${source} event time created_at lateness 10s ‸\n`)), ['idle', 'partitioned by']);
+  t.deepEqual(labels(await complete(`${TIMED}${source} event time created_at idle 1m ‸\n`)), ['partitioned by']);
+  t.deepEqual(labels(await complete(`${TIMED}${source} event time created_at lateness 10s idle 1m\n  ‸\n`)).slice(0, 1), ['partitioned by']);
+  const item = (await complete(`${TIMED}${source} ‸\n`)).find((i) => i.label === 'partitioned by')!;
+  t.is(item.insertText, 'partitioned by ${1:field}');
+  t.is(item.filterText, 'partitioned');
+});
+
+const PARTITIONED = `pipeline p
+schema Order {
+  id: string
+  country: string?
+  tags: array<string>
+  attrs: map<string>
+  raw: bytes
+  address: record Address { city: string, lines: array<string>, geo: record Geo { lat: double } }
+  created_at: timestamp_millis
+}
+`;
+
+test('`partitioned by`: `by`, then the fields that can be keys and records that hold them, after a comma and after `.`', async (t) => {
+  const source = 'source orders: Order from kafka { topic: "orders" }';
+  t.deepEqual(labels(await complete(`${PARTITIONED}${source} partitioned ‸\n`)), ['by']);
+  t.deepEqual(labels(await complete(`${PARTITIONED}${source} event time created_at partitioned ‸\n`)), ['by']);
+  const fields = ['id', 'country', 'address', 'created_at'];
+  t.deepEqual(labels(await complete(`${PARTITIONED}${source} partitioned by ‸\n`)), fields, 'no arrays, maps or bytes');
+  t.deepEqual(labels(await complete(`${PARTITIONED}${source} partitioned by cou‸\n`)), fields);
+  t.deepEqual(labels(await complete(`${PARTITIONED}${source} event time created_at lateness 10s partitioned by ‸\n`)), fields);
+  t.deepEqual(labels(await complete(`${PARTITIONED}${source} partitioned by country, ‸\n`)), fields);
+  t.deepEqual(labels(await complete(`${PARTITIONED}${source} partitioned by country, address.‸\n`)), ['city', 'geo']);
+  t.deepEqual(labels(await complete(`${PARTITIONED}${source} partitioned by address.geo.‸\n`)), ['lat']);
+  t.is((await complete(`${PARTITIONED}${source} partitioned by ‸\n`)).find((i) => i.label === 'country')?.detail, 'string?');
+  t.deepEqual(labels(await complete(`${PARTITIONED}${source} partitioned by country ‸\n`)), [], 'no clause after it');
+  t.false(labels(await complete(`${PARTITIONED}${source} partitioned by country\n‸\n`)).includes('event time'));
 });

@@ -162,3 +162,39 @@ test('a source says whether it has an event time', async (t) => {
   t.regex(field, /the event time of source `orders`/);
   t.regex((await hoverAt(windowed('lateness 10s', 2))).text, /Event time `created_at`, lateness 10s/);
 });
+
+const PARTITIONED = `pipeline w
+schema Order { id: string, country: string? doc "where it ships", address: record Address { city: string doc "the city" }, created_at: timestamp_millis }
+source orders: Order from datagen { partitions: 4, count: 10 } event time created_at
+  partitioned by country, address.city
+stream by_country = orders | group by country, address.city { n: count() }
+sink by_country to stdout {}
+`;
+
+const partitioned = (needle: string, caretAfter: number) => {
+  const i = PARTITIONED.indexOf(needle);
+  if (i < 0) throw new Error(`not in the pipeline: ${needle}`);
+  return PARTITIONED.slice(0, i + caretAfter) + '‸' + PARTITIONED.slice(i + caretAfter);
+};
+
+test('`partitioned by` says what it declares and what it means for a `group by`; its fields show their types', async (t) => {
+  for (const [needle, caret] of [['partitioned by', 3], ['by country', 1]] as const) {
+    const { text, hover } = await hoverAt(partitioned(needle, caret));
+    t.regex(text, /source orders/);
+    t.regex(text, /Partitioned by `country`, `address\.city`: the producer spread the records over the source's partitions by these fields/);
+    t.regex(text, /a `group by` whose keys carry these fields aggregates within partitions/);
+    t.regex(text, /`group-across-partitions`/);
+    t.deepEqual(hover!.range, { start: { line: 3, character: 2 }, end: { line: 3, character: 38 } }, 'the whole clause');
+  }
+  const country = (await hoverAt(partitioned('by country', 5))).text;
+  t.regex(country, /country: string\?/);
+  t.regex(country, /where it ships/);
+  t.regex(country, /source `orders` is partitioned by `country`/);
+  const city = (await hoverAt(partitioned('address.city\n', 10))).text;
+  t.regex(city, /city: string/);
+  t.regex(city, /the city/);
+  t.regex(city, /source `orders` is partitioned by `address\.city`/);
+  t.regex((await hoverAt(partitioned('address.city\n', 3))).text, /address: record Address/);
+  t.regex((await hoverAt(partitioned('source orders', 8))).text, /Partitioned by `country`, `address\.city`/, 'the source\'s hover says it too');
+  t.notRegex((await hoverAt(windowed('source orders', 8))).text, /Partitioned by/, 'not for a source without the clause');
+});

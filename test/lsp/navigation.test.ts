@@ -181,6 +181,25 @@ sink b to stdout {}
   t.deepEqual(await definition('time created_at', 7), ranges[1], 'the event time names a field of the schema');
 });
 
+test('definition and references of a field include a source\'s `partitioned by`', async (t) => {
+  const text = `pipeline p
+schema Order { id: string, «country»: string, address: record Address { «city»: string } }
+source orders: Order from datagen { partitions: 2 } partitioned by «country», address.«city»
+stream a = orders | group by «country», address.«city» { n: count() }
+sink a to stdout {}
+`;
+  const { ranges } = mark(text);
+  const at = async (needle: string, offset: number) => open(text.replace(/«|»/g, '').replace(needle, needle.slice(0, offset) + '‸' + needle.slice(offset)));
+  const country = await at('by country,', 5);
+  t.deepEqual(single(await client.definition(country.uri, country.cursor))?.range, ranges[0], 'a field of the schema');
+  const city = await at('address.city\n', 10);
+  t.deepEqual(single(await client.definition(city.uri, city.cursor))?.range, ranges[1], 'a field of a nested record');
+  const refs = await client.references(country.uri, country.cursor);
+  t.deepEqual(sorted(refs!.map((r) => r.range)), sorted([ranges[0]!, ranges[2]!, ranges[4]!]));
+  const cityRefs = await client.references(city.uri, city.cursor);
+  t.deepEqual(sorted(cityRefs!.map((r) => r.range)), sorted([ranges[1]!, ranges[3]!, ranges[5]!]));
+});
+
 test('references of a field include a source\'s event time', async (t) => {
   const d = open(`pipeline p
 schema Order { id: string, «created_at»: timestamp_millis }

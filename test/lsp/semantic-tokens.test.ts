@@ -126,3 +126,19 @@ stream s = orders | window tumbling 1m emit updates | group by country { n: coun
   ];
   for (const [line, word, kind] of expect) t.is(kindAt(all, text, line, word), kind, `${line}: ${word}`);
 });
+
+test('the fields of `partitioned by` are properties, its words keywords', async (t) => {
+  const text = `pipeline p
+schema Order { country: string, address: record Address { city: string } }
+source orders: Order from datagen { partitions: 2 } partitioned by country, address.city
+`;
+  const all = await tokens(text);
+  const expect: [number, string, string][] = [
+    [2, 'partitioned', 'keyword'],
+    [2, 'by', 'keyword'],
+    [2, 'country', 'property'],
+    [2, 'address', 'property'],
+    [2, 'city', 'property'],
+  ];
+  for (const [line, word, kind] of expect) t.is(kindAt(all, text, line, word), kind, `${line}: ${word}`);
+});

@@ -4,8 +4,8 @@
  * in the AST says what fits there (a field of the record in scope, a member
  * of the record before `.`, a connector, an option, a stream, a type, an
  * aggregate in a `group by` block). Where the parser cannot place it (after
- * `|`, at the start of a declaration, inside a `window` or `event time`
- * clause being written), the tokens before the cursor decide.
+ * `|`, at the start of a declaration, inside a `window`, `event time` or
+ * `partitioned by` clause being written), the tokens before the cursor decide.
  */
 import {
   CompletionItemKind, InsertTextFormat, MarkupKind, type CompletionItem,
@@ -16,15 +16,15 @@ import { checkProgram, type CheckScopes } from '../../check/check.ts';
 import { FUNCTIONS, signatureText } from '../../check/functions.ts';
 import { resolveProgram, type ResolvedProgram } from '../../resolve/resolve.ts';
 import type {
-  DeadLetterDecl, EventTimeClause, Expr, Identifier, LookupOp, Node, OptionEntry, SelectItem, SinkDecl, SourceDecl, SourceFile, StreamDecl,
-  WindowOp,
+  DeadLetterDecl, EventTimeClause, Expr, Identifier, LookupOp, Node, OptionEntry, PartitionClause, SelectItem, SinkDecl, SourceDecl, SourceFile,
+  StreamDecl, WindowOp,
 } from '../../syntax/ast.ts';
 import { textToTokens, type SyntaxToken } from '../../syntax/parse.ts';
 import type { AvroType, RecordType } from '../../types/avro-type.ts';
 import { nonNull, typeToString } from '../../types/type-utils.ts';
 import { logError, type Analysis } from './analysis.ts';
 import { optionType } from './hover.ts';
-import { forEachNode, isEventTimeClause, streamPlace } from './locate.ts';
+import { forEachNode, isEventTimeClause, isPartitionClause, streamPlace } from './locate.ts';
 import { optionRoles } from './option-roles.ts';
 import { segmentStart } from './segments.ts';
 import { checkExpr, pathExpr, scopeAt } from './scope.ts';
@@ -83,6 +83,11 @@ const LATENESS = snippet('lateness', 'lateness ${1:10s}', CompletionItemKind.Key
 const IDLE = snippet('idle', 'idle ${1:30s}', CompletionItemKind.Keyword, 'a partition quiet this long stops holding the watermark back');
 /** What an event time may be: a timestamp or a long of epoch milliseconds, or a record holding one. */
 const EVENT_TIME_KINDS = new Set(['timestamp-millis', 'timestamp-micros', 'long', 'record']);
+const PARTITIONED_BY = snippet(
+  'partitioned by', 'partitioned by ${1:field}', CompletionItemKind.Keyword, 'the fields the producer spread the records over the partitions by (its key)',
+);
+/** What cannot be a partitioning field, as it cannot be a group key (a record is offered for the fields in it). */
+const NOT_PARTITION_KINDS = new Set(['bytes', 'fixed', 'array', 'map']);
 
 const keywords = (words: string[], detail?: string): CompletionItem[] =>
   words.map((label) => ({ label, kind: CompletionItemKind.Keyword, ...(detail ? { detail } : {}) }));
@@ -258,6 +263,7 @@ function fromAst(ctx: Context, id: Identifier, parents: readonly Node[]): Comple
     default:
       if (decl && (parent as Partial<OptionEntry>).name === id && 'value' in parent) return optionItems(ctx, decl);
       if (isEventTimeClause(parent)) return eventTimeFields(ctx, parent, id, parents.at(-2) as SourceDecl);
+      if (isPartitionClause(parent)) return partitionFields(ctx, parent, id, parents.at(-2) as SourceDecl);
       if (!parent.kind && 'type' in parent) return []; // a field name in a schema
       return undefined;
   }
@@ -326,18 +332,24 @@ function operatorTail(before: SyntaxToken[]): CompletionItem[] | undefined {
   return keywords(['emit']);
 }
 
-/** What follows a source's connector and options: `event time FIELD`, then `lateness` and `idle`. */
+/**
+ * What follows a source's connector and options: `event time FIELD`, then
+ * `lateness` and `idle`; and after them, or instead, `partitioned by FIELD, …`.
+ */
 function sourceTail(before: SyntaxToken[]): CompletionItem[] | undefined {
   const from = before.findIndex((t) => t.type === 'From');
   if (before[0]?.type !== 'Source' || from < 0 || before.length < from + 2 || openBlock(before)) return undefined;
   const prev = before.at(-1)!;
+  // The last clause: its fields come from the AST.
+  if (before.some((t, i) => i > from && t.type === 'Partitioned')) return prev.type === 'Partitioned' ? keywords(['by']) : [];
   const event = before.findIndex((t) => t.type === 'Event');
-  if (event < 0) return prev.type === 'RCurly' || before.length === from + 2 ? [EVENT_TIME] : [];
+  if (event < 0) return prev.type === 'RCurly' || before.length === from + 2 ? [EVENT_TIME, PARTITIONED_BY] : [];
   if (prev.type === 'Event') return keywords(['time']);
   const after = (type: string) => before.some((t, i) => i > event && t.type === type);
   // A field or a duration comes next.
-  if (['Time', 'Dot', 'Lateness', 'Idle'].includes(prev.type) || after('Idle')) return [];
-  return after('Lateness') ? [IDLE] : [LATENESS, IDLE];
+  if (['Time', 'Dot', 'Lateness', 'Idle'].includes(prev.type)) return [];
+  if (after('Idle')) return [PARTITIONED_BY];
+  return after('Lateness') ? [IDLE, PARTITIONED_BY] : [LATENESS, IDLE, PARTITIONED_BY];
 }
 
 function emitModes(shape: string | undefined): CompletionItem[] {
@@ -361,6 +373,19 @@ function eventTimeFields(ctx: Context, clause: EventTimeClause, id: Identifier, 
   const owner = at > 0 ? checkExpr(schema, pathExpr(clause.path, at - 1)) : undefined;
   const record = at > 0 ? owner && nonNull(owner.type) : schema;
   return record?.kind === 'record' ? fieldItems(record, (t) => EVENT_TIME_KINDS.has(nonNull(t).kind)) : [];
+}
+
+/** Fields of a source's schema it may be partitioned by (and records, to reach nested ones). */
+function partitionFields(ctx: Context, clause: PartitionClause, id: Identifier, source: SourceDecl): CompletionItem[] {
+  // The parser recovers `partitioned ‸` as `partitioned by ‸`.
+  if (!/(?:\bby|\.|,)\s*$/.test(ctx.a.text.slice(clause.span.start.offset, ctx.start))) return keywords(['by']);
+  const schema = ctx.resolved?.sources.find((s) => s.name === source.name.name)?.schema;
+  const key = clause.keys.find((k) => k.includes(id));
+  if (schema?.kind !== 'record' || !key) return [];
+  const at = key.indexOf(id);
+  const owner = at > 0 ? checkExpr(schema, pathExpr(key, at - 1)) : undefined;
+  const record = at > 0 ? owner && nonNull(owner.type) : schema;
+  return record?.kind === 'record' ? fieldItems(record, (t) => !NOT_PARTITION_KINDS.has(nonNull(t).kind)) : [];
 }
 
 /** Call completions; without the brackets where they follow already. */

@@ -3,7 +3,7 @@
  * from an earlier `select` or `group by` item or `flat map … as`, else from
  * the stream's input, back to the source's schema; a field of a nested
  * record comes from the record type's declaration. A source's `event time`
- * names a field of its schema. Used by go-to-definition and references.
+ * and `partitioned by` name fields of its schema. Used by go-to-definition and references.
  */
 import type { Span } from '../../diagnostics/diagnostic.ts';
 import type { Expr, FieldDecl, GroupOp, Identifier, Node, Operator, SelectItem, SourceDecl, StreamDecl, TypeExpr } from '../../syntax/ast.ts';
@@ -12,7 +12,7 @@ import { LineIndex } from '../../syntax/line-index.ts';
 import { nonNull } from '../../types/type-utils.ts';
 import { resolvePath } from '../../resolve/resolve.ts';
 import type { Analysis } from './analysis.ts';
-import { identifierAt, isEventTimeClause, streamPlace } from './locate.ts';
+import { identifierAt, isEventTimeClause, isPartitionClause, sourceClausePath, streamPlace } from './locate.ts';
 import { checkExpr, pathExpr, scopeAt } from './scope.ts';
 
 /** Streams can read streams read by streams…; a chain longer than this is a cycle. */
@@ -24,13 +24,14 @@ export function fieldAt(a: Analysis, path: readonly Node[]): { ident: Identifier
   const parent = path.at(-2) as (Node & { kind?: string }) | undefined;
   if (!ident || !parent) return undefined;
   if (!parent.kind && 'type' in parent && (parent as FieldDecl).name === ident) return { ident, definition: ident.span };
-  if (isEventTimeClause(parent)) {
+  if (isEventTimeClause(parent) || isPartitionClause(parent)) {
     // By name: the clause may be in an imported file, parsed apart from the resolved program.
     const source = a.resolved?.sources.find((s) => s.name === (path.at(-3) as Partial<SourceDecl>).name?.name);
-    const at = parent.path.indexOf(ident);
-    if (!source || at < 0) return undefined;
+    const fieldPath = sourceClausePath(parent, ident);
+    if (!source || !fieldPath) return undefined;
+    const at = fieldPath.indexOf(ident);
     const schema = source.schema.kind === 'record' ? source.schema : undefined;
-    const origin = at === 0 ? typeExprField(a, source.decl.schema, source.file, ident.name) : memberOrigin(a, schema, pathExpr(parent.path, at - 1), ident.name);
+    const origin = at === 0 ? typeExprField(a, source.decl.schema, source.file, ident.name) : memberOrigin(a, schema, pathExpr(fieldPath, at - 1), ident.name);
     return { ident, ...definedAs(origin) };
   }
   const place = streamPlace(path);

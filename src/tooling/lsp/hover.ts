@@ -1,6 +1,6 @@
 /**
  * Hover: the Avro type of a field or expression, the record a source or
- * stream carries (and a source's event time), a schema, a function's or an
+ * stream carries (and a source's event time and partitioning), a schema, a function's or an
  * aggregate's signature and doc, a `window` in words, a `group by`'s output
  * and key, a connector's or a connector option's doc.
  */
@@ -13,14 +13,16 @@ import { durationText } from '../../lower/expr-text.ts';
 import type { TypedExpr } from '../../check/typed.ts';
 import type { SymbolInfo } from '../../resolve/resolve.ts';
 import type {
-  CallExpr, DeadLetterDecl, EventTimeClause, FieldDecl, FlatMapOp, GroupOp, Identifier, LookupOp, Node, OnErrorOp, OptionEntry, SelectItem,
-  SinkDecl, SourceDecl, WindowOp,
+  CallExpr, DeadLetterDecl, EventTimeClause, FieldDecl, FlatMapOp, GroupOp, Identifier, LookupOp, Node, OnErrorOp, OptionEntry, PartitionClause,
+  SelectItem, SinkDecl, SourceDecl, WindowOp,
 } from '../../syntax/ast.ts';
 import type { AvroType, RecordType } from '../../types/avro-type.ts';
 import { nonNull, typeToString } from '../../types/type-utils.ts';
 import type { Analysis } from './analysis.ts';
 import { spanToRange } from './diagnostics.ts';
-import { identifierAt, innermostExpr, isEventTimeClause, nodesAt, operatorExprs, streamPlace, symbolAt, type StreamPlace } from './locate.ts';
+import {
+  identifierAt, innermostExpr, isEventTimeClause, isPartitionClause, nodesAt, operatorExprs, sourceClausePath, streamPlace, symbolAt, type StreamPlace,
+} from './locate.ts';
 import { checkExpr, outputAt, pathExpr, scopeAt, typedAt } from './scope.ts';
 import { typeText } from './type-text.ts';
 
@@ -47,7 +49,7 @@ export function hoverAt(a: Analysis, offset: number, connectors: ConnectorSpecs)
   const symbol = symbolAt(a, offset);
   if (symbol) return hover(symbolHover(a, symbol));
 
-  // A window's and an event time's parts (keywords, durations, words) all explain the whole clause.
+  // A window's, an event time's and a partitioning's parts (keywords, durations, words) all explain the whole clause.
   const innermost = path.at(-1) as Node & { kind?: string };
   const window = [innermost, parent].find((n): n is WindowOp => (n as Partial<WindowOp> | undefined)?.kind === 'window');
   if (window) return hover(windowHover(a, window));
@@ -55,6 +57,12 @@ export function hoverAt(a: Analysis, offset: number, connectors: ConnectorSpecs)
   if (clause) {
     const source = path[path.indexOf(clause) - 1] as SourceDecl;
     return hover(ident && clause.path.includes(ident) ? eventTimeFieldHover(a, source, clause, ident) : [code(`source ${source.name.name}`), eventTimeText(clause)]);
+  }
+  const partitioning = [innermost, parent].find(isPartitionClause);
+  if (partitioning) {
+    const source = path[path.indexOf(partitioning) - 1] as SourceDecl;
+    const key = ident && sourceClausePath(partitioning, ident);
+    return hover(ident && key ? partitionFieldHover(a, source, key, ident) : [code(`source ${source.name.name}`), partitionText(partitioning)]);
   }
 
   if (ident && parent) {
@@ -150,6 +158,7 @@ function symbolHover(a: Analysis, s: SymbolInfo): string[] {
         code(`source ${s.name}: ${s.type ? typeText(s.type) : '?'}`),
         source && `from connector \`${source.decl.connector.name}\``,
         source && eventTimeText(source.decl.eventTime),
+        source?.decl.partitionedBy && partitionText(source.decl.partitionedBy),
       ].filter(isText);
     }
     case 'stream':
@@ -217,6 +226,28 @@ function eventTimeFieldHover(a: Analysis, source: SourceDecl, clause: EventTimeC
   const typed = schema?.kind === 'record' ? checkExpr(schema, pathExpr(clause.path, upTo)) : undefined;
   const doc = schema?.kind === 'record' ? fieldDoc(schema, clause.path.slice(0, upTo + 1)) : undefined;
   return [code(`${ident.name}: ${typed ? typeText(typed.type) : '?'}`), doc, `the event time of source \`${source.name.name}\``].filter(isText);
+}
+
+/** The fields a source's records were spread over its partitions by, and what that means for a `group by`. */
+function partitionText(clause: PartitionClause): string {
+  const fields = clause.keys.map((k) => `\`${k.map((p) => p.name).join('.')}\``).join(', ');
+  return [
+    `Partitioned by ${fields}: the producer spread the records over the source's partitions by these fields (the Kafka producer's key),`,
+    'so the records with the same values are all in one partition. Each partition is aggregated on its own: a `group by` whose keys',
+    'carry these fields aggregates within partitions; a `group` over a source that may have several partitions whose keys do not',
+    'is warned about (`group-across-partitions`).',
+  ].join(' ');
+}
+
+function partitionFieldHover(a: Analysis, source: SourceDecl, key: Identifier[], ident: Identifier): string[] {
+  const schema = a.resolved?.sources.find((s) => s.name === source.name.name)?.schema;
+  const upTo = key.indexOf(ident);
+  const typed = schema?.kind === 'record' ? checkExpr(schema, pathExpr(key, upTo)) : undefined;
+  const doc = schema?.kind === 'record' ? fieldDoc(schema, key.slice(0, upTo + 1)) : undefined;
+  const role = upTo === key.length - 1
+    ? `source \`${source.name.name}\` is partitioned by \`${key.map((p) => p.name).join('.')}\``
+    : `holds the field source \`${source.name.name}\` is partitioned by`;
+  return [code(`${ident.name}: ${typed ? typeText(typed.type) : '?'}`), doc, role].filter(isText);
 }
 
 /** How each shape cuts time, from its durations. */

@@ -5,7 +5,7 @@
  */
 import type { Span } from '../../diagnostics/diagnostic.ts';
 import type { SymbolInfo } from '../../resolve/resolve.ts';
-import type { EventTimeClause, Expr, Identifier, Node, Operator, SourceFile, StreamDecl } from '../../syntax/ast.ts';
+import type { EventTimeClause, Expr, Identifier, Node, Operator, PartitionClause, SourceFile, StreamDecl } from '../../syntax/ast.ts';
 import type { Analysis } from './analysis.ts';
 
 /** A walk deeper than this is not an AST the parser made; stop rather than overflow. */
@@ -131,6 +131,21 @@ export function innermostExpr(path: readonly Node[]): Expr | undefined {
 /** `event time f lateness D idle D` of a source: the one node with a `path` of identifiers and no kind. */
 export function isEventTimeClause(node: Node | undefined): node is EventTimeClause {
   return node !== undefined && !('kind' in node) && Array.isArray((node as Partial<EventTimeClause>).path);
+}
+
+/** `partitioned by f, g.h` of a source: the one node with `keys` (paths of identifiers) and no kind. */
+export function isPartitionClause(node: Node | undefined): node is PartitionClause {
+  return node !== undefined && !('kind' in node) && Array.isArray((node as Partial<PartitionClause>).keys);
+}
+
+/**
+ * The field path, in a source's `event time` or `partitioned by` clause,
+ * that holds `ident` (a field of the source's schema, or of a record in it).
+ */
+export function sourceClausePath(clause: Node | undefined, ident: Identifier): Identifier[] | undefined {
+  if (isEventTimeClause(clause)) return clause.path.includes(ident) ? clause.path : undefined;
+  if (isPartitionClause(clause)) return clause.keys.find((key) => key.includes(ident));
+  return undefined;
 }
 
 /** The identifier the offset is on, if the innermost node is one (identifiers have a name and no kind). */

@@ -12,7 +12,7 @@ import type { SymbolInfo } from '../../resolve/resolve.ts';
 import type { Identifier, Node } from '../../syntax/ast.ts';
 import { textToTokens } from '../../syntax/parse.ts';
 import type { Analysis } from './analysis.ts';
-import { forEachNode, identifierAt, isEventTimeClause } from './locate.ts';
+import { forEachNode, identifierAt, isEventTimeClause, isPartitionClause } from './locate.ts';
 
 const TYPES = ['namespace', 'type', 'enumMember', 'variable', 'property', 'function', 'class', 'keyword', 'string', 'number', 'comment', 'operator'] as const;
 const MODIFIERS = ['declaration', 'defaultLibrary'] as const;
@@ -66,8 +66,8 @@ function nameTokens(a: Analysis): Token[] {
     if (found) return add(id, SYMBOL_TYPES[found.symbol.kind], ...(found.declaration ? ['declaration' as const] : []));
     if (id === a.ast.pipeline) return add(id, 'namespace', 'declaration');
     const parent = parents.at(-1);
-    // The field an event time reads.
-    if (isEventTimeClause(parent)) return add(id, 'property');
+    // The field an event time reads, and those a source is partitioned by.
+    if (isEventTimeClause(parent) || isPartitionClause(parent)) return add(id, 'property');
     const type = nameType(id, parent as Node & Record<string, unknown>);
     if (type) add(id, ...type);
   });
