@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import type { ChangelogEntry, Options, StateChangelog } from '../../src/spi/connector.ts';
-import { retryRetriable } from './client.ts';
+import { positionAfterSkippedBatch, retryRetriable } from './client.ts';
 import type { KafkaRun } from './run.ts';
 
 interface Read {
@@ -118,10 +118,10 @@ export class KafkaChangelog implements StateChangelog {
         r.read.resolve({ entries: r.entries, next: r.end });
         if (pending.size === 0) done!();
       };
-      // A fetch of only a transaction marker (the end of a log after a commit) or aborted records never reaches eachBatch.
-      // (Without a first offset, all it held was before the position: kafkajs then reports a last offset it did not read.)
+      // A fetch of only a transaction marker (the end of a log after a commit) never reaches eachBatch.
       consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-        if (e.payload.batchSize === 0 && e.payload.firstOffset !== null) reached(e.payload.partition, Number(e.payload.lastOffset) + 1);
+        const through = positionAfterSkippedBatch(e);
+        if (through !== undefined) reached(e.payload.partition, through);
       });
       await consumer.run({
         autoCommit: false,

@@ -91,3 +91,14 @@ export async function retryRetriable<T>(call: () => Promise<T>, timeoutMs = 30_0
     }
   }
 }
+
+/**
+ * The position after a fetch that reached no `eachBatch`: one of only
+ * control records (transaction markers) or aborted records, which still
+ * moves the position. Undefined for any other batch, and for one that held
+ * nothing at or after the position (no first offset): kafkajs then reports
+ * a last offset it did not read.
+ */
+export function positionAfterSkippedBatch(e: { payload: { batchSize: number; firstOffset: string | null; lastOffset: string } }): number | undefined {
+  return e.payload.batchSize === 0 && e.payload.firstOffset !== null ? Number(e.payload.lastOffset) + 1 : undefined;
+}

@@ -24,7 +24,7 @@ import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
 import { recordNode } from '../../src/formats/schema.ts';
 import type { AssignmentChange, GroupAssignor, RecordHeaders, SourceBatch, SourceContext, SourceReader } from '../../src/spi/connector.ts';
 import { stickyAssigner, type Membership } from './assignor.ts';
-import { kafkaClient, kafkaOptions, brokersOf, retryRetriable } from './client.ts';
+import { kafkaClient, kafkaOptions, brokersOf, positionAfterSkippedBatch, retryRetriable } from './client.ts';
 import { installRebalanceHook } from './rebalance-hook.ts';
 import { releaseCoordinators } from './static-membership.ts';
 import { RegistryClient } from './registry-client.ts';
@@ -214,9 +214,8 @@ class KafkaSource implements SourceReader, RunSource {
       else this.assigned(e.payload.memberAssignment[this.topic] ?? []);
     });
     consumer.on(END_BATCH_PROCESS, (e) => {
-      // Batches of only control records or aborted records never reach eachBatch; they still move the position.
-      // (Without a first offset, all it held was before the position: kafkajs then reports a last offset it did not read.)
-      if (e.payload.batchSize === 0 && e.payload.firstOffset !== null && !this.rejoining) this.enqueue(e.payload.partition, [], Number(e.payload.lastOffset) + 1, e.payload.highWatermark);
+      const through = positionAfterSkippedBatch(e);
+      if (through !== undefined && !this.rejoining) this.enqueue(e.payload.partition, [], through, e.payload.highWatermark);
     });
     consumer.on(CRASH, (e) => {
       // kafkajs restarts after any error its retries gave up on; only a retriable root cause (the broker away) is worth it.

@@ -141,16 +141,17 @@ export class StateLog {
     read.forEach(({ entries }, i) => {
       const changes: StoreChanges = { operator: logs[i]!.operator, store: logs[i]!.store, keys: [], values: [] };
       /** The log's last meta entry: what its state covers. */
-      let meta: Meta | undefined;
+      let metaEntry: Uint8Array | undefined;
       for (const e of entries) {
         if (e.key[0] === META_KEY[0]) {
-          meta = JSON.parse(Buffer.from(e.value!).toString('utf8')) as Meta;
+          metaEntry = e.value!;
           continue;
         }
         changes.keys.push(e.key.subarray(1));
         changes.values.push(e.value);
       }
       // A crash between two logs' appends leaves one behind: the state covers only what every log has.
+      const meta = metaEntry && (JSON.parse(Buffer.from(metaEntry).toString('utf8')) as Meta);
       if (meta && (!last || meta.covered < last.covered)) last = meta;
       stores.push(changes);
     });
