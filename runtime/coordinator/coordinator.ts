@@ -13,10 +13,10 @@
  * - status.ts: status, summary and the metrics file.
  */
 import { availableParallelism } from 'node:os';
-import type { Plan } from '../../src/plan/plan.ts';
+import { EXCHANGE_CONNECTOR, type Plan, type PlanSink, type PlanSource } from '../../src/plan/plan.ts';
 import { validatePlan } from '../../src/plan/validate.ts';
 import { avroType, isNullSchema } from '../../src/formats/avro-codec.ts';
-import type { Connector, Outage, SinkWriter } from '../../src/spi/connector.ts';
+import type { Connector, Outage, SinkWriter, SourceReader } from '../../src/spi/connector.ts';
 import { sharedPackages } from '../../src/spi/environment.ts';
 import { groupAssignor } from '../cluster/assignment.ts';
 import { autoscale, DEFAULT_AUTOSCALER, type AutoscalerConfig, type AutoscalerState } from '../cluster/autoscaler.ts';
@@ -30,6 +30,7 @@ import type { PipelineRun, PipelineStatus, PipelineSummary, RunOptions } from '.
 import { outageList, StatusBoard } from './status.ts';
 import { newTask } from './tasks.ts';
 import type { ConnectionUse } from './connections.ts';
+import { MemoryExchange } from './exchange.ts';
 
 export function runPipeline(plan: Plan, options: RunOptions): Promise<PipelineSummary> {
   return startPipeline(plan, options).done;
@@ -132,7 +133,11 @@ class Coordinator {
     for (const t of this.run.tasks) if (state.stateful(t)) await state.prepare(t);
   }
 
-  /** The dead-letter target first (the others report rejected records to it), then the sinks, then the sources. */
+  /**
+   * The dead-letter target first (the others report rejected records to
+   * it), then the sinks, then the sources, then the exchanges of
+   * repartitions (they have their upstream source's partition count).
+   */
   private async openConnectors(state: StateLog): Promise<DataPath> {
     const { plan } = this.run;
     const signal = this.stopCtl.signal;
@@ -150,7 +155,7 @@ class Coordinator {
     }, this.deadLetter, state);
     this.data = data;
 
-    for (const s of plan.sinks) {
+    const openSink = async (s: PlanSink): Promise<void> => {
       const c = this.connector(s.connector);
       if (!c.runtime.openSink) throw new Error(`connector ${s.connector} cannot be a sink`);
       const writer = await c.runtime.openSink({
@@ -162,9 +167,9 @@ class Coordinator {
       });
       if (writer.inWorkers !== undefined || !BUILTIN_FORMATS.includes(writer.format)) this.needWorkerEnvironment(`sink ${s.id}`);
       this.run.sinks.push({ plan: s, writer, records: 0 });
-    }
+    };
 
-    for (const s of plan.sources) {
+    const openSource = async (s: PlanSource): Promise<void> => {
       const c = this.connector(s.connector);
       if (!c.runtime.openSource) throw new Error(`connector ${s.connector} cannot be a source`);
       // What the source's consumer group gives this process; it may report before the tasks exist.
@@ -186,13 +191,26 @@ class Coordinator {
         assignor: groupAssignor,
         outage: this.outageReporter(`source:${s.name}`),
       });
-      this.run.sources.push({
-        plan: s, reader, valueType: avroType(s.schema), keyType: isNullSchema(s.keySchema) ? undefined : avroType(s.keySchema), tasks: [],
-        owned: reader.assignedPartitions ? owned : undefined,
-      });
+      this.addSource(s, reader, reader.assignedPartitions ? owned : undefined);
+    };
+
+    for (const s of plan.sinks) if (!s.exchange) await openSink(s);
+    for (const s of plan.sources) if (!s.exchange) await openSource(s);
+    for (const s of plan.sources) {
+      if (!s.exchange) continue;
+      const sink = plan.sinks.find((k) => k.id === s.exchange!.sink)!;
+      if (s.connector !== EXCHANGE_CONNECTOR) throw new Error(`source ${s.name}: no exchange over connector ${s.connector}`);
+      const partitions = this.partitionsOf(s.exchange.from);
+      const exchange = new MemoryExchange(partitions, partitions, signal);
+      this.run.sinks.push({ plan: sink, writer: exchange.writer, records: 0 });
+      this.addSource(s, exchange.reader, undefined);
     }
     this.reportResumes();
     return data;
+  }
+
+  private addSource(s: PlanSource, reader: SourceReader, owned: Set<number> | undefined): void {
+    this.run.sources.push({ plan: s, reader, valueType: avroType(s.schema), keyType: isNullSchema(s.keySchema) ? undefined : avroType(s.keySchema), tasks: [], owned });
   }
 
   /**
@@ -292,8 +310,11 @@ class Coordinator {
       environment: { module: env.workerModule, sharedPackages: sharedPackages(env) },
       chains: plan.chains.map((c, i) => {
         const src = plan.sources.find((s) => s.id === c.source)!;
+        const exchangeOutputs = chainSinks[i]!.flatMap((k, j) => (sinks[k]!.plan.exchange ? [j] : []));
         return { source: src.name, code: c.code, sinks: chainSinks[i]!, operators: c.operators, schema: src.schema, keySchema: src.keySchema,
           ...(c.lookups ? { lookups: c.lookups } : {}), ...(src.eventTime ? { eventTime: src.eventTime } : {}),
+          ...(src.exchange ? { reads: { count: this.partitionsOf(src.exchange.from), idleMs: src.exchange.idleMs } } : {}),
+          ...(exchangeOutputs.length > 0 ? { writes: { partitions: this.partitionsOf(c.source), outputs: exchangeOutputs } } : {}),
         };
       }),
       sinks: sinks.map((s) => ({
@@ -307,6 +328,11 @@ class Coordinator {
         return n === undefined ? [] : [[l.id, n]];
       })),
     };
+  }
+
+  /** A source's partition count (an exchange has its upstream source's). */
+  private partitionsOf(sourceId: string): number {
+    return this.run.sources.find((s) => s.plan.id === sourceId)!.reader.partitions;
   }
 
   /** The source's consumer group changed what this process owns: tasks follow, and the workers are rebalanced. */

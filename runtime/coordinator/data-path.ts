@@ -78,7 +78,8 @@ export class DataPath {
       this.run.checkFinished();
       return;
     }
-    if (this.buffered >= this.limits.maxBuffered) {
+    // An exchange is read even so: the writes holding up its upstream tasks wait for that.
+    if (this.buffered >= this.limits.maxBuffered && !task.source.plan.exchange) {
       this.starved.add(task);
       return;
     }
@@ -103,7 +104,8 @@ export class DataPath {
         const batch = newBatch(task, raw);
         task.batches.push(batch);
         task.recordsIn += batch.count;
-        this.run.counts.recordsIn += batch.count;
+        // Records that go through an exchange were counted when read from their source.
+        if (!task.source.plan.exchange) this.run.counts.recordsIn += batch.count;
         this.buffered += batch.count;
         this.pump(task);
       },
@@ -111,9 +113,9 @@ export class DataPath {
     );
   }
 
-  /** The task's chain holds windows (an `aggregate`), which the end of its input closes. */
+  /** The task's chain holds windows (an `aggregate`), which the end of its input closes, or tells an exchange that its input ended. */
   private closesWindows(task: Task): boolean {
-    return this.run.plan.chains[task.chain]!.operators.some((o) => o.kind === 'aggregate');
+    return this.run.plan.chains[task.chain]!.operators.some((o) => o.kind === 'aggregate') || this.run.chainSinks[task.chain]!.some((i) => this.run.sinks[i]!.plan.exchange);
   }
 
   private send(task: Task, batch: Batch, worker: WorkerHandle): void {
@@ -227,7 +229,7 @@ export class DataPath {
     const sink = this.run.sinks[sinkIndex]!;
     this.run.options.hooks?.sinkWritten?.({ sink: sink.plan.id, records, latencyMs });
     sink.records += records;
-    this.run.counts.recordsOut += records;
+    if (!sink.plan.exchange) this.run.counts.recordsOut += records;
   }
 
   /** Advance the partition's acknowledged offset over the batches every sink has accepted. */

@@ -17,6 +17,14 @@ import { OPERATORS, storeCodecs } from './registry.ts';
 /** Without a declared event time, record timestamps are the time, with no lateness. */
 const RECORD_TIME: WatermarkOptions = { latenessMs: 0, idleMs: Infinity };
 
+/** How a task keeps time beyond its operators' needs (repartitioning, `PlanExchange`). */
+export interface TaskTimeOptions {
+  /** It writes to an exchange: its watermark goes with its records, so it keeps one even without stateful operators. */
+  writesExchange?: boolean;
+  /** It reads an exchange: its watermark is the minimum over these upstream partitions' (`ChainContext.inputs`). */
+  inputs?: { count: number; idleMs: number };
+}
+
 /** Hands operator i's results to the chain's emitter for it. */
 export type EmitResults = (operator: number, results: WindowResult[]) => void;
 
@@ -28,13 +36,19 @@ export class TaskOperators {
   private watermark: number;
   /** The stores' codecs, when the task reports its changes (a durable run). */
   private readonly codecs: Map<string, StoreCodec>[] | undefined;
+  private readonly timed: boolean;
+  /** Reading an exchange: the upstream partitions' watermarks as the chain raised them (`ChainContext.inputs`), and as last observed. */
+  readonly inputs: number[] | undefined;
+  private readonly observed: number[] | undefined;
+  /** Writing an exchange: the watermark last sent to every exchange partition. */
+  sentWatermark = -Infinity;
 
   constructor(
     private readonly descriptors: readonly PlanOperator[],
     from: PartitionState | undefined,
     now: number,
     eventTime?: PlanEventTime,
-    options: { tracked?: boolean; backend?: StoreBackend } = {},
+    options: { tracked?: boolean; backend?: StoreBackend; time?: TaskTimeOptions } = {},
   ) {
     const backend = options.backend ?? memoryBackend;
     this.stores = descriptors.map((d) => new Map(d.stores.map((s) => [s.name, backend.open(s, from?.stores[d.id]?.[s.name], options.tracked === true)])));
@@ -44,7 +58,16 @@ export class TaskOperators {
       return kind.create(d, this.stores[i]!);
     });
     this.codecs = options.tracked ? descriptors.map(storeCodecs) : undefined;
-    this.time = new Watermarks(1, eventTime ? { latenessMs: eventTime.latenessMs, idleMs: eventTime.idleMs } : RECORD_TIME, now, from?.time);
+    const inputs = options.time?.inputs;
+    this.timed = descriptors.length > 0 || options.time?.writesExchange === true || inputs !== undefined;
+    if (inputs) {
+      // Upstream tasks applied their lateness already.
+      this.time = new Watermarks(inputs.count, { latenessMs: 0, idleMs: inputs.idleMs }, now, from?.time);
+      this.observed = this.time.snapshot().highest;
+      this.inputs = [...this.observed];
+    } else {
+      this.time = new Watermarks(1, eventTime ? { latenessMs: eventTime.latenessMs, idleMs: eventTime.idleMs } : RECORD_TIME, now, from?.time);
+    }
     this.watermark = from?.time?.watermark ?? -Infinity;
     for (const op of this.instances) if (this.watermark > -Infinity) op.onWatermark?.(this.watermark);
   }
@@ -65,14 +88,20 @@ export class TaskOperators {
    * (an emitter may feed a later operator, whose results then follow).
    */
   afterBatch(maxTime: number, now: number, emit: EmitResults): void {
-    if (!this.stateful) return;
-    if (maxTime > -Infinity) this.time.observe(0, maxTime, now);
+    if (!this.timed) return;
+    if (this.inputs) {
+      for (let u = 0; u < this.inputs.length; u++) {
+        if (this.inputs[u]! <= this.observed![u]!) continue;
+        this.observed![u] = this.inputs[u]!;
+        this.time.observe(u, this.inputs[u]!, now);
+      }
+    } else if (maxTime > -Infinity) this.time.observe(0, maxTime, now);
     this.advance(this.time.current(now), emit);
   }
 
   /** The input ended: every window closes, and the last results go to `emit`. */
   finish(emit: EmitResults): void {
-    if (this.stateful) this.advance(Infinity, emit);
+    if (this.timed) this.advance(Infinity, emit);
   }
 
   private advance(watermark: number, emit: EmitResults): void {

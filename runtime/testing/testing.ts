@@ -33,6 +33,10 @@
  * the input ends, every window closes and emits (unless `end_of_input:
  * false`).
  *
+ * A repartitioned `group by` gets the records its exchange would: the
+ * upstream chain runs first (one record per batch too), and what it wrote
+ * to the exchange, watermarks included, is the exchange chain's input.
+ *
  * Cases run offline, so a `lookup` does not query its server: it finds what
  * the file's `lookups:` give (a top-level `lookups:` for every case, which
  * a case's own entries extend), behind no cache; a key the file does not
@@ -45,7 +49,7 @@ import { TaskOperators } from '../operators/task-operators.ts';
 import type { Plan, PlanLookup, PlanSource } from '../../src/plan/plan.ts';
 import { partitionOf } from '../../src/formats/partitioner.ts';
 import { avroType, decodeRecords, isNullSchema, RecordEncoder } from '../../src/formats/avro-codec.ts';
-import { BatchRunner, type BatchInput, type BatchResult } from '../worker/batch.ts';
+import { BatchRunner, taskTime, type BatchInput, type BatchResult } from '../worker/batch.ts';
 import { fromJson, toJson } from '../../src/formats/json-codec.ts';
 import { recordNode, schemaNode } from '../../src/formats/schema.ts';
 import { stdlib } from '../stdlib.ts';
@@ -192,15 +196,23 @@ interface InputRecord {
 async function runCase(plan: Plan, file: PipelineTestFile, c: TestCase, lib: unknown): Promise<CaseResult> {
   const result: CaseResult = { name: c.name, passed: false, failures: [], outputs: {}, deadLetters: [] };
   const sinkIndex = new Map(plan.sinks.map((s, i) => [s.id, i]));
+  const partitionsOf = (source: PlanSource): number => (source.exchange ? partitionsOf(sourceOf(plan, source.exchange.from)) : partitionCount(source));
   const runner = new BatchRunner({
     pipeline: plan.pipeline,
     chains: plan.chains.map((ch) => {
       const src = sourceOf(plan, ch.source);
-      return { source: src.name, code: ch.code, sinks: ch.sinks.map((id) => sinkIndex.get(id)!), operators: ch.operators, schema: src.schema, keySchema: src.keySchema, lookups: ch.lookups, eventTime: src.eventTime };
+      const exchangeOutputs = ch.sinks.flatMap((id, j) => (plan.sinks[sinkIndex.get(id)!]!.exchange ? [j] : []));
+      return {
+        source: src.name, code: ch.code, sinks: ch.sinks.map((id) => sinkIndex.get(id)!), operators: ch.operators, schema: src.schema, keySchema: src.keySchema, lookups: ch.lookups, eventTime: src.eventTime,
+        ...(src.exchange ? { reads: { count: partitionsOf(sourceOf(plan, src.exchange.from)), idleMs: src.exchange.idleMs } } : {}),
+        ...(exchangeOutputs.length > 0 ? { writes: { partitions: partitionsOf(src), outputs: exchangeOutputs } } : {}),
+      };
     }),
-    // Every sink gets JSON, the form expectations are written in.
-    sinks: plan.sinks.map((s) => ({ id: s.id, connector: s.connector, format: 'json', schema: s.schema, keySchema: s.keySchema, withKeys: false })),
+    // Every sink gets JSON, the form expectations are written in; an exchange gets what its source reads.
+    sinks: plan.sinks.map((s) => ({ id: s.id, connector: s.connector, format: s.exchange ? 'avro' : 'json', schema: s.schema, keySchema: s.keySchema, withKeys: s.exchange !== undefined })),
   }, lib);
+  /** What the upstream chains wrote to each exchange, by exchange source name. */
+  const exchanged = new Map<string, InputRecord[]>();
   for (const s of plan.sinks) result.outputs[s.id] = [];
 
   for (const name of Object.keys(c.input)) {
@@ -211,9 +223,19 @@ async function runCase(plan: Plan, file: PipelineTestFile, c: TestCase, lib: unk
   try {
     for (let ci = 0; ci < plan.chains.length && result.failures.length === 0; ci++) {
       const src = sourceOf(plan, plan.chains[ci]!.source);
-      const records = await inputRecords(src, c.input[src.name], file, result.failures);
+      const records = src.exchange ? exchanged.get(src.name) : await inputRecords(src, c.input[src.name], file, result.failures);
       if (!records) continue;
-      await runSource(runner, ci, src, records, c.endOfInput, fetch, (sink, out) => result.outputs[plan.sinks[sink]!.id]!.push(...jsonLines(out)), (dl) => result.deadLetters.push(...(jsonLines(dl) as Record<string, unknown>[])));
+      const onOutput = (sink: number, out: EncodedOutput) => {
+        const planSink = plan.sinks[sink]!;
+        if (!planSink.exchange) result.outputs[planSink.id]!.push(...jsonLines(out));
+        else {
+          const name = sourceOf(plan, planSink.exchange).name;
+          const keys = decodeRecords(avroType('int'), out.keys!.data, out.keys!.ends);
+          const values = decodeRecords(avroType(planSink.schema), out.data, out.ends);
+          exchanged.set(name, [...(exchanged.get(name) ?? []), ...values.map((value, i) => ({ key: keys[i], value }))]);
+        }
+      };
+      await runSource(runner, ci, src, partitionsOf(src), records, c.endOfInput, fetch, onOutput, (dl) => result.deadLetters.push(...(jsonLines(dl) as Record<string, unknown>[])));
     }
   } catch (e) {
     error = (e as Error).message;
@@ -231,6 +253,11 @@ async function runCase(plan: Plan, file: PipelineTestFile, c: TestCase, lib: unk
   }
   result.passed = result.failures.length === 0;
   return result;
+}
+
+/** A source's partitions in a test: its `partitions` option, else one. */
+function partitionCount(src: PlanSource): number {
+  return typeof src.options.partitions === 'number' ? src.options.partitions : 1;
 }
 
 function sourceOf(plan: Plan, name: string): PlanSource {
@@ -308,6 +335,7 @@ async function runSource(
   runner: BatchRunner,
   chainIndex: number,
   src: PlanSource,
+  partitions: number,
   records: InputRecord[],
   endOfInput: boolean,
   fetch: (lookup: PlanLookup, keys: unknown[]) => unknown[],
@@ -315,7 +343,6 @@ async function runSource(
   onDeadLetters: (dl: EncodedOutput) => void,
 ): Promise<void> {
   const chain = runner.chains[chainIndex]!;
-  const partitions = typeof src.options.partitions === 'number' ? src.options.partitions : 1;
   const keyField = typeof src.options.key === 'string' ? src.options.key : undefined;
   const keyNode = keyField === undefined ? undefined : recordNode(src.schema).fields.find((f) => f.name === keyField)?.type;
   const valueType = avroType(src.schema);
@@ -323,11 +350,12 @@ async function runSource(
   const encoder = new RecordEncoder();
   const operators = new Map<number, TaskOperators>();
   const offsets = new Map<number, number>();
-  const parts = records.map((r, i) => (keyNode ? partitionOf(r.key, keyNode, partitions) : i % partitions));
+  // An exchange's records are keyed by their partition.
+  const parts = records.map((r, i) => (src.exchange ? (r.key as number) : keyNode ? partitionOf(r.key, keyNode, partitions) : i % partitions));
   for (let start = 0; start < records.length; ) {
     const p = parts[start]!;
     let end = start;
-    while (end < records.length && parts[end] === p && (end === start || chain.operators.length === 0)) end++;
+    while (end < records.length && parts[end] === p && (end === start || (chain.operators.length === 0 && !chain.writes))) end++;
     const slice = records.slice(start, end);
     // The Avro round trip a real run makes: values arrive as a worker decodes them.
     const encoded = encoder.encode(valueType, slice.map((r) => r.value));
@@ -335,7 +363,7 @@ async function runSource(
     const first = offsets.get(p) ?? 0;
     offsets.set(p, first + slice.length);
     let ops = operators.get(p);
-    if (!ops) operators.set(p, (ops = new TaskOperators(chain.operators, undefined, performance.now(), chain.eventTime)));
+    if (!ops) operators.set(p, (ops = new TaskOperators(chain.operators, undefined, performance.now(), chain.eventTime, { time: taskTime(chain) })));
     const keys = slice.map((r) => (keyType ? r.key : null));
     const input: BatchInput = {
       count: slice.length,
@@ -365,9 +393,9 @@ function jsonLines(out: EncodedOutput): unknown[] {
 
 function checkOutputs(plan: Plan, c: TestCase, result: CaseResult): void {
   for (const [name, expected] of Object.entries(c.expect)) {
-    const sinks = plan.sinks.filter((s) => s.id === name || s.stream === name);
+    const sinks = plan.sinks.filter((s) => !s.exchange && (s.id === name || s.stream === name));
     if (sinks.length === 0) {
-      result.failures.push(`expect.${name}: no sink writes a stream or has an id of that name (sinks: ${plan.sinks.map((s) => `${s.stream} (${s.id})`).join(', ')})`);
+      result.failures.push(`expect.${name}: no sink writes a stream or has an id of that name (sinks: ${plan.sinks.filter((s) => !s.exchange).map((s) => `${s.stream} (${s.id})`).join(', ')})`);
       continue;
     }
     for (const sink of sinks) {

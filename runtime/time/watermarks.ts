@@ -26,9 +26,10 @@ export class Watermarks {
     now: number,
     from?: TimeState,
   ) {
-    this.highest = from?.highest.length === inputs ? [...from.highest] : new Array<number>(inputs).fill(-Infinity);
+    // Kept as JSON (the changelog's meta), infinite times come back as null.
+    this.highest = from?.highest.length === inputs ? from.highest.map((v) => (typeof v === 'number' ? v : -Infinity)) : new Array<number>(inputs).fill(-Infinity);
     this.lastRecordAt = new Array<number>(inputs).fill(now);
-    if (from) this.watermark = from.watermark;
+    if (typeof from?.watermark === 'number') this.watermark = from.watermark;
   }
 
   snapshot(): TimeState {
@@ -44,11 +45,14 @@ export class Watermarks {
   /** The task's watermark at `now`: −Infinity until every input that is not idle has seen a record. */
   current(now: number): number {
     let min = Infinity;
+    let active = false;
     for (let i = 0; i < this.highest.length; i++) {
-      if (now - this.lastRecordAt[i]! < this.options.idleMs) min = Math.min(min, this.highest[i]! - this.options.latenessMs);
+      if (now - this.lastRecordAt[i]! >= this.options.idleMs) continue;
+      active = true;
+      min = Math.min(min, this.highest[i]! - this.options.latenessMs);
     }
     // Every input idle: nothing holds the watermark back, and nothing moves it either.
-    if (min !== Infinity && min > this.watermark) this.watermark = min;
+    if (active && min > this.watermark) this.watermark = min;
     return this.watermark;
   }
 }

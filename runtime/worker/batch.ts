@@ -11,12 +11,12 @@
  */
 import { emptyLookupPending, type ChainBatch, type ChainContext, type ChainFunction, type ChainOutput, type Rejection } from '../../src/plan/chain.ts';
 import type { PlanEventTime, PlanLookup, PlanOperator } from '../../src/plan/plan.ts';
-import type { EmitResults, TaskOperators } from '../operators/task-operators.ts';
+import type { EmitResults, TaskOperators, TaskTimeOptions } from '../operators/task-operators.ts';
 import type { DeadLetter, FormatEncoder, FormatEncoderFactory } from '../../src/spi/connector.ts';
 import { avroType, isNullSchema, RecordEncoder, type AvroType } from '../../src/formats/avro-codec.ts';
 import { genericJson, jsonLineEncoder, textLineEncoder } from '../../src/formats/json-codec.ts';
 import { schemaNode } from '../../src/formats/schema.ts';
-import { packOutput, type EncodedOutput, type InitMessage, type OperatorErrors } from './wire.ts';
+import { packOutput, type ChainSetupEntry, type EncodedOutput, type InitMessage, type OperatorErrors } from './wire.ts';
 import { stringifyJson } from '../../src/formats/json-text.ts';
 
 export interface Chain {
@@ -32,6 +32,10 @@ export interface Chain {
   lookups: PlanLookup[] | undefined;
   /** The source's event time (plan `eventTime`); absent: record timestamps. */
   eventTime: PlanEventTime | undefined;
+  /** It reads an exchange (its tasks' time comes from the upstream partitions). */
+  reads: ChainSetupEntry['reads'];
+  /** It writes exchanges. */
+  writes: ChainSetupEntry['writes'];
 }
 
 /** Results for the keys waiting at lookup `index` of the chain, in key order (null where none). */
@@ -171,13 +175,15 @@ export class BatchRunner {
       keyType: isNullSchema(c.keySchema) ? undefined : avroType(c.keySchema),
       lookups: c.lookups && c.lookups.length > 0 ? c.lookups : undefined,
       eventTime: c.eventTime,
+      reads: c.reads,
+      writes: c.writes,
     }));
     this.sinks = setup.sinks.map((s) => new SinkEncoder(s.id, s, formats));
   }
 
   /** Runs the chain over the batch; a throw (a `ChainFailure` under `on error fail`, or a bug) propagates. */
   run(chain: Chain, partition: number, ops: TaskOperators, input: BatchInput): BatchResult {
-    const ctx: ChainContext = { operators: ops.instances, maxTime: -Infinity };
+    const ctx = context(chain, partition, ops);
     const batch = this.begin(chain, partition);
     for (let from = 0; from < input.count; from += input.chunk) {
       const to = Math.min(input.count, from + input.chunk);
@@ -191,6 +197,8 @@ export class BatchRunner {
       const rejected: Rejection[] = [];
       return [out, rejected, () => batch.collect(out, rejected)];
     }));
+    const heartbeat = watermarkRecords(chain, partition, ops, lastOffset(input));
+    if (heartbeat) batch.collect(heartbeat, []);
     return batch.finish();
   }
 
@@ -203,11 +211,14 @@ export class BatchRunner {
     const out: ChainOutput[] = chain.sinks.map(() => ({ keys: [], values: [], offsets: [] }));
     const rejected: Rejection[] = [];
     const pending = (chain.lookups ?? []).map(() => emptyLookupPending());
-    const ctx: ChainContext = { operators: ops.instances, maxTime: -Infinity, lookups: pending };
+    const ctx = context(chain, partition, ops, pending);
     ops.finish(this.emitInto(chain, ctx, offset, () => [out, rejected, () => {}]));
     await this.resolveLookups(chain, ctx, out, rejected, fetch);
     const batch = this.begin(chain, partition);
     batch.collect(out, rejected);
+    // The end of the input: every exchange partition learns that this one holds nothing back any more.
+    const heartbeat = watermarkRecords(chain, partition, ops, offset);
+    if (heartbeat) batch.collect(heartbeat, []);
     return batch.finish();
   }
 
@@ -232,7 +243,7 @@ export class BatchRunner {
     const out: ChainOutput[] = chain.sinks.map(() => ({ keys: [], values: [], offsets: [] }));
     const rejected: Rejection[] = [];
     const pending = (chain.lookups ?? []).map(() => emptyLookupPending());
-    const lctx: ChainContext = { operators: ops.instances, maxTime: -Infinity, lookups: pending };
+    const lctx = context(chain, partition, ops, pending);
     for (let from = 0; from < input.count; from += input.chunk) chain.run(chunkOf(chain, input, partition, from, Math.min(input.count, from + input.chunk), rejected), out, rejected, lctx);
     await this.resolveLookups(chain, lctx, out, rejected, fetch);
     // Results of aggregates may wait at later lookups in turn.
@@ -241,6 +252,8 @@ export class BatchRunner {
     // The sink encoders are shared by every task of the worker: they are used only after the last await.
     const batch = this.begin(chain, partition);
     batch.collect(out, rejected);
+    const heartbeat = watermarkRecords(chain, partition, ops, lastOffset(input));
+    if (heartbeat) batch.collect(heartbeat, []);
     return batch.finish();
   }
 
@@ -303,6 +316,42 @@ export class BatchRunner {
     }
     return { outputs: sinks.map((s) => s.finish()), deadLetters, skipped, late, errors: [...errors.values()] };
   }
+}
+
+/** How a task of the chain keeps time, when it reads or writes an exchange. */
+export function taskTime(chain: Chain): TaskTimeOptions {
+  return { writesExchange: chain.writes !== undefined, ...(chain.reads ? { inputs: chain.reads } : {}) };
+}
+
+/** A chain call's context: the task's operators, and what reading or writing an exchange needs. */
+function context(chain: Chain, partition: number, ops: TaskOperators, lookups?: ChainContext['lookups']): ChainContext {
+  const ctx: ChainContext = { operators: ops.instances, maxTime: -Infinity };
+  if (lookups) ctx.lookups = lookups;
+  if (ops.inputs) ctx.inputs = ops.inputs;
+  if (chain.writes) ctx.exchange = { partition, partitions: chain.writes.partitions, watermark: ops.currentWatermark };
+  return ctx;
+}
+
+/**
+ * When the task's watermark moved since it last told them, a record without
+ * data to every partition of each exchange it writes (`PlanExchange`):
+ * the tasks reading them then move on without waiting for a record of this
+ * partition. At the end of the input it is +Infinity.
+ */
+function watermarkRecords(chain: Chain, partition: number, ops: TaskOperators, offset: number): ChainOutput[] | undefined {
+  const w = ops.currentWatermark;
+  if (!chain.writes || w <= ops.sentWatermark) return undefined;
+  ops.sentWatermark = w;
+  const out = chain.sinks.map((): ChainOutput => ({ keys: [], values: [], offsets: [] }));
+  for (const i of chain.writes.outputs) {
+    const o = out[i]!;
+    for (let q = 0; q < chain.writes.partitions; q++) {
+      o.keys.push(q);
+      o.values.push({ f: partition, w, t: 0, r: null });
+      o.offsets.push(offset);
+    }
+  }
+  return out;
 }
 
 /** The offset results of this batch stand for: its last. */

@@ -14,6 +14,21 @@ import type { AvroType } from '../../src/formats/avro-codec.ts';
 export const BUILTIN_FORMATS: readonly string[] = ['json', 'text', 'avro'];
 
 /** Sent once, when a worker starts. */
+/** A chain as workers get it. */
+export interface ChainSetupEntry {
+  source: string; code: string; sinks: number[]; operators: PlanOperator[]; schema: AvroSchemaJson; keySchema: AvroSchemaJson; lookups?: PlanLookup[]; eventTime?: PlanEventTime;
+  /** It reads an exchange: the upstream partitions whose watermarks make its tasks', and when one stops holding them back. */
+  reads?: ExchangeInputs;
+  /** It writes exchanges: their partition count and its outputs that go to them. */
+  writes?: { partitions: number; outputs: number[] };
+}
+
+/** The inputs of a task reading an exchange: one per upstream partition. */
+export interface ExchangeInputs {
+  count: number;
+  idleMs: number;
+}
+
 export interface InitMessage {
   type: 'init';
   workerId: number;
@@ -22,7 +37,7 @@ export interface InitMessage {
   libModule: string;
   /** The connectors in workers (`ConnectorEnvironment.workerModule`) and the packages the worker bundle leaves to node_modules. */
   environment: { module: string | undefined; sharedPackages: string[] };
-  chains: { source: string; code: string; sinks: number[]; operators: PlanOperator[]; schema: AvroSchemaJson; keySchema: AvroSchemaJson; lookups?: PlanLookup[]; eventTime?: PlanEventTime }[];
+  chains: ChainSetupEntry[];
   sinks: {
     id: string; connector: string; format: SinkFormat; formatOptions?: Constant; schema: AvroSchemaJson; keySchema: AvroSchemaJson; withKeys: boolean;
     /** The workers write this sink themselves: its connector and `SinkWriter.inWorkers`. */

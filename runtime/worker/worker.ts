@@ -26,7 +26,7 @@ import type { LookupClient, SourceRecords, WorkerSinkWriter } from '../../src/sp
 import type { ConnectorEnvironment } from '../../src/spi/environment.ts';
 import { decodeRecords } from '../../src/formats/avro-codec.ts';
 import { TaskOperators } from '../operators/task-operators.ts';
-import { BatchRunner, chunkFor, type BatchInput, type BatchResult, type Chain } from './batch.ts';
+import { BatchRunner, chunkFor, taskTime, type BatchInput, type BatchResult, type Chain } from './batch.ts';
 import { BUILTIN_FORMATS, transferList, type BatchMessage, type EndMessage, type FromWorker, type InitMessage, type ToWorker } from './wire.ts';
 
 const port = parentPort!;
@@ -167,7 +167,7 @@ function handle(msg: ToWorker): void {
     case 'assign': {
       const chain = runner.chains[msg.chain]!;
       tasks.set(msg.task, {
-        id: msg.task, chain, partition: msg.partition, operators: new TaskOperators(chain.operators, msg.state && (deserialize(msg.state) as PartitionState), performance.now(), chain.eventTime, { tracked: true }),
+        id: msg.task, chain, partition: msg.partition, operators: new TaskOperators(chain.operators, msg.state && (deserialize(msg.state) as PartitionState), performance.now(), chain.eventTime, { tracked: true, time: taskTime(chain) }),
         failed: false, queue: [], releasing: false, busy: false, writes: new Set(),
       });
       break;

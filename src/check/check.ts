@@ -72,6 +72,8 @@ interface Flow {
   untimed?: string;
   /** Where a `group by` aggregated the records since they were read. */
   aggregated?: Span;
+  /** Records of several sources meet here (a `union`): a `group` cannot repartition them. */
+  mixed?: boolean;
 }
 
 const WINDOW_SHAPES = ['tumbling', 'hopping', 'session', 'cumulate'] as const;
@@ -115,7 +117,7 @@ interface CheckedStream {
  */
 function sameInputs(before: CheckedStream, s: Extract<ResolvedStream, { kind: 'declared' }>, input: Flow, lookups: AvroType[]): boolean {
   const b = before.input;
-  return s.inputs.length === 1 && b.errorPolicy === input.errorPolicy && b.partitioned === input.partitioned && b.rekeyed === input.rekeyed
+  return s.inputs.length === 1 && b.errorPolicy === input.errorPolicy && b.partitioned === input.partitioned && b.rekeyed === input.rekeyed && b.mixed === input.mixed
     && partitioningText(b) === partitioningText(input)
     && b.untimed === input.untimed && b.aggregated === input.aggregated
     && sameType(b.output, input.output) && sameType(b.keyType, input.keyType)
@@ -125,6 +127,19 @@ function sameInputs(before: CheckedStream, s: Extract<ResolvedStream, { kind: 'd
 /** A flow's declared partitioning and where its fields are, as text to compare. */
 function partitioningText(f: Flow): string {
   return `${f.partitionKeys?.join(',') ?? ''}|${[...(f.carried ?? [])].map(([here, at]) => `${here}=${at}`).join(',')}`;
+}
+
+/** Whether one of the group's keys is the partitioning field `key` (where `carried` says it is). */
+function groupCarries(op: Extract<TypedOperator, { kind: 'aggregate' }>, key: string, carried: ReadonlyMap<string, string>): boolean {
+  return op.keys.some((k) => {
+    const path = fieldPath(k.value);
+    return path !== undefined && carried.get(path) === key;
+  });
+}
+
+/** A group whose keys carry every partitioning field: each key's records are in one partition already. */
+function groupedInPlace(op: Extract<TypedOperator, { kind: 'aggregate' }>, keys: readonly string[] | undefined, carried: ReadonlyMap<string, string>): boolean {
+  return op.keys.length > 0 && keys !== undefined && keys.every((k) => groupCarries(op, k, carried));
 }
 
 /** The field path an expression reads unchanged (`country`, `address.city`); undefined for anything computed. */
@@ -142,6 +157,8 @@ function fieldPath(e: TypedExpr): string | undefined {
  * records of other sources, so nothing is carried after it.
  */
 function carryPartitioning(op: TypedOperator, carried: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+  // Repartitioned, the group's records are partitioned by its keys, whatever the source's were.
+  if (op.kind === 'aggregate' && op.repartition) return new Map(op.keys.map((k) => [k.name, k.name]));
   switch (op.kind) {
     case 'select':
     case 'aggregate': {
@@ -181,6 +198,8 @@ class ProgramChecker {
   private readonly diagnostics: Diagnostic[] = [];
   /** What flows out of each checked source and stream. */
   private readonly flows = new Map<string, Flow>();
+  /** Sources whose partitions a server keeps and shares among processes (Kafka): their records are not repartitioned in process. */
+  private readonly serverPartitioned = new Set<string>();
   /** Route targets, filled when their stream's `route` is checked. */
   private readonly routed = new Map<string, Flow>();
   /** The targets of each stream that ends in `route`, which has no records of its own. */
@@ -292,7 +311,10 @@ class ProgramChecker {
   /** Whether a source may read from several partitions: the server's (Kafka), or a `partitions` option above 1. */
   private manyPartitions(s: ResolvedSource): boolean {
     const spec = this.connectors.get(s.decl.connector.name);
-    if (spec?.partitionedByServer) return true;
+    if (spec?.partitionedByServer) {
+      this.serverPartitioned.add(s.name);
+      return true;
+    }
     const given = s.decl.options.find((o) => o.name.name === 'partitions')?.value;
     const value = given?.kind === 'number' ? Number(given.text) : spec?.options.find((o) => o.name === 'partitions')?.default;
     return typeof value === 'number' && value > 1;
@@ -304,12 +326,15 @@ class ProgramChecker {
       const from = this.flows.get(s.kind === 'routed' ? s.from : s.decl.input.name);
       const rekeyed = typed.operators.findLast((o) => o.kind === 'key-by')?.span ?? from?.rekeyed;
       const aggregated = typed.operators.findLast((o) => o.kind === 'aggregate')?.span ?? from?.aggregated;
-      const carried = from?.carried && typed.operators.reduce((c, op) => carryPartitioning(op, c), from.carried);
+      const repartitioned = typed.operators.findLast((o) => o.kind === 'aggregate' && o.repartition);
+      const partitionKeys = repartitioned?.kind === 'aggregate' ? repartitioned.keys.map((k) => k.name) : from?.partitionKeys;
+      const carried = (repartitioned || from?.carried) && typed.operators.reduce((c, op) => carryPartitioning(op, c), from?.carried ?? new Map<string, string>());
+      const mixed = from?.mixed || s.kind === 'declared' && (s.inputs.length > 1 || typed.operators.some((o) => o.kind === 'union'));
       this.flows.set(typed.name, {
         output: typed.output, keyType: typed.keyType, errorPolicy: typed.errorPolicy,
         ...(rekeyed ? { rekeyed } : {}), ...(from?.partitioned ? { partitioned: from.partitioned } : {}),
-        ...(from?.partitionKeys ? { partitionKeys: from.partitionKeys } : {}), ...(carried ? { carried } : {}),
-        ...(from?.untimed ? { untimed: from.untimed } : {}), ...(aggregated ? { aggregated } : {}),
+        ...(partitionKeys ? { partitionKeys } : {}), ...(carried ? { carried } : {}),
+        ...(from?.untimed ? { untimed: from.untimed } : {}), ...(aggregated ? { aggregated } : {}), ...(mixed ? { mixed } : {}),
       });
     }
     return typed;
@@ -358,6 +383,8 @@ class ProgramChecker {
     let rekeyed = input.rekeyed;
     let aggregated = input.aggregated;
     let carried = input.carried ?? new Map<string, string>();
+    let partitionKeys = input.partitionKeys;
+    let mixed = input.mixed === true || s.inputs.length > 1;
     const operators: TypedOperator[] = [];
     let ok = true;
     let routed = false;
@@ -400,7 +427,14 @@ class ProgramChecker {
       if (result.op.kind === 'key-by') rekeyed = result.op.span;
       if (result.op.kind === 'aggregate') aggregated = result.op.span;
       if (result.op.kind === 'dedupe' && rekeyed && input.partitioned) this.dedupeAcrossPartitions(result.op.span, rekeyed, input.partitioned);
-      if (result.op.kind === 'aggregate' && input.partitioned) this.groupAcrossPartitions(result.op, input.partitioned, input.partitionKeys, carried);
+      if (result.op.kind === 'union') mixed = true;
+      if (result.op.kind === 'aggregate' && input.partitioned && !groupedInPlace(result.op, partitionKeys, carried)) {
+        if (mixed || this.serverPartitioned.has(input.partitioned)) this.groupAcrossPartitions(result.op, input.partitioned, partitionKeys, carried, mixed);
+        else {
+          result.op.repartition = { input: record, source: input.partitioned };
+          partitionKeys = result.op.keys.map((k) => k.name);
+        }
+      }
       carried = carryPartitioning(result.op, carried);
       record = { ...result.op.output, name: recordName };
       keyType = result.keyType;
@@ -556,23 +590,20 @@ class ProgramChecker {
     return { name: item.name.name, fn, ...(arg ? { arg } : {}), type: result.type };
   }
 
-  /** `dedupe` keeps one record per key within each partition; after `key by` a key's records may sit in several. */
   /**
-   * A `group` over a source that may have several partitions aggregates
-   * each partition's records on its own: right only when its keys carry
-   * every field the source declares it is `partitioned by`.
+   * A `group` over records of several sources that may have several
+   * partitions each aggregates each partition's records on its own (such
+   * records are not repartitioned): right only when its keys carry every
+   * field the sources declare they are `partitioned by`.
    */
-  private groupAcrossPartitions(op: Extract<TypedOperator, { kind: 'aggregate' }>, source: string, keys: readonly string[] | undefined, carried: ReadonlyMap<string, string>): void {
-    const grouped = (k: string) => op.keys.some((key) => {
-      const path = fieldPath(key.value);
-      return path !== undefined && carried.get(path) === k;
-    });
-    if (op.keys.length > 0 && keys && keys.every(grouped)) return;
+  private groupAcrossPartitions(op: Extract<TypedOperator, { kind: 'aggregate' }>, source: string, keys: readonly string[] | undefined, carried: ReadonlyMap<string, string>, mixed: boolean): void {
+    const grouped = (k: string) => groupCarries(op, k, carried);
     const by = op.keys.map((k) => k.name).join(', ');
-    const effect = 'each of its partitions aggregates its own records, so a group read from several partitions gives a result per partition';
+    const why = mixed ? 'records that a `union` brought together are not repartitioned' : 'records of a Kafka source are not repartitioned (the partitions are shared by the processes of a consumer group)';
+    const effect = `${why}, so each partition aggregates its own records and a group read from several partitions gives a result per partition`;
     if (op.keys.length === 0) {
       this.report('group-across-partitions', op.span, `\`group\` without keys over source \`${source}\`, which may have several partitions: ${effect}`, {
-        hints: ['read the input from a single partition (a topic of one partition), or group by the fields the source is `partitioned by`'],
+        hints: [mixed ? 'group each source\'s records before the `union`, or read the input from a single partition' : 'read the input from a single partition (a topic of one partition), or group by the fields the source is `partitioned by`'],
         data: { source },
       });
       return;
@@ -583,11 +614,12 @@ class ProgramChecker {
       : `\`group by ${by}\` over source \`${source}\`, which does not say how its records are partitioned: ${effect}`, {
       hints: keys
         ? [`add ${missing.map((k) => `\`${k}\``).join(', ')} to the group's keys, or produce the records keyed by the group's keys and declare that on the source`]
-        : [`if the producer keys the records by the group's keys (Kafka's default partitioner), declare it: \`source ${source}: … partitioned by ${by}\``, 'records are not repartitioned by key: produce them keyed by the group key'],
+        : [`if the producer keys the records by the group's keys (Kafka's default partitioner), declare it: \`source ${source}: … partitioned by ${by}\``, mixed ? 'or group each source\'s records before the `union`' : 'or produce the records keyed by the group\'s keys'],
       data: { source },
     });
   }
 
+  /** `dedupe` keeps one record per key within each partition; after `key by` a key's records may sit in several. */
   private dedupeAcrossPartitions(at: Span, rekeyed: Span, source: string): void {
     this.report('dedupe-across-partitions', at, `\`dedupe\` drops repeats within each partition of source \`${source}\`, but \`key by\` does not move records between partitions: repeats of a key read from different partitions are all kept`, {
       hints: [

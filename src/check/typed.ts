@@ -123,8 +123,20 @@ export type TypedOperator =
    * window's end; `updates`: after each batch that changed it (always so
    * without a window).
    */
-  | (OperatorBase & { kind: 'aggregate'; keys: { name: string; value: TypedExpr }[]; aggregates: TypedAggregate[]; window?: TypedWindow; emit: 'final' | 'updates' })
+  | (OperatorBase & { kind: 'aggregate'; keys: { name: string; value: TypedExpr }[]; aggregates: TypedAggregate[]; window?: TypedWindow; emit: 'final' | 'updates'; repartition?: TypedRepartition })
   | (OperatorBase & { kind: 'lookup'; name: string; schema: RecordType; connector: string; options: Record<string, Constant>; key: TypedExpr; onMissing: LookupMissing });
+
+/**
+ * A `group` whose keys do not carry how its source is partitioned: its
+ * records first move to the partition their group key hashes to (through
+ * an exchange; see `PlanExchange`).
+ */
+export interface TypedRepartition {
+  /** The records entering the group. */
+  input: RecordType;
+  /** The source the records come from (the exchange has its partitions). */
+  source: string;
+}
 
 export type LookupMissing = 'null' | 'drop' | 'dead_letter';
 

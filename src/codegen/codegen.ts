@@ -23,13 +23,19 @@
  * loop over the results the operator gives back when windows close (or,
  * emitting updates, after each batch).
  *
- * `ts` is each record's time: the source's `event time` field, or the
- * record timestamp. A chain with stateful operators raises `ctx.maxTime`
- * to the largest, which moves the watermark.
+ * A `group by` that repartitions (`TypedRepartition`) ends the chain
+ * before it: the record goes to the exchange sink, keyed by the exchange
+ * partition of its group key, with its time and the task's watermark
+ * (`PlanExchange`). The exchange's own chain starts at that `group by`.
+ *
+ * `ts` is each record's time: the source's `event time` field, the record
+ * timestamp, or (read from an exchange) the time the record was written
+ * with. A chain with stateful operators or exchange writes raises
+ * `ctx.maxTime` to the largest, which moves the watermark.
  */
 import type { PlanChain, PlanLookup, PlanOperator } from '../plan/plan.ts';
-import type { ErrorPolicy, TypedEventTime, TypedExpr, TypedOperator, TypedProgram, TypedStream } from '../check/typed.ts';
-import type { AvroType } from '../types/avro-type.ts';
+import type { ErrorPolicy, TypedEventTime, TypedExpr, TypedOperator, TypedProgram, TypedRepartition, TypedStream } from '../check/typed.ts';
+import type { AvroType, RecordType } from '../types/avro-type.ts';
 import { isNullable, nonNull, nullable, pascalCase, T } from '../types/type-utils.ts';
 import { typeToAvsc } from '../types/to-avsc.ts';
 import { accumulatorCode, type AccumulatorCode } from './aggregate.ts';
@@ -37,9 +43,48 @@ import { ChainScope, compileExpr, literalKey, paren, primitiveEquality, prop } f
 
 type AggregateOp = Extract<TypedOperator, { kind: 'aggregate' }>;
 
-/** Everything from `source` to its sinks, as the body of `(lib) => ChainFunction`. */
-export function generateChain(typed: TypedProgram, source: string): Omit<PlanChain, 'source'> {
-  return new ChainWriter(typed).write(source);
+/** Where a chain starts: a source, or the exchange before a repartitioned `group by` (its operator id). */
+export type ChainStart = { source: string } | { exchange: string };
+
+/** Everything from `start` to its sinks, as the body of `(lib) => ChainFunction`. */
+export function generateChain(typed: TypedProgram, start: ChainStart): Omit<PlanChain, 'source'> {
+  return new ChainWriter(typed).write(start);
+}
+
+/** A repartitioned `group by`, and the exchange in front of it. */
+export interface Exchange {
+  /** The exchange source's name: `<stream>-repartition`, numbered when the stream has several. */
+  name: string;
+  /** Its sink's id. */
+  sink: string;
+  stream: TypedStream;
+  /** The group's operator index in its stream. */
+  index: number;
+  op: AggregateOp & { repartition: TypedRepartition };
+}
+
+/** The program's exchanges, in stream order. */
+export function exchanges(typed: TypedProgram): Exchange[] {
+  return typed.streams.flatMap((stream) => {
+    const found = stream.operators.flatMap((op, index) => (op.kind === 'aggregate' && op.repartition ? [{ op: op as Exchange['op'], index }] : []));
+    return found.map(({ op, index }, n) => {
+      const name = `${stream.name}-repartition${found.length > 1 ? `-${n + 1}` : ''}`;
+      return { name, sink: `exchange:${name}`, stream, index, op };
+    });
+  });
+}
+
+/** The records of an exchange: `{ f, w, t, r }` (see `PlanExchange`). */
+export function exchangeRecord(e: Exchange): RecordType {
+  const name = pascalCase(e.name);
+  return {
+    kind: 'record', name, fields: [
+      { name: 'f', type: T.int },
+      { name: 'w', type: T.double },
+      { name: 't', type: T.double },
+      { name: 'r', type: nullable({ ...e.op.repartition.input, name: `${name}Record` }) },
+    ],
+  };
 }
 
 interface Entry {
@@ -67,13 +112,29 @@ class ChainWriter {
   private readonly aggregates: { op: AggregateOp; stream: TypedStream; index: number; policy: ErrorPolicy; operator: number; acc: AccumulatorCode }[] = [];
   private labels = 0;
   private vars = 0;
+  private readonly exchanges: Map<string, Exchange>;
+  /** The repartitioned `group by` this chain starts at (it aggregates here; any other one writes to its exchange). */
+  private startsAt: string | undefined;
+  private writesExchange = false;
 
   constructor(private readonly typed: TypedProgram) {
     this.streams = new Map(typed.streams.map((s) => [s.name, s]));
+    this.exchanges = new Map(exchanges(typed).map((e) => [e.op.id, e]));
   }
 
-  write(source: string): Omit<PlanChain, 'source'> {
-    const body = this.outputs(source, 'r0', 'k0');
+  write(start: ChainStart): Omit<PlanChain, 'source'> {
+    let body: string[];
+    let first: string[];
+    if ('source' in start) {
+      body = this.outputs(start.source, 'r0', 'k0');
+      first = this.recordTime(start.source);
+    } else {
+      const e = this.exchanges.get(start.exchange);
+      if (!e) throw new Error(`no repartitioned group ${start.exchange}`);
+      this.startsAt = e.op.id;
+      body = this.stream({ stream: e.stream, start: e.index }, 'r0', 'k0');
+      first = this.exchangeRecordTime();
+    }
     // Continuations and emitters may meet further lookups and aggregates, which get theirs in turn.
     const continuations: string[][] = [];
     const emitters: string[][] = [];
@@ -81,16 +142,18 @@ class ChainWriter {
       if (continuations.length < this.lookups.length) continuations.push(this.continuation(continuations.length));
       else emitters.push(this.emitter(emitters.length));
     }
-    const stateful = this.stateful.size > 0;
+    const timed = this.stateful.size > 0 || this.writesExchange;
     const main = this.fn('chain', 'batch, out, rejected, ctx', [
       '  const keys = batch.keys, values = batch.values, offsets = batch.offsets, timestamps = batch.timestamps;',
-      ...(stateful ? ['  let mx = -Infinity;'] : []),
+      ...(timed ? ['  let mx = -Infinity;'] : []),
+      ...(this.startsAt ? ['  const xin = ctx.inputs;'] : []),
     ], [
       '  for (let i = 0, n = values.length; i < n; i++) {',
-      ...indent(this.recordTime(source, stateful), 4),
+      ...indent(first, 4),
+      ...(timed ? ['    if (ts > mx) mx = ts;'] : []),
       ...indent(body, 4),
       '  }',
-      ...(stateful ? ['  if (mx > ctx.maxTime) ctx.maxTime = mx;'] : []),
+      ...(timed ? ['  if (mx > ctx.maxTime) ctx.maxTime = mx;'] : []),
     ]);
     const lines = ['"use strict";', `const ops = ${JSON.stringify(this.opIds)};`, this.scope.prelude()];
     if (this.lookups.length === 0 && this.aggregates.length === 0) {
@@ -124,6 +187,7 @@ class ChainWriter {
       ...head,
       ...this.sinks.map((_, i) => `  const o${i} = out[${i}], o${i}k = o${i}.keys, o${i}v = o${i}.values, o${i}o = o${i}.offsets;`),
       ...(this.lookups.length > 0 ? ['  const lkp = ctx.lookups;'] : []),
+      ...(this.writesExchange ? ['  const xc = ctx.exchange;'] : []),
       ...[...this.stateful.values()].map((o, i) => `  const ${o.variable} = ctx.operators[${i}];`),
       `  let at = 0${temps};`,
       ...loop,
@@ -135,7 +199,7 @@ class ChainWriter {
    * The start of the main loop: the record, its key, offset and time. With
    * an `event time`, a record without one is a dead letter.
    */
-  private recordTime(source: string, stateful: boolean): string[] {
+  private recordTime(source: string): string[] {
     const eventTime = this.typed.sources.find((s) => s.name === source)?.eventTime;
     const lines = ['const r0 = values[i], k0 = keys[i], off = offsets[i];'];
     if (!eventTime) lines[0] = lines[0]!.slice(0, -1) + ', ts = timestamps[i];';
@@ -146,8 +210,21 @@ class ChainWriter {
         lines.push(`if (ts == null) { ${this.scope.helper('reject')}(rejected, "dead_letter", ${JSON.stringify(`source:${source}`)}, ${reason}, off, k0, r0); continue; }`);
       }
     }
-    if (stateful) lines.push('if (ts > mx) mx = ts;');
     return lines;
+  }
+
+  /**
+   * The start of an exchange chain's loop: the upstream partition's
+   * watermark moves the task's input (`ctx.inputs`), a watermark-only
+   * record ends there, and a record goes on with the time it was written with.
+   */
+  private exchangeRecordTime(): string[] {
+    return [
+      'const x = values[i], xf = x.f;',
+      'if (x.w > xin[xf]) xin[xf] = x.w;',
+      'if (x.r === null) continue;',
+      'const r0 = x.r, k0 = keys[i], off = offsets[i], ts = x.t;',
+    ];
   }
 
   /** The event time of record `r0` in epoch milliseconds. */
@@ -310,6 +387,12 @@ class ChainWriter {
           return lines;
         }
         case 'aggregate': {
+          const exchange = op.id === this.startsAt ? undefined : this.exchanges.get(op.id);
+          if (exchange) {
+            const [declare, write] = this.toExchange(exchange, rec, code);
+            lines.push(declare, ...close(), write);
+            return lines;
+          }
           code.push(...this.aggregate(op, stream, i, rec, flow, lines));
           lines.push(...close());
           return lines;
@@ -403,6 +486,20 @@ class ChainWriter {
       ...indent(acc.update('aa', args), 2),
       '}',
     ];
+  }
+
+  /**
+   * A record into the exchange of a repartitioned group: its group key (computed
+   * under the stream's error policy, into `code`) picks the exchange partition.
+   */
+  private toExchange(e: Exchange, rec: string, code: string[]): [declare: string, write: string] {
+    this.writesExchange = true;
+    let i = this.sinks.indexOf(e.sink);
+    if (i < 0) i = this.sinks.push(e.sink) - 1;
+    const part = `xp${++this.vars}`;
+    const keys = e.op.keys.map((k) => compileExpr(k.value, rec, this.scope));
+    code.push(`${part} = ${this.scope.helper('exchangePartition')}([${keys.join(', ')}], xc.partitions);`);
+    return [`let ${part};`, `o${i}k.push(${part}); o${i}v.push({ f: xc.partition, w: xc.watermark, t: ts, r: ${rec} }); o${i}o.push(off);`];
   }
 
   /** The variable holding a stateful operator in the chain (declared once per operator, whichever path meets it first). */

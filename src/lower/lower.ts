@@ -7,14 +7,16 @@
  */
 import type { TypedOperator, TypedProgram } from '../check/typed.ts';
 import type { Span } from '../diagnostics/diagnostic.ts';
-import type { Plan, PlanEdge, PlanGraph, PlanNode } from '../plan/plan.ts';
-import { PLAN_VERSION } from '../plan/plan.ts';
+import type { Plan, PlanEdge, PlanGraph, PlanNode, PlanSink, PlanSource } from '../plan/plan.ts';
+import { EXCHANGE_CONNECTOR, PLAN_VERSION } from '../plan/plan.ts';
+import { DEFAULT_IDLE_MS } from '../check/check.ts';
 import type { RecordType } from '../types/avro-type.ts';
 import { typeToAvsc } from '../types/to-avsc.ts';
-import { generateChain } from '../codegen/codegen.ts';
+import { exchangeRecord, exchanges, generateChain, type Exchange } from '../codegen/codegen.ts';
 import { durationText, exprText } from './expr-text.ts';
 
 export function typedToPlan(typed: TypedProgram): Plan {
+  const repartitions = exchanges(typed).map((e) => exchangeParts(typed, e));
   return {
     version: PLAN_VERSION,
     pipeline: typed.pipeline,
@@ -26,7 +28,7 @@ export function typedToPlan(typed: TypedProgram): Plan {
       schema: typeToAvsc(s.schema),
       keySchema: typeToAvsc(s.keyType),
       ...(s.eventTime ? { eventTime: { field: exprText(s.eventTime.field), latenessMs: s.eventTime.latenessMs, idleMs: s.eventTime.idleMs } } : {}),
-    })),
+    })).concat(repartitions.map((r) => r.source)),
     sinks: typed.sinks.map((s) => ({
       id: s.id,
       stream: s.input,
@@ -34,10 +36,27 @@ export function typedToPlan(typed: TypedProgram): Plan {
       options: s.options,
       schema: typeToAvsc(s.schema),
       keySchema: typeToAvsc(s.keyType),
-    })),
+    }) as PlanSink).concat(repartitions.map((r) => r.sink)),
     ...(typed.deadLetter ? { deadLetter: { connector: typed.deadLetter.connector, options: typed.deadLetter.options } } : {}),
-    chains: typed.sources.map((s) => ({ source: sourceId(s.name), ...generateChain(typed, s.name) })),
+    chains: [
+      ...typed.sources.map((s) => ({ source: sourceId(s.name), ...generateChain(typed, { source: s.name }) })),
+      ...repartitions.map((r) => ({ source: r.source.id, ...generateChain(typed, { exchange: r.operator }) })),
+    ],
     graph: typedToGraph(typed),
+  };
+}
+
+/** The two sides of a repartition, exchanging in process (`EXCHANGE_CONNECTOR`). */
+function exchangeParts(typed: TypedProgram, e: Exchange): { source: PlanSource; sink: PlanSink; operator: string } {
+  const upstream = typed.sources.find((s) => s.name === e.op.repartition.source)!;
+  const schema = typeToAvsc(exchangeRecord(e));
+  return {
+    operator: e.op.id,
+    source: {
+      id: sourceId(e.name), name: e.name, connector: EXCHANGE_CONNECTOR, options: {}, schema, keySchema: 'int',
+      exchange: { from: sourceId(upstream.name), sink: e.sink, idleMs: upstream.eventTime?.idleMs ?? DEFAULT_IDLE_MS },
+    },
+    sink: { id: e.sink, stream: e.stream.name, connector: EXCHANGE_CONNECTOR, options: {}, schema, keySchema: 'int', exchange: sourceId(e.name) },
   };
 }
 

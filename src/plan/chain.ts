@@ -72,6 +72,20 @@ export interface ChainContext {
    * else the record timestamps, give the times.
    */
   maxTime: number;
+  /** A chain reading an exchange: the watermark of each upstream partition, as its records carried them (the chain raises them). */
+  inputs?: number[];
+  /** A chain writing to an exchange: what its records carry (`PlanExchange`). */
+  exchange?: ExchangeContext;
+}
+
+/** What a task writes to an exchange with its records. */
+export interface ExchangeContext {
+  /** The task's partition (the records' `f`). */
+  partition: number;
+  /** The exchange's partition count. */
+  partitions: number;
+  /** The task's watermark before the batch (the records' `w`). */
+  watermark: number;
 }
 
 /**

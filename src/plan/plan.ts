@@ -5,8 +5,9 @@
 /**
  * 2: stateful operators are typed descriptors with their stores (`PlanOperator`), not just an id and a kind.
  * 3: sources may declare their event time (`PlanSource.eventTime`); `aggregate` operators with windows.
+ * 4: repartitioning: exchange sources and sinks (`PlanSource.exchange`, `PlanSink.exchange`).
  */
-export const PLAN_VERSION = 3;
+export const PLAN_VERSION = 4;
 
 /** A JSON-serializable constant: connector option values and literal values. */
 export type Constant = null | boolean | number | string | Constant[] | { [key: string]: Constant };
@@ -36,7 +37,36 @@ export interface PlanSource {
   keySchema: AvroSchemaJson;
   /** Where records' event time comes from (the chain reads the field); absent: the record timestamps. */
   eventTime?: PlanEventTime;
+  /** Set on the reading side of a repartition: the records are the exchange's (`EXCHANGE_CONNECTOR`, or a Kafka topic). */
+  exchange?: PlanExchange;
 }
+
+/**
+ * A repartition: a `group` whose keys do not carry how its source is
+ * partitioned splits the chain there. The chain before it writes each
+ * record to the exchange sink (`PlanSink.exchange`), keyed by the exchange
+ * partition its group key hashes to; the exchange source has the upstream
+ * source's partition count, and its chain starts at the `group`.
+ *
+ * Exchange records (`schema`) are `{ f, w, t, r }`, in this field order:
+ * `f` the upstream partition, `w` its watermark when written (a double:
+ * −Infinity before any, +Infinity once its input ended), `t` the record's
+ * event time (ms), `r` the record (null: a watermark-only record, which an
+ * upstream task sends to every exchange partition whenever its watermark
+ * advances). A reading task's watermark is the minimum over the upstream
+ * partitions' `w`, with `idleMs`.
+ */
+export interface PlanExchange {
+  /** The upstream source's id: the exchange has its partition count. */
+  from: string;
+  /** The id of the exchange sink the upstream chain writes. */
+  sink: string;
+  /** An upstream partition whose watermark has not moved this long stops holding back the reading task's. */
+  idleMs: number;
+}
+
+/** The connector name of an in-process exchange (sources that are not Kafka's): the runtime provides it. */
+export const EXCHANGE_CONNECTOR = 'exchange';
 
 /** A source's event time: the watermark of each of its partitions trails the largest time seen by `latenessMs`. */
 export interface PlanEventTime {
@@ -55,6 +85,8 @@ export interface PlanSink {
   options: Record<string, Constant>;
   schema: AvroSchemaJson;
   keySchema: AvroSchemaJson;
+  /** Set on the writing side of a repartition: the exchange source's id. Keys are exchange partitions (ints). */
+  exchange?: string;
 }
 
 export interface PlanChain {

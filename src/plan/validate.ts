@@ -78,8 +78,9 @@ const planShape = record({
   pipeline: string,
   sources: array(record({ id: string, name: string, ...connectorPart, schema, keySchema: schema }, {
     eventTime: record({ field: string, latenessMs: nonNegative, idleMs: nonNegative }),
+    exchange: record({ from: string, sink: string, idleMs: nonNegative }),
   })),
-  sinks: array(record({ id: string, stream: string, ...connectorPart, schema, keySchema: schema })),
+  sinks: array(record({ id: string, stream: string, ...connectorPart, schema, keySchema: schema }, { exchange: string })),
   chains: array(record({
     source: string,
     sinks: array(string),
@@ -115,6 +116,11 @@ export function validatePlan(json: unknown): Plan {
   plan.chains.forEach((c, i) => {
     known(sources, 'source')(c.source, `plan.chains[${i}].source`);
     c.sinks.forEach((s, j) => known(sinks, 'sink')(s, `plan.chains[${i}].sinks[${j}]`));
+  });
+  plan.sources.forEach((s, i) => {
+    if (!s.exchange) return;
+    known(sources, 'source')(s.exchange.from, `plan.sources[${i}].exchange.from`);
+    known(sinks, 'sink')(s.exchange.sink, `plan.sources[${i}].exchange.sink`);
   });
   plan.graph.edges.forEach((e, i) => {
     known(nodes, 'node')(e.from, `plan.graph.edges[${i}].from`);

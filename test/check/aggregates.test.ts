@@ -142,28 +142,44 @@ test('a windowed group after another group would find every result late', (t) =>
 /** A source of several partitions (datagen's `partitions`), partitioned as `clause` says. */
 const partitioned = (clause: string, body: string) =>
   check(`pipeline p\n${SCHEMA}\nsource many: Order from datagen { count: 10, partitions: 4 } event time created_at ${clause}\n${body}\nsink s to stdout`);
-const across = (c: ReturnType<typeof check>) => c.diagnostics.filter((d) => d.code === 'group-across-partitions');
 
-test('a group over several partitions warns unless its keys carry the fields the source is partitioned by', (t) => {
-  const undeclared = partitioned('', 'stream s = many | window tumbling 1m | ⟦group by customer_id { n: count() }⟧');
-  const d = expectDiagnostic(t, undeclared, 'group-across-partitions');
+/** The groups the checker repartitions by their keys. */
+const repartitioned = (c: ReturnType<typeof check>) => c.typed?.streams.flatMap((s) => s.operators.flatMap((op) => (op.kind === 'aggregate' && op.repartition ? [op.id] : []))) ?? [];
+
+test('a group over several partitions is repartitioned unless its keys carry the fields the source is partitioned by', (t) => {
+  const undeclared = partitioned('', 'stream s = many | window tumbling 1m | group by customer_id { n: count() }');
+  t.deepEqual(repartitioned(undeclared), ['s/1:aggregate'], 'the source does not say how it is partitioned');
+  t.deepEqual(undeclared.diagnostics.filter((d) => d.severity !== 'warning' || d.code === 'group-across-partitions'), []);
+  const d = undeclared.typed!.streams[0]!.operators[0]!;
+  t.is(d.kind === 'aggregate' && d.repartition?.source, 'many');
+
+  for (const [clause, body, why] of [
+    ['partitioned by customer_id', 'stream s = many | window tumbling 1m | group by customer_id { n: count() }', 'grouped by the partitioning field'],
+    ['partitioned by customer_id', 'stream s = many | group by customer_id, status { n: count() }', 'a finer group stays in one partition'],
+    ['partitioned by customer_id', 'stream s = many | select { buyer: customer_id, amount } | where amount > 0 | group by who: buyer { n: count() }', 'renamed on the way'],
+    ['partitioned by customer.address.city', 'stream s = many | select { c: customer } | group by city: c.address.city { n: count() }', 'a nested field, through a renamed record'],
+    ['partitioned by customer_id', 'stream a = many | group by customer_id { n: count() }\nstream s = a | group by customer_id { m: count() }', 'a group of groups, in another stream'],
+  ]) t.deepEqual(repartitioned(partitioned(clause!, body!)), [], why);
+
+  t.deepEqual(repartitioned(partitioned('partitioned by customer_id', 'stream s = many | group by status { n: count() }')), ['s/0:aggregate'], 'keys that do not carry customer_id');
+  t.deepEqual(repartitioned(partitioned('partitioned by customer_id', 'stream s = many | select { customer_id: status, amount } | group by customer_id { n: count() }')), ['s/1:aggregate'], 'a field computed in its place');
+  t.deepEqual(repartitioned(partitioned('partitioned by customer_id', 'stream s = many | group { n: count() }')), ['s/0:aggregate'], 'no keys: one partition takes every record');
+  // Once repartitioned, the records are partitioned by the group's keys.
+  t.deepEqual(repartitioned(partitioned('', 'stream a = many | group by status { n: count() }\nstream s = a | group by status { m: sum(n) }')), ['a/0:aggregate'], 'a group of groups by the same keys');
+  t.deepEqual(repartitioned(partitioned('', 'stream a = many | group by status, customer_id { n: count() }\nstream s = a | group by customer_id { m: sum(n) }')), ['a/0:aggregate', 's/0:aggregate'], 'a coarser group of groups');
+  t.deepEqual(repartitioned(program('stream s = timed | group by status { n: count() }\nsink s to stdout')), [], 'one partition: nothing to move');
+});
+
+test('a group over records a union brought together, or over a Kafka source, is not repartitioned, and says so', (t) => {
+  const c = check(`pipeline p\n${SCHEMA}\nsource many: Order from datagen { count: 10, partitions: 4 } event time created_at\nsource more: Order from datagen { count: 10, partitions: 4 } event time created_at\nstream s = many | union more | window tumbling 1m | ⟦group by customer_id { n: count() }⟧\nsink s to stdout`);
+  const d = expectDiagnostic(t, c, 'group-across-partitions');
   t.is(d.severity, 'warning');
-  t.regex(d.message, /does not say how its records are partitioned/);
-  t.regex(d.hints[0]!, /partitioned by customer_id/);
-
-  t.deepEqual(across(partitioned('partitioned by customer_id', 'stream s = many | window tumbling 1m | group by customer_id { n: count() }')), [], 'grouped by the partitioning field');
-  t.deepEqual(across(partitioned('partitioned by customer_id', 'stream s = many | group by customer_id, status { n: count() }')), [], 'a finer group stays in one partition');
-  t.deepEqual(across(partitioned('partitioned by customer_id', 'stream s = many | select { buyer: customer_id, amount } | where amount > 0 | group by who: buyer { n: count() }')), [], 'renamed on the way');
-  t.deepEqual(across(partitioned('partitioned by customer.address.city', 'stream s = many | select { c: customer } | group by city: c.address.city { n: count() }')), [], 'a nested field, through a renamed record');
-  t.deepEqual(across(partitioned('partitioned by customer_id', 'stream a = many | group by customer_id { n: count() }\nstream s = a | group by customer_id { m: count() }')), [], 'a group of groups, in another stream');
-
-  const other = partitioned('partitioned by customer_id', 'stream s = many | ⟦group by status { n: count() }⟧');
-  t.regex(expectDiagnostic(t, other, 'group-across-partitions').message, /do not carry `customer_id`/);
-  const computed = partitioned('partitioned by customer_id', 'stream s = many | select { customer_id: status, amount } | ⟦group by customer_id { n: count() }⟧');
-  expectDiagnostic(t, computed, 'group-across-partitions');
-  const global = partitioned('partitioned by customer_id', 'stream s = many | ⟦group { n: count() }⟧');
-  t.regex(expectDiagnostic(t, global, 'group-across-partitions').message, /without keys/);
-  t.deepEqual(across(program('stream s = timed | group by status { n: count() }\nsink s to stdout')), [], 'one partition: nothing to say');
+  t.regex(d.message, /union/);
+  t.deepEqual(repartitioned(c), []);
+  // A Kafka source's partitions are shared by the processes of its consumer group: not repartitioned in one of them.
+  const kafka = check(`pipeline p\n${SCHEMA}\nsource k: Order from kafka { topic: "orders" } event time created_at\nstream s = k | window tumbling 1m | ⟦group by customer_id { n: count() }⟧\nsink s to stdout`);
+  t.regex(expectDiagnostic(t, kafka, 'group-across-partitions').message, /Kafka source/);
+  t.deepEqual(repartitioned(kafka), []);
 });
 
 test('a partitioned by field that does not exist, or cannot be a key', (t) => {

@@ -133,7 +133,7 @@ export function instantiate(code: string, lib: Record<string, unknown> = testLib
 
 /** Compiles the chain of `source` and runs one batch (or several, sharing state) through it. */
 export function run(typed: TypedProgram, source: string, batches: Input[][] | Input[], opts: { state?: PartitionState; lib?: Record<string, unknown>; eventTime?: PlanEventTime; finish?: boolean } = {}): RunResult {
-  const chain = generateChain(typed, source);
+  const chain = generateChain(typed, { source });
   const fn = instantiate(chain.code, opts.lib);
   const out = chain.sinks.map(() => ({ keys: [], values: [], offsets: [] }) as ChainOutput);
   const rejected: Rejection[] = [];

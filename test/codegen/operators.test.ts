@@ -149,7 +149,7 @@ test('the chain lists its stateful operators and sinks', (t) => {
     .stream('once', 'orders', [dedupe(field('id', T.string), 1000)])
     .stream('o2', 'other', [])
     .sink('once').sink('o2').sink('orders').build();
-  const chain = generateChain(typed, 'orders');
+  const chain = generateChain(typed, { source: 'orders' });
   t.deepEqual(chain.sinks, ['sink:orders:0', 'sink:once:0']);
   t.deepEqual(chain.operators, [{
     id: 'once/0:dedupe',

@@ -39,7 +39,7 @@ test('a well-formed plan is returned as it is', (t) => {
 });
 
 test('the version must match', (t) => {
-  t.is(fails((p) => (p['version'] = 1)), 'invalid plan: plan.version: expected plan version 3, found number 1');
+  t.is(fails((p) => (p['version'] = 1)), 'invalid plan: plan.version: expected plan version 4, found number 1');
 });
 
 test('the first bad field is named by its path', (t) => {

@@ -11,7 +11,8 @@ import { createEnvironment } from '../../src/spi/environment.ts';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPipeline } from '../../runtime/index.ts';
+import { runPipeline, type PipelineRun } from '../../runtime/index.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { compilePlan } from '../support/compile.ts';
 
 export const ORDER_SCHEMA = {
@@ -229,4 +230,30 @@ export async function runOnLines(text: string, input: string[]): Promise<{ out: 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Until the run finishes, a new pool size every 100 ms (1, 3, 2, …), queued behind the resizes still running; resolves with how many were done. */
+export async function resizeEvery100ms(run: PipelineRun, finished: () => boolean): Promise<number> {
+  let resizes = 0;
+  const pending: Promise<void>[] = [];
+  for (let n = 0; !finished(); n++) {
+    await sleep(100);
+    if (finished()) break;
+    pending.push(run.resize([1, 3, 2][n % 3]!).then(() => void resizes++));
+  }
+  await Promise.allSettled(pending);
+  return resizes;
+}
+
+/** Up to three worker threads killed, 150 ms apart, while the run lasts; resolves with how many were. */
+export async function killWorkers(run: PipelineRun, finished: () => boolean): Promise<number> {
+  let kills = 0;
+  for (let n = 0; n < 3 && !finished(); n++) {
+    await sleep(150);
+    const [id] = run.workerIds();
+    if (id === undefined || finished()) break;
+    await run.killWorker(id);
+    kills++;
+  }
+  return kills;
 }

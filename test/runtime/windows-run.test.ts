@@ -8,7 +8,7 @@ import { startPipeline, type PipelineRun } from '../../runtime/index.ts';
 import type { ArrayRecord } from '../../connectors/array-source.ts';
 import { compilePlan } from '../support/compile.ts';
 import { canonical, events, PIPELINE, random, reference, SHAPES, type Event, type Row, type Shape } from './window-reference.ts';
-import { LIB, testEnv } from './helpers.ts';
+import { killWorkers, LIB, resizeEvery100ms, testEnv } from './helpers.ts';
 
 const PARTITIONS = 3;
 const BATCH = 20;
@@ -64,29 +64,12 @@ async function runWindowed(t: ExecutionContext, disturb: (run: PipelineRun, fini
 
 test.serial('the pool resized every 100 ms during a windowed run: every window once, as the reference has it', async (t) => {
   let resizes = 0;
-  await runWindowed(t, async (run, finished) => {
-    // A new size every 100 ms, queued behind the resizes still running.
-    const pending: Promise<void>[] = [];
-    for (let n = 0; !finished(); n++) {
-      await sleep(100);
-      if (finished()) break;
-      pending.push(run.resize([1, 3, 2][n % 3]!).then(() => void resizes++));
-    }
-    await Promise.allSettled(pending);
-  });
+  await runWindowed(t, async (run, finished) => void (resizes = await resizeEvery100ms(run, finished)));
   t.true(resizes >= 3, `${resizes} resizes during the run`);
 });
 
 test.serial('worker threads killed mid-window: the next owner starts from the kept state, every window once', async (t) => {
   let kills = 0;
-  await runWindowed(t, async (run, finished) => {
-    for (let n = 0; n < 3 && !finished(); n++) {
-      await sleep(150);
-      const [id] = run.workerIds();
-      if (id === undefined || finished()) break;
-      await run.killWorker(id);
-      kills++;
-    }
-  });
+  await runWindowed(t, async (run, finished) => void (kills = await killWorkers(run, finished)));
   t.true(kills >= 2, `${kills} workers killed during the run`);
 });
