@@ -131,8 +131,11 @@ export function stickyAssigner(host: AssignorHost): PartitionAssigner {
           }
           return { id: m.memberId, topics: meta?.topics ?? [], owned };
         });
+        // kafkajs hands the leader its own topics only; members of the group may read others (a repartition's topic).
+        const all = [...new Set([...topics, ...subscriptions.flatMap((s) => s.topics)])];
+        if (all.length > topics.length) await cluster.addMultipleTargetTopics(all);
         const counts = new Map<string, number>();
-        for (const topic of topics) counts.set(topic, cluster.findTopicPartitionMetadata(topic).length);
+        for (const topic of all) counts.set(topic, cluster.findTopicPartitionMetadata(topic).length);
         const assignment = assignSticky(subscriptions, counts, host.assignor);
         return members.map((m) => ({
           memberId: m.memberId,

@@ -16,6 +16,7 @@ import { schemaNode, type SchemaNode } from '../../src/formats/schema.ts';
 import type { AvroSchemaJson, Constant } from '../../src/plan/plan.ts';
 import type { EncodedBatch, Options, RecordHeaders, SourceRecords } from '../../src/spi/connector.ts';
 import { kafkaPartition, keyBytes } from '../../src/formats/partitioner.ts';
+import { readAvroInt } from '../../src/formats/exchange-record.ts';
 import type { Compression } from './compression.ts';
 import { frameHeader, frameRecords } from './wire-format.ts';
 
@@ -25,7 +26,8 @@ export interface SinkSetup {
   topic: string;
   partitions: number;
   compression: Compression;
-  format: 'avro' | 'json';
+  /** `exchange`: a repartition's records (`PlanExchange`), raw Avro, each to the partition its key names. */
+  format: 'avro' | 'json' | 'exchange';
   /** Registered schema ids of the value and (Avro keys) the key. */
   valueId?: number;
   keyId?: number;
@@ -58,6 +60,7 @@ export class MessageBuilder {
 
   /** One message per output record; `inputs[i]` is what output record i passes through. */
   messages(batch: EncodedBatch, inputs: readonly (PassedThrough | undefined)[] | undefined): Message[] {
+    if (this.setup.format === 'exchange') return exchangeMessages(batch);
     const n = batch.count;
     const partitions = this.setup.partitions;
     const values = this.json ? jsonValues(this.json, batch) : frameRecords(this.valueHeader!, batch.data, batch.ends, n);
@@ -93,6 +96,20 @@ export class MessageBuilder {
     }
     return out;
   }
+}
+
+/** A repartition's records: the value as the workers encoded it, to the exchange partition its key holds. */
+function exchangeMessages(batch: EncodedBatch): Message[] {
+  const keys = batch.keys;
+  if (!keys) throw new Error('kafka: exchange records without their partition');
+  const messages = new Array<Message>(batch.count);
+  for (let i = 0, from = 0; i < batch.count; i++) {
+    const end = batch.ends[i]!;
+    // A copy: the batch's buffer may be reused while the producer still holds the message.
+    messages[i] = { key: null, value: Buffer.from(batch.data.subarray(from, end)), partition: readAvroInt(keys.data, i === 0 ? 0 : keys.ends[i - 1]!).value };
+    from = end;
+  }
+  return messages;
 }
 
 function jsonValues(json: { type: avro.Type; line: (value: unknown) => string }, batch: EncodedBatch): Buffer[] {

@@ -41,11 +41,13 @@ export async function openKafkaSink(ctx: SinkContext): Promise<SinkWriter> {
   run.sinkOpened();
   if (ctx.role === 'dead-letter') return new DeadLetterSink(run, ctx.options, topic, partitions, compression, ctx.pipeline);
 
-  const format = o.oneOf('format', ['avro', 'json'] as const);
+  const format = o.oneOf('format', ['avro', 'json', 'exchange'] as const);
   const schema = ctx.schema!;
   const keySchema = ctx.keySchema ?? 'null';
   const strategy = o.oneOf('subject_strategy', ['topic', 'record', 'topic_record'] as const);
-  const setup: SinkSetup = { options: ctx.options, topic, partitions, compression, format, headers: o.oneOf('headers', ['pass', 'none'] as const) === 'pass' };
+  const setup: SinkSetup = { options: ctx.options, topic, partitions, compression, format, headers: format !== 'exchange' && o.oneOf('headers', ['pass', 'none'] as const) === 'pass' };
+  const wanted = typeof ctx.options.partitions === 'number' ? ctx.options.partitions : undefined;
+  if (format === 'exchange' && partitions !== wanted) throw new Error(`kafka: the repartition topic ${topic} has ${partitions} partitions and its source ${wanted}: they must have as many (add partitions to the smaller one)`);
   const keyFormat = o.oneOf('key_format', ['plain', 'avro'] as const);
   if (format === 'avro' || keyFormat === 'avro') {
     const registry = RegistryClient.fromEnvironment(o.optionalString('registry'));

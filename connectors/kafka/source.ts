@@ -22,6 +22,7 @@
  */
 import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
 import { recordNode } from '../../src/formats/schema.ts';
+import { exchangeEnd } from '../../src/formats/exchange-record.ts';
 import type { AssignmentChange, GroupAssignor, RecordHeaders, SourceBatch, SourceContext, SourceReader } from '../../src/spi/connector.ts';
 import { stickyAssigner, type Membership } from './assignor.ts';
 import { kafkaClient, kafkaOptions, brokersOf, positionAfterSkippedBatch, retryRetriable } from './client.ts';
@@ -30,7 +31,7 @@ import { releaseCoordinators } from './static-membership.ts';
 import { RegistryClient } from './registry-client.ts';
 import { KafkaChangelog } from './changelog.ts';
 import { clusterKey, KafkaRun, type InputRecord, type RunSource } from './run.ts';
-import { AvroValueReader, JsonValueReader, type ValueReader } from './value-reader.ts';
+import { AvroValueReader, ExchangeValueReader, JsonValueReader, type ValueReader } from './value-reader.ts';
 
 interface Fetched {
   messages: KafkaMessage[];
@@ -67,17 +68,21 @@ interface Part {
   /** Bounded runs: the end offset, and whether the group got there in another process. */
   end: number | undefined;
   doneElsewhere: boolean;
+  /** A bounded exchange: the upstream partitions whose end was read. */
+  ended: Set<number>;
 }
 
 export async function openKafkaSource(ctx: SourceContext): Promise<SourceReader> {
   const o = kafkaOptions(ctx.options);
   const topic = o.string('topic');
   const groupId = o.optionalString('group') ?? `sensei-${ctx.pipeline}`;
-  const format = o.oneOf('format', ['avro', 'json'] as const);
+  const format = o.oneOf('format', ['avro', 'json', 'exchange'] as const);
   const start = parseStart(o.string('start'));
   recordNode(ctx.schema);
   let values: ValueReader;
-  if (format === 'avro') {
+  if (format === 'exchange') {
+    values = new ExchangeValueReader();
+  } else if (format === 'avro') {
     const registry = RegistryClient.fromEnvironment(o.optionalString('registry'));
     if (!registry) throw new Error(`kafka source ${ctx.name}: format avro needs a schema registry (option \`registry\` or SENSEI_SCHEMA_REGISTRY_URL)`);
     values = new AvroValueReader(registry, ctx.schema);
@@ -100,6 +105,8 @@ export async function openKafkaSource(ctx: SourceContext): Promise<SourceReader>
       for (const p of await admin.fetchTopicOffsetsByTimestamp(topic, start.at)) startAt.set(p.partition, Number(p.offset));
     }
     const bounded = o.boolean('bounded');
+    // A bounded exchange ends with its upstream partitions' ends, not at the offsets it had when the run started.
+    const exchangeEnds = format === 'exchange' && bounded ? o.number('partitions') : undefined;
     const source = new KafkaSource(ctx, {
       topic,
       groupId,
@@ -107,7 +114,8 @@ export async function openKafkaSource(ctx: SourceContext): Promise<SourceReader>
       admin,
       startAt,
       reset: o.oneOf('reset', ['earliest', 'latest'] as const),
-      ends: bounded ? new Map(offsets.map((p) => [p.partition, Number(p.high)])) : undefined,
+      ends: bounded && exchangeEnds === undefined ? new Map(offsets.map((p) => [p.partition, Number(p.high)])) : undefined,
+      exchangeEnds,
       lows: new Map(offsets.map((p) => [p.partition, Number(p.low)])),
       partitions: count,
       bufferRecords: o.number('buffer_records'),
@@ -155,6 +163,8 @@ interface Settings {
   startAt: Map<number, number>;
   reset: 'earliest' | 'latest';
   ends: Map<number, number> | undefined;
+  /** A bounded exchange: the upstream partitions whose ends (`exchangeEnd`) end each partition. */
+  exchangeEnds: number | undefined;
   lows: Map<number, number>;
   partitions: number;
   bufferRecords: number;
@@ -198,7 +208,7 @@ class KafkaSource implements SourceReader, RunSource {
     this.cluster = s.cluster;
     this.parts = Array.from({ length: s.partitions }, (_, p) => ({
       owned: false, everOwned: false, fetched: [], queued: 0, paused: false, reading: false, wake: undefined, handed: [], rejecting: new Map(),
-      through: undefined, committable: undefined, committed: undefined, highWatermark: 0, end: s.ends?.get(p), doneElsewhere: false,
+      through: undefined, committable: undefined, committed: undefined, highWatermark: 0, end: s.ends?.get(p), doneElsewhere: false, ended: new Set(),
     }));
     this.run = KafkaRun.of(ctx.signal, ctx.pipeline);
     this.run.addSource(this);
@@ -287,6 +297,7 @@ class KafkaSource implements SourceReader, RunSource {
   }
 
   private exhausted(p: Part): boolean {
+    if (this.s.exchangeEnds !== undefined) return p.owned && p.fetched.length === 0 && p.ended.size >= this.s.exchangeEnds;
     if (p.end === undefined) return false;
     if (p.doneElsewhere) return true;
     return p.owned && p.fetched.length === 0 && p.through !== undefined && p.through >= p.end;
@@ -335,6 +346,10 @@ class KafkaSource implements SourceReader, RunSource {
       offsets.push(offset);
       timestamps.push(Number(m.timestamp));
       good.push(m);
+      if (this.s.exchangeEnds !== undefined && 'bytes' in r) {
+        const upstream = exchangeEnd(r.bytes);
+        if (upstream !== undefined) p.ended.add(upstream);
+      }
       if ('bytes' in r) encoded.push(r.bytes);
       else values.push(r.value);
     }

@@ -93,6 +93,15 @@ function undecodable(id: number, offset: number, length: number): string {
     : `undecodable Avro (schema id ${id}): ${length - offset} bytes left over after the record`;
 }
 
+/** An exchange's records (`PlanExchange`): Avro of the plan's schema as it is, no registry (the workers decode them). */
+export class ExchangeValueReader implements ValueReader {
+  async prepare(): Promise<void> {}
+
+  read(value: Buffer | null): ReadValue {
+    return value === null ? { error: 'the value is null (a tombstone)' } : { bytes: value };
+  }
+}
+
 export class JsonValueReader implements ValueReader {
   private readonly parse: (line: string) => Record<string, unknown>;
 

@@ -199,11 +199,16 @@ class Coordinator {
     for (const s of plan.sources) {
       if (!s.exchange) continue;
       const sink = plan.sinks.find((k) => k.id === s.exchange!.sink)!;
-      if (s.connector !== EXCHANGE_CONNECTOR) throw new Error(`source ${s.name}: no exchange over connector ${s.connector}`);
       const partitions = this.partitionsOf(s.exchange.from);
-      const exchange = new MemoryExchange(partitions, partitions, signal);
-      this.run.sinks.push({ plan: sink, writer: exchange.writer, records: 0 });
-      this.addSource(s, exchange.reader, undefined);
+      if (s.connector === EXCHANGE_CONNECTOR) {
+        const exchange = new MemoryExchange(partitions, partitions, signal);
+        this.run.sinks.push({ plan: sink, writer: exchange.writer, records: 0 });
+        this.addSource(s, exchange.reader, undefined);
+      } else {
+        // The sink first: it creates the exchange's topic with the upstream source's partition count.
+        await openSink({ ...sink, options: { ...sink.options, partitions } });
+        await openSource({ ...s, options: { ...s.options, partitions } });
+      }
     }
     this.reportResumes();
     return data;
@@ -338,8 +343,10 @@ class Coordinator {
   /** The source's consumer group changed what this process owns: tasks follow, and the workers are rebalanced. */
   private onAssigned(source: string, owned: ReadonlySet<number>): void {
     const src = this.run.sources.find((s) => s.plan.name === source);
-    if (!src || !this.placement) return;
+    if (!src) return;
+    // Before the pool exists (a group rebalancing while the run starts), the tasks still follow: the pool's start places what they own.
     for (const t of src.tasks) t.owned = owned.has(t.partition);
+    if (!this.placement) return;
     void this.placement.enqueue(() => this.placement!.rebalance(`consumer group assigned ${source} partitions [${[...owned].sort((a, b) => a - b).join(', ')}]`));
   }
 

@@ -12,6 +12,7 @@
  * data path exempts it from the buffered-records bound), so the wait ends.
  */
 import type { EncodedBatch, SinkWriter, SourceBatch, SourceReader } from '../../src/spi/connector.ts';
+import { exchangeEnd, readAvroInt } from '../../src/formats/exchange-record.ts';
 
 const DEFAULT_LIMIT = 100_000;
 
@@ -56,11 +57,12 @@ export class MemoryExchange {
     if (!keys) throw new Error('exchange: records without their exchange partition');
     let start = 0;
     for (let i = 0; i < batch.count; i++) {
-      const q = this.queues[readInt(keys.data, i === 0 ? 0 : keys.ends[i - 1]!).value];
-      if (!q) throw new Error(`exchange: record for partition ${readInt(keys.data, i === 0 ? 0 : keys.ends[i - 1]!).value} of ${this.queues.length}`);
+      const partition = readAvroInt(keys.data, i === 0 ? 0 : keys.ends[i - 1]!).value;
+      const q = this.queues[partition];
+      if (!q) throw new Error(`exchange: record for partition ${partition} of ${this.queues.length}`);
       const value = batch.data.slice(start, batch.ends[i]);
       start = batch.ends[i]!;
-      const upstream = endOf(value);
+      const upstream = exchangeEnd(value);
       if (upstream !== undefined) q.ended.add(upstream);
       q.values.push(value);
       this.queued++;
@@ -82,26 +84,6 @@ export class MemoryExchange {
     q.first += encoded.length;
     this.queued -= encoded.length;
     if (this.queued <= this.limit) for (const r of this.room.splice(0)) r();
-    return { offsets, timestamps: new Array<number>(encoded.length).fill(0), keys: new Array<number>(encoded.length).fill(partition), encoded };
+    return { offsets, timestamps: new Array<number>(encoded.length).fill(0), keys: new Array<null>(encoded.length).fill(null), encoded };
   }
-}
-
-/** An Avro int (zig-zag varint) at `pos`, and the position after it. */
-function readInt(data: Uint8Array, pos: number): { value: number; next: number } {
-  let n = 0;
-  let shift = 0;
-  let b: number;
-  do {
-    b = data[pos++]!;
-    n |= (b & 0x7f) << shift;
-    shift += 7;
-  } while (b & 0x80);
-  return { value: (n >>> 1) ^ -(n & 1), next: pos };
-}
-
-/** The upstream partition an exchange record ends (`w` is +Infinity), read from its first fields `f` and `w`. */
-function endOf(record: Uint8Array): number | undefined {
-  const f = readInt(record, 0);
-  const w = new DataView(record.buffer, record.byteOffset + f.next, 8).getFloat64(0, true);
-  return w === Infinity ? f.value : undefined;
 }

@@ -8,7 +8,7 @@ import type { ScaleDecision } from '../cluster/autoscaler.ts';
 import type { RunContext } from './context.ts';
 import type { DataPath } from './data-path.ts';
 import type { Placement } from './placement.ts';
-import type { Task } from './tasks.ts';
+import type { Sink, Task } from './tasks.ts';
 import type { PartitionStateStatus, PipelineStatus, PipelineSummary } from './run.ts';
 
 export class StatusBoard {
@@ -123,7 +123,7 @@ export class StatusBoard {
         recordsIn: s.tasks.reduce((a, t) => a + t.recordsIn, 0),
         backlog: s.tasks.reduce((a, t) => a + (s.reader.backlog?.(t.partition) ?? 0), 0),
       })),
-      sinks: run.sinks.map((s) => ({ id: s.plan.id, stream: s.plan.stream, connector: s.plan.connector, records: s.records })),
+      sinks: run.sinks.map(sinkStatus),
       pool: poolStats,
       partitions: run.tasks.map((t) => ({
         source: t.source.plan.name, partition: t.partition, worker: t.owner?.id, backlog: t.source.reader.backlog?.(t.partition) ?? 0,
@@ -152,7 +152,7 @@ export class StatusBoard {
       skipped: counts.skipped,
       throughput: counts.recordsIn / (durationMs / 1000),
       sources: run.sources.map((s) => ({ name: s.plan.name, records: s.tasks.reduce((a, t) => a + t.recordsIn, 0) })),
-      sinks: run.sinks.map((s) => ({ id: s.plan.id, stream: s.plan.stream, connector: s.plan.connector, records: s.records })),
+      sinks: run.sinks.map(sinkStatus),
       workers: { initial: this.placement.counts.initial, final: finalWorkers, max: this.placement.counts.max },
       rebalances: counts.rebalances,
       moves: this.placement.moves,
@@ -206,4 +206,9 @@ function stateStatus(run: RunContext, t: Task): PartitionStateStatus {
     lateRecords: t.lateRecords,
     restoreMs: t.restoreMs ?? null,
   };
+}
+
+/** A sink as the status shows it; an exchange's says it is one (its records are not output). */
+function sinkStatus(s: Sink): PipelineStatus['sinks'][number] {
+  return { id: s.plan.id, stream: s.plan.stream, connector: s.plan.exchange ? `${s.plan.connector} (repartition)` : s.plan.connector, records: s.records };
 }

@@ -198,8 +198,6 @@ class ProgramChecker {
   private readonly diagnostics: Diagnostic[] = [];
   /** What flows out of each checked source and stream. */
   private readonly flows = new Map<string, Flow>();
-  /** Sources whose partitions a server keeps and shares among processes (Kafka): their records are not repartitioned in process. */
-  private readonly serverPartitioned = new Set<string>();
   /** Route targets, filled when their stream's `route` is checked. */
   private readonly routed = new Map<string, Flow>();
   /** The targets of each stream that ends in `route`, which has no records of its own. */
@@ -311,10 +309,7 @@ class ProgramChecker {
   /** Whether a source may read from several partitions: the server's (Kafka), or a `partitions` option above 1. */
   private manyPartitions(s: ResolvedSource): boolean {
     const spec = this.connectors.get(s.decl.connector.name);
-    if (spec?.partitionedByServer) {
-      this.serverPartitioned.add(s.name);
-      return true;
-    }
+    if (spec?.partitionedByServer) return true;
     const given = s.decl.options.find((o) => o.name.name === 'partitions')?.value;
     const value = given?.kind === 'number' ? Number(given.text) : spec?.options.find((o) => o.name === 'partitions')?.default;
     return typeof value === 'number' && value > 1;
@@ -429,7 +424,7 @@ class ProgramChecker {
       if (result.op.kind === 'dedupe' && rekeyed && input.partitioned) this.dedupeAcrossPartitions(result.op.span, rekeyed, input.partitioned);
       if (result.op.kind === 'union') mixed = true;
       if (result.op.kind === 'aggregate' && input.partitioned && !groupedInPlace(result.op, partitionKeys, carried)) {
-        if (mixed || this.serverPartitioned.has(input.partitioned)) this.groupAcrossPartitions(result.op, input.partitioned, partitionKeys, carried, mixed);
+        if (mixed) this.groupAcrossPartitions(result.op, input.partitioned, partitionKeys, carried);
         else {
           result.op.repartition = { input: record, source: input.partitioned };
           partitionKeys = result.op.keys.map((k) => k.name);
@@ -596,14 +591,13 @@ class ProgramChecker {
    * records are not repartitioned): right only when its keys carry every
    * field the sources declare they are `partitioned by`.
    */
-  private groupAcrossPartitions(op: Extract<TypedOperator, { kind: 'aggregate' }>, source: string, keys: readonly string[] | undefined, carried: ReadonlyMap<string, string>, mixed: boolean): void {
+  private groupAcrossPartitions(op: Extract<TypedOperator, { kind: 'aggregate' }>, source: string, keys: readonly string[] | undefined, carried: ReadonlyMap<string, string>): void {
     const grouped = (k: string) => groupCarries(op, k, carried);
     const by = op.keys.map((k) => k.name).join(', ');
-    const why = mixed ? 'records that a `union` brought together are not repartitioned' : 'records of a Kafka source are not repartitioned (the partitions are shared by the processes of a consumer group)';
-    const effect = `${why}, so each partition aggregates its own records and a group read from several partitions gives a result per partition`;
+    const effect = 'records that a `union` brought together are not repartitioned, so each partition aggregates its own records and a group read from several partitions gives a result per partition';
     if (op.keys.length === 0) {
       this.report('group-across-partitions', op.span, `\`group\` without keys over source \`${source}\`, which may have several partitions: ${effect}`, {
-        hints: [mixed ? 'group each source\'s records before the `union`, or read the input from a single partition' : 'read the input from a single partition (a topic of one partition), or group by the fields the source is `partitioned by`'],
+        hints: ['group each source\'s records before the `union`, or read the input from a single partition'],
         data: { source },
       });
       return;
@@ -614,7 +608,7 @@ class ProgramChecker {
       : `\`group by ${by}\` over source \`${source}\`, which does not say how its records are partitioned: ${effect}`, {
       hints: keys
         ? [`add ${missing.map((k) => `\`${k}\``).join(', ')} to the group's keys, or produce the records keyed by the group's keys and declare that on the source`]
-        : [`if the producer keys the records by the group's keys (Kafka's default partitioner), declare it: \`source ${source}: … partitioned by ${by}\``, mixed ? 'or group each source\'s records before the `union`' : 'or produce the records keyed by the group\'s keys'],
+        : [`if the producer keys the records by the group's keys (Kafka's default partitioner), declare it: \`source ${source}: … partitioned by ${by}\``, 'or group each source\'s records before the `union`'],
       data: { source },
     });
   }

@@ -49,7 +49,7 @@ export const CODES = {
   'window-without-group': { severity: 'error', summary: 'A `window` not followed by the `group by` it windows.' },
   'window-after-aggregate': { severity: 'error', summary: 'A windowed `group by` downstream of another `group by`, whose results the watermark has already passed.' },
   'invalid-partitioning': { severity: 'error', summary: 'A `partitioned by` field that is not in the source\'s schema, or of a type that cannot be a key.' },
-  'group-across-partitions': { severity: 'warning', summary: 'A `group` whose keys do not carry the fields its source is `partitioned by` (or it declares none), over records that are not repartitioned: a Kafka source\'s (shared by the processes of a consumer group), or several sources\' brought together by a `union`. Each partition aggregates its own records.' },
+  'group-across-partitions': { severity: 'warning', summary: 'A `group` over records that a `union` brought together from sources that may have several partitions, whose keys do not carry the fields the sources are `partitioned by`: such records are not repartitioned, so each partition aggregates its own.' },
   'record-time-window': { severity: 'warning', summary: 'A `window` over a source without `event time`: records are windowed by their timestamps (Kafka\'s record timestamp, the arrival time for other sources).' },
   'aggregate-outside-group': { severity: 'error', summary: 'An aggregate function (`count`, `sum`, …) outside the `{ … }` of a `group by`.' },
   'not-an-aggregate': { severity: 'error', summary: 'An item of a `group by` block that is not `name: aggregate(…)`, such as a field that is not grouped.' },

@@ -7,7 +7,7 @@
  */
 import type { TypedOperator, TypedProgram } from '../check/typed.ts';
 import type { Span } from '../diagnostics/diagnostic.ts';
-import type { Plan, PlanEdge, PlanGraph, PlanNode, PlanSink, PlanSource } from '../plan/plan.ts';
+import type { Constant, Plan, PlanEdge, PlanGraph, PlanNode, PlanSink, PlanSource } from '../plan/plan.ts';
 import { EXCHANGE_CONNECTOR, PLAN_VERSION } from '../plan/plan.ts';
 import { DEFAULT_IDLE_MS } from '../check/check.ts';
 import type { RecordType } from '../types/avro-type.ts';
@@ -46,17 +46,48 @@ export function typedToPlan(typed: TypedProgram): Plan {
   };
 }
 
-/** The two sides of a repartition, exchanging in process (`EXCHANGE_CONNECTOR`). */
+/** The two sides of a repartition: through a topic for a Kafka source, else in process (`EXCHANGE_CONNECTOR`). */
 function exchangeParts(typed: TypedProgram, e: Exchange): { source: PlanSource; sink: PlanSink; operator: string } {
   const upstream = typed.sources.find((s) => s.name === e.op.repartition.source)!;
   const schema = typeToAvsc(exchangeRecord(e));
+  const transport = upstream.connector === 'kafka' ? { connector: 'kafka', ...kafkaExchange(typed, upstream, e) } : { connector: EXCHANGE_CONNECTOR, source: {}, sink: {} };
   return {
     operator: e.op.id,
     source: {
-      id: sourceId(e.name), name: e.name, connector: EXCHANGE_CONNECTOR, options: {}, schema, keySchema: 'int',
+      id: sourceId(e.name), name: e.name, connector: transport.connector, options: transport.source, schema, keySchema: 'null',
       exchange: { from: sourceId(upstream.name), sink: e.sink, idleMs: upstream.eventTime?.idleMs ?? DEFAULT_IDLE_MS },
     },
-    sink: { id: e.sink, stream: e.stream.name, connector: EXCHANGE_CONNECTOR, options: {}, schema, keySchema: 'int', exchange: sourceId(e.name) },
+    sink: { id: e.sink, stream: e.stream.name, connector: transport.connector, options: transport.sink, schema, keySchema: 'int', exchange: sourceId(e.name) },
+  };
+}
+
+/** Kafka options that say how to reach the cluster. */
+const KAFKA_CONNECTION = ['brokers', 'client_id', 'security_protocol', 'sasl_mechanism', 'sasl_username_env', 'sasl_password_env', 'ssl_ca_file', 'ssl_cert_file', 'ssl_key_file', 'ssl_key_password_env', 'ssl_verify'];
+/** What the exchange's source takes over from the upstream source besides the connection: how it takes part in the group, and whether it ends. */
+const KAFKA_MEMBERSHIP = ['session_timeout', 'rebalance_timeout', 'commit_interval', 'isolation', 'bounded', 'buffer_records', 'max_bytes_per_partition'];
+const KAFKA_TRANSACTIONS = ['transactional_id', 'transaction_interval', 'transaction_timeout'];
+
+/**
+ * A Kafka source's exchange: the topic `<group>-<stream>-repartition` (as
+ * Kafka Streams names its own after the application), which every process
+ * of the consumer group shares. Its source joins the same group and reads
+ * from the committed offsets; its sink writes in the run's transactions
+ * when a Kafka sink of the pipeline is exactly-once. `format: exchange`
+ * is internal: raw Avro of the plan's schema, no registry.
+ */
+function kafkaExchange(typed: TypedProgram, upstream: TypedProgram['sources'][number], e: Exchange): { source: Record<string, Constant>; sink: Record<string, Constant> } {
+  const o = upstream.options;
+  const group = typeof o.group === 'string' ? o.group : `sensei-${typed.pipeline}`;
+  const pick = (from: Record<string, Constant>, names: string[]) => Object.fromEntries(Object.entries(from).filter(([k]) => names.includes(k)));
+  const common = { ...pick(o, KAFKA_CONNECTION), topic: `${group}-${e.name}`, format: 'exchange' };
+  const exactlyOnce = [...typed.sinks, ...(typed.deadLetter ? [typed.deadLetter] : [])].find((s) => s.connector === 'kafka' && s.options.guarantee === 'exactly_once');
+  return {
+    source: {
+      ...pick(o, KAFKA_MEMBERSHIP), ...common, group, start: 'committed', reset: 'earliest',
+      // Each consumer of a process needs its own static membership.
+      ...(typeof o.group_instance_id === 'string' ? { group_instance_id: `${o.group_instance_id}-${e.name}` } : {}),
+    },
+    sink: { ...common, ...(exactlyOnce ? { guarantee: 'exactly_once', ...pick(exactlyOnce.options, KAFKA_TRANSACTIONS) } : {}) },
   };
 }
 

@@ -168,18 +168,16 @@ test('a group over several partitions is repartitioned unless its keys carry the
   t.deepEqual(repartitioned(partitioned('', 'stream a = many | group by status { n: count() }\nstream s = a | group by status { m: sum(n) }')), ['a/0:aggregate'], 'a group of groups by the same keys');
   t.deepEqual(repartitioned(partitioned('', 'stream a = many | group by status, customer_id { n: count() }\nstream s = a | group by customer_id { m: sum(n) }')), ['a/0:aggregate', 's/0:aggregate'], 'a coarser group of groups');
   t.deepEqual(repartitioned(program('stream s = timed | group by status { n: count() }\nsink s to stdout')), [], 'one partition: nothing to move');
+  const kafka = check(`pipeline p\n${SCHEMA}\nsource k: Order from kafka { topic: "orders" } event time created_at\nstream s = k | window tumbling 1m | group by customer_id { n: count() }\nsink s to stdout`);
+  t.deepEqual(repartitioned(kafka), ['s/1:aggregate'], 'a Kafka source: the server decides its partitions');
 });
 
-test('a group over records a union brought together, or over a Kafka source, is not repartitioned, and says so', (t) => {
+test('a group over records a union brought together is not repartitioned, and says so', (t) => {
   const c = check(`pipeline p\n${SCHEMA}\nsource many: Order from datagen { count: 10, partitions: 4 } event time created_at\nsource more: Order from datagen { count: 10, partitions: 4 } event time created_at\nstream s = many | union more | window tumbling 1m | ⟦group by customer_id { n: count() }⟧\nsink s to stdout`);
   const d = expectDiagnostic(t, c, 'group-across-partitions');
   t.is(d.severity, 'warning');
   t.regex(d.message, /union/);
   t.deepEqual(repartitioned(c), []);
-  // A Kafka source's partitions are shared by the processes of its consumer group: not repartitioned in one of them.
-  const kafka = check(`pipeline p\n${SCHEMA}\nsource k: Order from kafka { topic: "orders" } event time created_at\nstream s = k | window tumbling 1m | ⟦group by customer_id { n: count() }⟧\nsink s to stdout`);
-  t.regex(expectDiagnostic(t, kafka, 'group-across-partitions').message, /Kafka source/);
-  t.deepEqual(repartitioned(kafka), []);
 });
 
 test('a partitioned by field that does not exist, or cannot be a key', (t) => {

@@ -46,6 +46,17 @@ export async function createTopics(...topics: [string, number, Record<string, st
   }
 }
 
+/** How many partitions a topic has. */
+export async function topicPartitionCount(topic: string): Promise<number> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function deleteTopics(...topics: string[]): Promise<void> {
   const admin = kafka().admin();
   await admin.connect();

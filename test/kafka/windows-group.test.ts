@@ -10,8 +10,8 @@ import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTopics, deleteTopics, groupOffsets, produce, readTopic, unique } from './helpers.ts';
 import { startSensei, topicSize, waitFor, type SenseiProcess } from './processes.ts';
-import { DaemonProcess } from '../daemon/daemon-process.ts';
-import { orders, pipeline, reference, type Order, type Result } from './windows-helpers.ts';
+import type { DaemonProcess } from '../daemon/daemon-process.ts';
+import { killOneOfTwoDaemons, orders, pipeline, reference, type Order, type Result } from './windows-helpers.ts';
 
 const PARTITIONS = 3;
 
@@ -82,27 +82,10 @@ for (const guarantee of GUARANTEES) {
     const all = orders();
     const send = (list: Order[]) => produce(input, list.map((o) => ({ key: o.country, value: JSON.stringify(o) })));
     const file = pipeline({ input, output, group, guarantee, bounded: false });
-    const start = (name: string) => new DaemonProcess([file], { env: { SENSEI_INSTANCE_ID: unique(name), SENSEI_WORKERS_MIN: '1', SENSEI_WORKERS_MAX: '1', SENSEI_WATCH: 'false' } });
     const daemons: DaemonProcess[] = [];
     try {
       await createTopics([input, PARTITIONS], [output, PARTITIONS]);
-      daemons.push(start('a'), start('b'));
-      await Promise.all(daemons.map((d) => d.ready()));
-      const half = Math.floor(all.length / 2);
-      for (let at = 0; at < half; at += 250) {
-        await send(all.slice(at, Math.min(half, at + 250)));
-        await sleep(100);
-      }
-      await waitFor('windows written and offsets committed', async () => (await topicSize(output)) > 0 && (await groupOffsets(group, input)).every((p) => p.committed > 0));
-      // A dies with windows open and a transaction in flight; B takes its partitions once the group notices, C joins.
-      daemons[0]!.child.kill('SIGKILL');
-      t.is((await daemons[0]!.exited).signal, 'SIGKILL');
-      daemons.push(start('c'));
-      await daemons[2]!.ready();
-      for (let at = half; at < all.length; at += 250) {
-        await send(all.slice(at, at + 250));
-        await sleep(100);
-      }
+      t.is(await killOneOfTwoDaemons({ file, input, output, group, all, send, daemons }), 'SIGKILL');
       await flush(input);
       const want = reference(all);
       t.deepEqual(compared(guarantee, await windowsWritten(output, want.length)), want, promise(guarantee));

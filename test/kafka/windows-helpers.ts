@@ -4,7 +4,11 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { kafkaBrokers } from '../support/services.ts';
+import { DaemonProcess } from '../daemon/daemon-process.ts';
+import { groupOffsets, unique } from './helpers.ts';
+import { topicSize, waitFor } from './processes.ts';
 
 export const COUNTRIES = ['FR', 'DE', 'IT', 'ES', 'NL', 'BE', 'PL', 'SE'];
 export const TOTAL = 6000;
@@ -34,7 +38,8 @@ export function reference(input: Order[]): string[] {
   return [...windows.values()].map((w) => JSON.stringify(w)).sort();
 }
 
-export function pipeline(p: { input: string; output: string; group: string; guarantee: string; bounded: boolean }): string {
+/** The pipeline; `repartition`: the source does not say it is partitioned by country, so the group repartitions its records. */
+export function pipeline(p: { input: string; output: string; group: string; guarantee: string; bounded: boolean; repartition?: boolean }): string {
   const dir = mkdtempSync(join(tmpdir(), 'sensei-kafka-'));
   const path = join(dir, 'revenue.sensei');
   const brokers = kafkaBrokers().join(',');
@@ -44,11 +49,40 @@ schema Order { country: string, amount: long, at: timestamp_millis }
 source orders: Order from kafka {
   topic: "${p.input}", brokers: "${brokers}", group: "${p.group}", format: json,
   bounded: ${p.bounded}, session_timeout: 6s, commit_interval: 200ms, buffer_records: 200
-} event time at lateness 5s partitioned by country
+} event time at lateness 5s${p.repartition ? '' : ' partitioned by country'}
 stream revenue = orders
   | window tumbling 10s
   | group by country { orders: count(), revenue: sum(amount) }
 sink revenue to kafka { topic: "${p.output}", brokers: "${brokers}", format: json, guarantee: ${p.guarantee}, transaction_timeout: 10s }
 `);
   return path;
+}
+
+/**
+ * Two `sensei-run` daemons share the group and read the first half of the
+ * orders (sent by `send(list, index of the first)`); once windows are written
+ * and offsets committed, A is SIGKILLed with windows open and C starts, then
+ * the rest follows. `daemons` holds every daemon started, for the caller to
+ * kill at the end. Resolves with the signal A died of.
+ */
+export async function killOneOfTwoDaemons(p: { file: string; input: string; output: string; group: string; all: Order[]; send: (list: Order[], from: number) => Promise<void>; daemons: DaemonProcess[] }): Promise<NodeJS.Signals | null> {
+  const start = (name: string) => new DaemonProcess([p.file], { env: { SENSEI_INSTANCE_ID: unique(name), SENSEI_WORKERS_MIN: '1', SENSEI_WORKERS_MAX: '1', SENSEI_WATCH: 'false' } });
+  p.daemons.push(start('a'), start('b'));
+  await Promise.all(p.daemons.map((d) => d.ready()));
+  const half = Math.floor(p.all.length / 2);
+  for (let at = 0; at < half; at += 250) {
+    await p.send(p.all.slice(at, Math.min(half, at + 250)), at);
+    await sleep(100);
+  }
+  await waitFor('windows written and offsets committed', async () => (await topicSize(p.output)) > 0 && (await groupOffsets(p.group, p.input)).every((o) => o.committed > 0));
+  // A dies with windows open and a transaction in flight; B takes its partitions once the group notices, C joins.
+  p.daemons[0]!.child.kill('SIGKILL');
+  const { signal } = await p.daemons[0]!.exited;
+  p.daemons.push(start('c'));
+  await p.daemons[2]!.ready();
+  for (let at = half; at < p.all.length; at += 250) {
+    await p.send(p.all.slice(at, at + 250), at);
+    await sleep(100);
+  }
+  return signal;
 }

@@ -9,18 +9,26 @@ import { createTopics, deleteTopics, groupOffsets, produce, readTopic, unique } 
 import { startSensei, topicSize, waitFor } from './processes.ts';
 import { orders, pipeline, reference, TOTAL, type Order, type Result } from './windows-helpers.ts';
 
-for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
-  test.serial(`${guarantee}: a windowed run killed mid-window three times restores its windows from the changelog${guarantee === 'exactly_once' ? ' and writes every window exactly once' : ' and loses none'}`, async (t) => {
+const cases = [
+  { guarantee: 'exactly_once', repartition: false },
+  { guarantee: 'at_least_once', repartition: false },
+  // Orders keyed by their number, grouped by country: through the repartition topic.
+  { guarantee: 'exactly_once', repartition: true },
+] as const;
+
+for (const { guarantee, repartition } of cases) {
+  test.serial(`${guarantee}: a windowed run${repartition ? ' that repartitions' : ''} killed mid-window three times restores its windows from the changelog${guarantee === 'exactly_once' ? ' and writes every window exactly once' : ' and loses none'}`, async (t) => {
     const [input, output, group] = [unique(`win-in-${guarantee}`), unique(`win-out-${guarantee}`), unique('win')];
     const instance = unique('instance');
     const all = orders();
-    const send = (list: Order[]) => produce(input, list.map((o) => ({ key: o.country, value: JSON.stringify(o) })));
+    let sent = 0;
+    const send = (list: Order[]) => produce(input, list.map((o) => ({ key: repartition ? `o${sent++}` : o.country, value: JSON.stringify(o) })));
     try {
       await createTopics([input, 3], [output, 3]);
       let produced = 0;
       const committed: number[] = [];
       for (let kill = 0; kill < 3; kill++) {
-        const run = startSensei(pipeline({ input, output, group, guarantee, bounded: false }), ['--workers', '2'], { SENSEI_INSTANCE_ID: instance });
+        const run = startSensei(pipeline({ input, output, group, guarantee, bounded: false, repartition }), ['--workers', '2'], { SENSEI_INSTANCE_ID: instance });
         // Input keeps arriving while it runs, so the kill lands with windows open.
         const until = Math.min(TOTAL, produced + 1500);
         while (produced < until) {
@@ -39,7 +47,7 @@ for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
       t.true(committed.every((c) => c < TOTAL), `each kill lands mid-input: committed ${committed.join(', ')}`);
       await send(all.slice(produced));
       // The last run reads to the end of the input, whose end closes the windows still open.
-      const last = startSensei(pipeline({ input, output, group, guarantee, bounded: true }), ['--workers', '2'], { SENSEI_INSTANCE_ID: instance });
+      const last = startSensei(pipeline({ input, output, group, guarantee, bounded: true, repartition }), ['--workers', '2'], { SENSEI_INSTANCE_ID: instance });
       t.is(await last.exited, 0, last.stderr());
       t.notRegex(last.stderr(), /"reason":"late/, 'no record is late');
 
@@ -48,7 +56,7 @@ for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
       if (guarantee === 'exactly_once') t.deepEqual(got, want, 'every window once, with every record');
       else t.deepEqual([...new Set(got)].sort(), want, 'every window, with every record (a window written before a kill may come again)');
     } finally {
-      await deleteTopics(input, output);
+      await deleteTopics(input, output, `${group}-revenue-repartition`);
     }
   });
 }
