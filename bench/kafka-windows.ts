@@ -6,7 +6,8 @@
  * partitions), against a hand-written kafkajs loop with a Map of windows
  * per partition over the same input topic, in the same run. Both read to
  * the end of the topic, close every window there, and write one record
- * per customer and minute.
+ * per customer and minute. The same run without `partitioned by` measures
+ * what repartitioning through the topic `<group>-per_minute-repartition` costs.
  *
  *   npx tsx bench/kafka-windows.ts [--quick]
  */
@@ -49,11 +50,13 @@ export interface WindowedBenchResult {
   loadAverage: number;
   baseline: KafkaRate;
   engine: Record<1 | 2, KafkaRate>;
+  /** 2 workers, the source not declared partitioned by the group key: every record goes through the repartition topic. */
+  repartitioned: KafkaRate;
 }
 
-function windowedPlan(input: string, output: string, registry: string, group: string): Plan {
+function windowedPlan(input: string, output: string, registry: string, group: string, repartition = false): Plan {
   const brokers = kafkaBrokers().join(',');
-  const text = PIPELINE
+  const text = (repartition ? PIPELINE.replace(' partitioned by customer_id', '') : PIPELINE)
     .replace('SOURCE', `topic: "${input}", brokers: "${brokers}", registry: "${registry}", group: "${group}", bounded: true`)
     .replace('SINK', `topic: "${output}", brokers: "${brokers}", registry: "${registry}"`);
   const result = compile({ entry: 'bench.sensei', files: new Map([['bench.sensei', text], ['row.avsc', JSON.stringify(SCHEMAS.small)]]), connectors: builtinConnectorSpecs() });
@@ -159,16 +162,21 @@ export async function benchKafkaWindows(options: { quick?: boolean } = {}): Prom
     await createTopics([outBase]);
     const baseline = await handWritten(kafka, registryClient, input, outBase, records);
     const windows = await topicSize(kafka, outBase);
-    const result: WindowedBenchResult = { records, windows, avgBytes: Math.round(bytes / records), loadAverage: loadavg()[0]!, baseline, engine: {} as WindowedBenchResult['engine'] };
-    for (const workers of [1, 2] as const) {
-      const out = unique(`bench-win-out-${workers}w`);
-      topics.push(out);
+    /** Runs the pipeline with `workers` and checks it wrote what the hand-written loop wrote. */
+    const measure = async (name: string, workers: 1 | 2, repartition: boolean): Promise<KafkaRate> => {
+      const out = unique(`bench-win-out-${name}`);
+      const group = unique('bench-win');
+      topics.push(out, ...(repartition ? [`${group}-per_minute-repartition`] : []));
       await createTopics([out]);
-      result.engine[workers] = await engine(windowedPlan(input, out, registry.url, unique('bench-win')), workers, records);
+      const rate = await engine(windowedPlan(input, out, registry.url, group, repartition), workers, records);
       const written = await topicSize(kafka, out);
-      if (written !== windows) throw new Error(`the pipeline wrote ${written} windows, the hand-written loop ${windows}`);
-    }
-    return result;
+      if (written !== windows) throw new Error(`the pipeline (${name}) wrote ${written} windows, the hand-written loop ${windows}`);
+      return rate;
+    };
+    const one = await measure('1w', 1, false);
+    const two = await measure('2w', 2, false);
+    const repartitioned = await measure('repartitioned', 2, true);
+    return { records, windows, avgBytes: Math.round(bytes / records), loadAverage: loadavg()[0]!, baseline, engine: { 1: one, 2: two }, repartitioned };
   } finally {
     await deleteTopics(kafka, topics);
     await registry.close();
@@ -188,6 +196,7 @@ export function windowsTable(r: WindowedBenchResult): string {
     row('hand-written kafkajs loop, Map of windows', r.baseline),
     row('Sensei, 1 worker', r.engine[1]),
     row('Sensei, 2 workers', r.engine[2]),
+    row('Sensei, 2 workers, repartitioned through a topic', r.repartitioned),
   ].join('\n');
 }
 

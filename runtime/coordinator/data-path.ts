@@ -19,6 +19,9 @@ import type { StateLog } from './state-log.ts';
 import { newBatch, newEndBatch, takeAcknowledged, type Batch, type Task } from './tasks.ts';
 import { stringifyJson } from '../../src/formats/json-text.ts';
 
+/** How long a task reading an exchange waits for a batch before it gets a turn without one. */
+const QUIET_MS = 1000;
+
 export interface DataPathLimits {
   /** Largest batch read from a partition. */
   batchSize: number;
@@ -123,7 +126,7 @@ export class DataPath {
       batch.sentTo = worker;
       task.sentSeq = batch.seq;
       worker.inflight++;
-      worker.post({ type: 'end', task: task.id, seq: batch.seq, offset: batch.lastOffset });
+      worker.post({ type: 'end', task: task.id, seq: batch.seq, offset: batch.lastOffset, ...(batch.quiet ? { quiet: true as const } : {}) });
       return;
     }
     const src = task.source;
@@ -258,6 +261,20 @@ export class DataPath {
     const r = this.valueEncoder.encodeLines(letters.map((l) => stringifyJson(l)));
     const out = packOutput(this.valueEncoder.bytes(r.bytes), r.ends, letters.map((l) => l.offset));
     return this.deadLetter.write({ source, partition, ...out }).then(() => void (this.run.counts.deadLetters += letters.length));
+  }
+
+  /**
+   * A task reading an exchange takes its watermark from every upstream
+   * partition, and one of them may go idle while nothing arrives: such a
+   * task that had nothing to do for a second gets a turn without records,
+   * so that windows the remaining partitions have passed close.
+   */
+  quietTurns(now: number): void {
+    for (const task of this.run.tasks) {
+      if (!task.source.plan.exchange || !task.owner || task.exhausted || task.batches.length > 0 || now - task.lastResultAt < QUIET_MS) continue;
+      task.batches.push(newEndBatch(task, true));
+      this.pump(task);
+    }
   }
 
   /** Records waiting: in the sources plus read and not yet answered. */

@@ -44,6 +44,8 @@ export interface Batch {
   done: boolean;
   /** The end of the partition's input: no records, the windows its operators still hold close. */
   end: boolean;
+  /** With `end`: not the end, only a turn without records, so that the task's watermark sees the time passed (idle inputs). */
+  quiet: boolean;
 }
 
 export interface Task {
@@ -98,16 +100,16 @@ export function newBatch(task: Task, raw: SourceBatch): Batch {
   task.lastOffset = raw.offsets[count - 1]!;
   return {
     seq: task.nextSeq++, raw, count, lastOffset: task.lastOffset, readAt: performance.now(),
-    sentTo: undefined, answered: false, onWritten: undefined, abandon: undefined, done: false, end: false,
+    sentTo: undefined, answered: false, onWritten: undefined, abandon: undefined, done: false, end: false, quiet: false,
   };
 }
 
-/** The batch that ends a partition's input (`Batch.end`), after every batch read from it. */
-export function newEndBatch(task: Task): Batch {
+/** The batch that ends a partition's input (`Batch.end`), after every batch read from it; or a `quiet` turn. */
+export function newEndBatch(task: Task, quiet = false): Batch {
   const last = task.batches.at(-1)?.lastOffset ?? task.lastOffset;
   return {
     seq: task.nextSeq++, raw: { offsets: [], timestamps: [], keys: [] }, count: 0, lastOffset: last, readAt: performance.now(),
-    sentTo: undefined, answered: false, onWritten: undefined, abandon: undefined, done: false, end: true,
+    sentTo: undefined, answered: false, onWritten: undefined, abandon: undefined, done: false, end: true, quiet,
   };
 }
 

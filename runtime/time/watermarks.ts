@@ -47,7 +47,8 @@ export class Watermarks {
     let min = Infinity;
     let active = false;
     for (let i = 0; i < this.highest.length; i++) {
-      if (now - this.lastRecordAt[i]! >= this.options.idleMs) continue;
+      // An input that ended (+Infinity, an exchange's upstream partition) holds nothing back, idle or not.
+      if (now - this.lastRecordAt[i]! >= this.options.idleMs && this.highest[i] !== Infinity) continue;
       active = true;
       min = Math.min(min, this.highest[i]! - this.options.latenessMs);
     }

@@ -205,18 +205,21 @@ export class BatchRunner {
   /**
    * The input of a task ended: its stateful operators close every window,
    * and the results run through the rest of the chain (a chain with
-   * lookups gets them too). `offset`: the task's last offset.
+   * lookups gets them too). `offset`: the task's last offset. `quiet`:
+   * it did not end, only time passed: the watermark moves if an input went idle.
    */
-  async endOfInput(chain: Chain, partition: number, ops: TaskOperators, offset: number, fetch: LookupFetch): Promise<BatchResult> {
+  async endOfInput(chain: Chain, partition: number, ops: TaskOperators, offset: number, fetch: LookupFetch, quiet = false): Promise<BatchResult> {
     const out: ChainOutput[] = chain.sinks.map(() => ({ keys: [], values: [], offsets: [] }));
     const rejected: Rejection[] = [];
     const pending = (chain.lookups ?? []).map(() => emptyLookupPending());
     const ctx = context(chain, partition, ops, pending);
-    ops.finish(this.emitInto(chain, ctx, offset, () => [out, rejected, () => {}]));
+    const emit = this.emitInto(chain, ctx, offset, () => [out, rejected, () => {}]);
+    if (quiet) ops.afterBatch(-Infinity, performance.now(), emit);
+    else ops.finish(emit);
     await this.resolveLookups(chain, ctx, out, rejected, fetch);
     const batch = this.begin(chain, partition);
     batch.collect(out, rejected);
-    // The end of the input: every exchange partition learns that this one holds nothing back any more.
+    // At the end of the input, every exchange partition learns that this one holds nothing back any more.
     const heartbeat = watermarkRecords(chain, partition, ops, offset);
     if (heartbeat) batch.collect(heartbeat, []);
     return batch.finish();

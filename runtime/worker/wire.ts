@@ -95,11 +95,13 @@ export interface BatchMessage {
  * close every window, and the results come back as the `result` of batch
  * `seq` (with no records of its own). `offset`: the partition's last.
  */
+/** The end of a task's input; or (`quiet`) nothing came for a while: time passed, an input may have gone idle, nothing ends. */
 export interface EndMessage {
   type: 'end';
   task: number;
   seq: number;
   offset: number;
+  quiet?: true;
 }
 
 /** Finish the writes in flight, close the worker's sinks, answer `closed`. */

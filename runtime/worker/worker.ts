@@ -290,7 +290,7 @@ async function runEnd(task: Task, msg: EndMessage): Promise<void> {
   const started = performance.now();
   let result: BatchResult;
   try {
-    result = await runner.endOfInput(task.chain, task.partition, task.operators, msg.offset, (i, keys) => lookupClients.get(task.chain)![i]!.lookup(keys));
+    result = await runner.endOfInput(task.chain, task.partition, task.operators, msg.offset, (i, keys) => lookupClients.get(task.chain)![i]!.lookup(keys), msg.quiet === true);
   } catch (e) {
     failTask(task, msg, e as Error);
     return;

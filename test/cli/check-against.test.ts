@@ -52,6 +52,12 @@ test('a group that is gone leaves its state behind: a warning, exit 0', async (t
   t.is(r.json.diagnostics.find((x) => x.code === 'state-dropped')?.severity, 'warning');
 });
 
+test('a group that is repartitioned now keeps its state per partition of another input: named, exit 1', async (t) => {
+  const r = await against(original.replace('{ count: 600, seed: 7 }', '{ count: 600, seed: 7, partitions: 4 }'));
+  t.is(r.code, 1, r.stdout);
+  t.regex(r.json.diagnostics.find((x) => x.code === 'incompatible-state')!.message, /its state was kept per partition of `orders` and would be per partition of `revenue_per_minute-repartition` \(the group is repartitioned now\)/);
+});
+
 test('an unreadable old plan names the file', async (t) => {
   const dir = await tempDir({ 'changed.sensei': original });
   const r = await sensei(['check', 'changed.sensei', '--against', 'missing.json'], { cwd: dir });

@@ -150,6 +150,15 @@ test('a group shows its output record and the key of its records', async (t) => 
   const running = (await hoverAt(windowed('group { n', 2))).text;
   t.regex(running, /Key: null \(one group\)/);
   t.regex(running, /A running aggregate/);
+  t.notRegex(one, /Repartitioned/, 'one partition: nothing moves');
+});
+
+test('a group over a source spread by other fields says it repartitions', async (t) => {
+  const text = WINDOWED.replace('{ count: 10 } event time', '{ count: 10, partitions: 4 } event time');
+  const i = text.indexOf('group by country {') + 2;
+  const hovered = (await hoverAt(text.slice(0, i) + '‸' + text.slice(i))).text;
+  t.regex(hovered, /Repartitioned: source `orders` is not `partitioned by` these keys/);
+  t.regex(hovered, /through an exchange in the process \(`revenue-repartition`\)/);
 });
 
 test('a source says whether it has an event time', async (t) => {
@@ -182,8 +191,8 @@ test('`partitioned by` says what it declares and what it means for a `group by`;
     const { text, hover } = await hoverAt(partitioned(needle, caret));
     t.regex(text, /source orders/);
     t.regex(text, /Partitioned by `country`, `address\.city`: the producer spread the records over the source's partitions by these fields/);
-    t.regex(text, /a `group by` whose keys carry these fields aggregates within partitions/);
-    t.regex(text, /`group-across-partitions`/);
+    t.regex(text, /a `group by` whose keys carry these fields aggregates where the records are/);
+    t.regex(text, /first moves them to the partition of their group key \(repartitioning\)/);
     t.deepEqual(hover!.range, { start: { line: 3, character: 2 }, end: { line: 3, character: 38 } }, 'the whole clause');
   }
   const country = (await hoverAt(partitioned('by country', 5))).text;

@@ -97,3 +97,33 @@ test.serial('repartitioned, with worker threads killed mid-window: every window 
   await runRepartitioned(t, async (run, finished) => void (kills = await killWorkers(run, finished)));
   t.true(kills >= 2, `${kills} workers killed during the run`);
 });
+
+test.serial('a source partition without records stops holding the repartitioned groups back once it is idle', async (t) => {
+  const parts = partitions();
+  // Partition 3 never has a record and never ends: only its idle time lets the windows close.
+  const quiet = PARTITIONS - 1;
+  let release: () => void = () => {};
+  const stopped = new Promise<undefined>((resolve) => (release = () => resolve(undefined)));
+  const { env, out } = testEnv(() => {
+    const inner = new ArraySource(parts.map((p, i) => (i === quiet ? [] : p)));
+    return { partitions: inner.partitions, read: (p, max) => (p === quiet ? stopped : inner.read(p, max)), close: () => inner.close() };
+  });
+  const plan = compilePlan(PIPELINE.replace('lateness 5s', 'lateness 5s idle 500ms'));
+  plan.sources[0]!.connector = 'memory';
+  plan.sources[0]!.options = {};
+  for (const s of plan.sinks) if (!s.exchange) Object.assign(s, { connector: 'collect', options: {} });
+  plan.deadLetter = { connector: 'collect', options: {} };
+  const run = startPipeline(plan, { workers: 2, env, libModule: LIB, batchSize: 50 });
+  const want = reference(parts.map((p, i) => (i === quiet ? [] : p)));
+  const rows = () => out.map((r) => {
+    const row = r.line as { key: string; window_start: string; n: number; total: number };
+    return `${row.key} ${Date.parse(row.window_start)} ${row.n} ${row.total}`;
+  }).sort();
+  // The other partitions end (their ends reach every exchange partition); the quiet one goes idle.
+  for (let waited = 0; rows().length < want.length && waited < 30_000; waited += 50) await sleep(50);
+  t.is(run.status().state, 'running', 'the input has not ended');
+  t.deepEqual(rows(), want, 'every window closed, with every record, while the quiet partition still held nothing');
+  run.stop();
+  release();
+  await run.done;
+});

@@ -49,3 +49,14 @@ test('maxTimestamp is the largest of a batch, −Infinity for none', (t) => {
   t.is(maxTimestamp(new Float64Array([-5, -2])), -2);
   t.is(maxTimestamp([]), -Infinity);
 });
+
+test('an input that ended (+Infinity) holds nothing back, even once it has been quiet for the idle time', (t) => {
+  const w = new Watermarks(3, { latenessMs: 0, idleMs: 1000 }, 0);
+  w.observe(0, Infinity, 100);
+  w.observe(1, Infinity, 100);
+  t.is(w.current(200), -Infinity, 'input 2 has seen nothing and is not idle yet');
+  // Input 2 idle, inputs 0 and 1 ended long ago: nothing holds the watermark.
+  t.is(w.current(5000), Infinity);
+  const restored = new Watermarks(3, { latenessMs: 0, idleMs: 1000 }, 0, { highest: [null, 5, 7] as unknown as number[], watermark: null as unknown as number });
+  t.deepEqual(restored.snapshot(), { highest: [-Infinity, 5, 7], watermark: -Infinity }, 'times kept as JSON (null for ±Infinity) come back as −Infinity');
+});

@@ -15,14 +15,18 @@ import type { CompileResult } from '../../compile.ts';
 import type { AvroSchemaJson, PlanOperator } from '../../plan/plan.ts';
 
 interface OldPlan {
-  chains?: { operators?: PlanOperator[] }[];
+  chains?: { source?: string; operators?: PlanOperator[] }[];
 }
 
 export function checkStateAgainst(result: CompileResult, old: unknown, oldName: string): Diagnostic[] {
   const { typed, plan } = result;
   if (!typed || !plan) return [];
-  const before = ((old as OldPlan).chains ?? []).flatMap((c) => c.operators ?? []);
+  const chains = (old as OldPlan).chains ?? [];
+  const before = chains.flatMap((c) => c.operators ?? []);
   const now = new Map(plan.chains.flatMap((c) => c.operators).map((o) => [o.id, o]));
+  // Which input's partitions each operator's state is kept per: a repartitioned group's are its exchange's.
+  const inputBefore = new Map(chains.flatMap((c) => (c.operators ?? []).map((o): [string, string | undefined] => [o.id, c.source])));
+  const inputNow = new Map(plan.chains.flatMap((c) => c.operators.map((o): [string, string] => [o.id, c.source])));
   const spans = new Map(typed.streams.flatMap((s) => s.operators.map((o): [string, Span] => [o.id, o.span])));
   const at = spans.values().next().value ?? typed.sources[0]?.span;
   const out: Diagnostic[] = [];
@@ -33,7 +37,10 @@ export function checkStateAgainst(result: CompileResult, old: unknown, oldName: 
       continue;
     }
     const span = spans.get(is.id) ?? at!;
-    const problem = stateChange(was, is);
+    const [from, to] = [inputBefore.get(was.id), inputNow.get(is.id)!];
+    const problem = from !== undefined && from !== to
+      ? `its state was kept per partition of \`${from.replace(/^source:/, '')}\` and would be per partition of \`${to.replace(/^source:/, '')}\` (${/-repartition(-\d+)?$/.test(to) ? 'the group is repartitioned now' : 'its input changed'})`
+      : stateChange(was, is);
     if (problem) {
       out.push(diagnostic('incompatible-state', span, `operator \`${is.id}\` cannot read the state ${oldName} left: ${problem}`, {
         hints: ['keep the operator as it was, or deploy it under a new consumer group (its state starts empty)'],

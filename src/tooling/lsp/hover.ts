@@ -10,6 +10,7 @@ import { AGGREGATES, aggregateType, type AggregateInfo } from '../../check/aggre
 import { DEFAULT_IDLE_MS } from '../../check/check.ts';
 import { FUNCTIONS_BY_NAME, signatureText, type FunctionSpec } from '../../check/functions.ts';
 import { durationText } from '../../lower/expr-text.ts';
+import { exchanges } from '../../codegen/codegen.ts';
 import type { TypedExpr } from '../../check/typed.ts';
 import type { SymbolInfo } from '../../resolve/resolve.ts';
 import type {
@@ -234,8 +235,7 @@ function partitionText(clause: PartitionClause): string {
   return [
     `Partitioned by ${fields}: the producer spread the records over the source's partitions by these fields (the Kafka producer's key),`,
     'so the records with the same values are all in one partition. Each partition is aggregated on its own: a `group by` whose keys',
-    'carry these fields aggregates within partitions; a `group` over a source that may have several partitions whose keys do not',
-    'is warned about (`group-across-partitions`).',
+    'carry these fields aggregates where the records are; one whose keys do not first moves them to the partition of their group key (repartitioning).',
   ].join(' ');
 }
 
@@ -300,7 +300,17 @@ function groupHover(a: Analysis, place: StreamPlace, op: GroupOp): string[] {
   const emits = !windowed ? 'A running aggregate: after each batch, the new result of every group it changed.'
     : window.emit?.name === 'updates' ? 'One record per group and window after each batch that changed it.'
       : 'One record per group and window, when the watermark passes the window\'s end.';
-  return [code(output ? `group → ${typeText(output)}` : 'group'), output ? key : undefined, emits].filter(isText);
+  return [code(output ? `group → ${typeText(output)}` : 'group'), output ? key : undefined, emits, repartitionText(a, place)].filter(isText);
+}
+
+/** Whether the group moves its records to the partition of their key first, and through what. */
+function repartitionText(a: Analysis, place: StreamPlace): string | undefined {
+  const id = `${place.stream.name.name}/${place.index}:aggregate`;
+  const exchange = a.typed && exchanges(a.typed).find((e) => e.op.id === id);
+  if (!exchange) return undefined;
+  const source = a.typed!.sources.find((s) => s.name === exchange.op.repartition.source);
+  const through = source?.connector === 'kafka' ? `the topic \`<group>-${exchange.name}\`` : 'an exchange in the process';
+  return `Repartitioned: source \`${exchange.op.repartition.source}\` is not \`partitioned by\` these keys, so each record first moves to the partition its key hashes to, through ${through} (\`${exchange.name}\`); the watermark there is the minimum over the source's partitions.`;
 }
 
 function fieldDoc(scope: RecordType, path: readonly Identifier[]): string | undefined {
