@@ -4,6 +4,7 @@ export const datagenSpec: ConnectorSpec = {
   name: 'datagen',
   doc: 'Generates realistic records for the source schema, deterministically from a seed. Records are placed in partitions by key hash (as a Kafka producer would) or round robin without a key.',
   roles: ['source'],
+  partitionKeyOption: 'key',
   options: [
     { name: 'partitions', type: 'int', doc: 'Number of partitions.', default: 1, min: 1, max: 4096 },
     { name: 'rate', type: 'number', doc: 'Records per second across all partitions; 0 generates as fast as the pipeline reads.', default: 0, min: 0 },

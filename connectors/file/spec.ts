@@ -4,6 +4,7 @@ export const fileSpec: ConnectorSpec = {
   name: 'file',
   doc: 'Reads records from a JSON-lines or Avro container file as a stream, with bounded memory (offsets are line numbers, or record numbers in an Avro file), or appends records as JSON lines (also as a dead-letter target).',
   roles: ['source', 'sink', 'dead-letter'],
+  partitionKeyOption: 'key',
   options: [
     { name: 'path', type: 'string', doc: 'File path, relative to the working directory.', required: true },
     { name: 'format', type: 'enum', values: ['auto', 'json', 'avro'], doc: 'Source: JSON lines or an Avro container file; `auto` goes by the extension (.avro). Sinks and dead letters write JSON lines.', default: 'auto', roles: ['source'] },

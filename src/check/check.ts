@@ -60,8 +60,6 @@ interface Flow {
   output: RecordType;
   keyType: AvroType;
   errorPolicy: ErrorPolicy;
-  /** Where records were re-keyed since they were read (`key by` does not move them between partitions). */
-  rekeyed?: Span;
   /** A source that may have several partitions, when the records come from one (a `dedupe` is per partition). */
   partitioned?: string;
   /** The fields its `partitioned by` names (paths in its schema), when it declares them. */
@@ -112,12 +110,12 @@ interface CheckedStream {
 /**
  * Whether a stream's inputs are as when it was checked: the same types
  * (the same objects, when its input was itself re-used; else equal, docs
- * and defaults included), and the same re-keying span, which a dedupe
- * warning points at. A `union` reads other streams too: never re-used.
+ * and defaults included), and the same partitioning, which decides
+ * whether a group or a dedupe repartitions. A `union` reads other streams too: never re-used.
  */
 function sameInputs(before: CheckedStream, s: Extract<ResolvedStream, { kind: 'declared' }>, input: Flow, lookups: AvroType[]): boolean {
   const b = before.input;
-  return s.inputs.length === 1 && b.errorPolicy === input.errorPolicy && b.partitioned === input.partitioned && b.rekeyed === input.rekeyed && b.mixed === input.mixed
+  return s.inputs.length === 1 && b.errorPolicy === input.errorPolicy && b.partitioned === input.partitioned && b.mixed === input.mixed
     && partitioningText(b) === partitioningText(input)
     && b.untimed === input.untimed && b.aggregated === input.aggregated
     && sameType(b.output, input.output) && sameType(b.keyType, input.keyType)
@@ -127,6 +125,18 @@ function sameInputs(before: CheckedStream, s: Extract<ResolvedStream, { kind: 'd
 /** A flow's declared partitioning and where its fields are, as text to compare. */
 function partitioningText(f: Flow): string {
   return `${f.partitionKeys?.join(',') ?? ''}|${[...(f.carried ?? [])].map(([here, at]) => `${here}=${at}`).join(',')}`;
+}
+
+/** The partitioning fields after an operator that repartitions: the group's keys, the dedupe's key field (or, computed, none that a field carries). */
+function repartitionedBy(op: TypedOperator): string[] {
+  if (op.kind === 'aggregate') return op.keys.map((k) => k.name);
+  return op.kind === 'dedupe' ? [fieldPath(op.key) ?? op.id] : [];
+}
+
+/** A dedupe whose key is the one field the records are partitioned by: each key's records are in one partition already. */
+function dedupedInPlace(key: TypedExpr, keys: readonly string[] | undefined, carried: ReadonlyMap<string, string>): boolean {
+  const path = fieldPath(key);
+  return path !== undefined && keys !== undefined && keys.length > 0 && keys.every((k) => carried.get(path) === k);
 }
 
 /** Whether one of the group's keys is the partitioning field `key` (where `carried` says it is). */
@@ -157,8 +167,12 @@ function fieldPath(e: TypedExpr): string | undefined {
  * records of other sources, so nothing is carried after it.
  */
 function carryPartitioning(op: TypedOperator, carried: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
-  // Repartitioned, the group's records are partitioned by its keys, whatever the source's were.
+  // Repartitioned, the records are partitioned by the group's keys (or the dedupe's key), whatever the source's were.
   if (op.kind === 'aggregate' && op.repartition) return new Map(op.keys.map((k) => [k.name, k.name]));
+  if (op.kind === 'dedupe' && op.repartition) {
+    const path = fieldPath(op.key);
+    return new Map(path === undefined ? [] : [[path, path]]);
+  }
   switch (op.kind) {
     case 'select':
     case 'aggregate': {
@@ -261,7 +275,7 @@ class ProgramChecker {
 
   private source(s: ResolvedSource): TypedSource | undefined {
     const schema = s.schema as RecordType;
-    const partitionKeys = s.decl.partitionedBy && this.partitionKeys(s.decl.partitionedBy, schema);
+    const partitionKeys = s.decl.partitionedBy ? this.partitionKeys(s.decl.partitionedBy, schema) : this.keyOption(s);
     this.flows.set(s.name, {
       output: schema, keyType: T.null, errorPolicy: 'dead_letter',
       ...(this.manyPartitions(s) ? { partitioned: s.name } : {}), ...(s.decl.eventTime ? {} : { untimed: s.name }),
@@ -306,6 +320,13 @@ class ProgramChecker {
     return keys;
   }
 
+  /** The field a source's own `key` option spreads its records by (`datagen`, `file`), when it names one. */
+  private keyOption(s: ResolvedSource): string[] | undefined {
+    const option = this.connectors.get(s.decl.connector.name)?.partitionKeyOption;
+    const given = option === undefined ? undefined : s.decl.options.find((o) => o.name.name === option)?.value;
+    return given?.kind === 'string' ? [given.value] : undefined;
+  }
+
   /** Whether a source may read from several partitions: the server's (Kafka), or a `partitions` option above 1. */
   private manyPartitions(s: ResolvedSource): boolean {
     const spec = this.connectors.get(s.decl.connector.name);
@@ -319,15 +340,14 @@ class ProgramChecker {
     const typed = s.kind === 'routed' ? this.routedStream(s) : this.stream(s);
     if (typed) {
       const from = this.flows.get(s.kind === 'routed' ? s.from : s.decl.input.name);
-      const rekeyed = typed.operators.findLast((o) => o.kind === 'key-by')?.span ?? from?.rekeyed;
       const aggregated = typed.operators.findLast((o) => o.kind === 'aggregate')?.span ?? from?.aggregated;
-      const repartitioned = typed.operators.findLast((o) => o.kind === 'aggregate' && o.repartition);
-      const partitionKeys = repartitioned?.kind === 'aggregate' ? repartitioned.keys.map((k) => k.name) : from?.partitionKeys;
+      const repartitioned = typed.operators.findLast((o) => (o.kind === 'aggregate' || o.kind === 'dedupe') && o.repartition);
+      const partitionKeys = repartitioned ? repartitionedBy(repartitioned) : from?.partitionKeys;
       const carried = (repartitioned || from?.carried) && typed.operators.reduce((c, op) => carryPartitioning(op, c), from?.carried ?? new Map<string, string>());
       const mixed = from?.mixed || s.kind === 'declared' && (s.inputs.length > 1 || typed.operators.some((o) => o.kind === 'union'));
       this.flows.set(typed.name, {
         output: typed.output, keyType: typed.keyType, errorPolicy: typed.errorPolicy,
-        ...(rekeyed ? { rekeyed } : {}), ...(from?.partitioned ? { partitioned: from.partitioned } : {}),
+        ...(from?.partitioned ? { partitioned: from.partitioned } : {}),
         ...(partitionKeys ? { partitionKeys } : {}), ...(carried ? { carried } : {}),
         ...(from?.untimed ? { untimed: from.untimed } : {}), ...(aggregated ? { aggregated } : {}), ...(mixed ? { mixed } : {}),
       });
@@ -375,7 +395,6 @@ class ProgramChecker {
     const recordName = pascalCase(decl.name.name);
     let record: RecordType = { ...input.output, name: recordName };
     let keyType = input.keyType;
-    let rekeyed = input.rekeyed;
     let aggregated = input.aggregated;
     let carried = input.carried ?? new Map<string, string>();
     let partitionKeys = input.partitionKeys;
@@ -419,9 +438,14 @@ class ProgramChecker {
         break; // later operators would only repeat the error
       }
       operators.push(result.op);
-      if (result.op.kind === 'key-by') rekeyed = result.op.span;
       if (result.op.kind === 'aggregate') aggregated = result.op.span;
-      if (result.op.kind === 'dedupe' && rekeyed && input.partitioned) this.dedupeAcrossPartitions(result.op.span, rekeyed, input.partitioned);
+      if (result.op.kind === 'dedupe' && input.partitioned && !dedupedInPlace(result.op.key, partitionKeys, carried)) {
+        if (mixed) this.dedupeAcrossPartitions(result.op.span, input.partitioned);
+        else {
+          result.op.repartition = { input: record, source: input.partitioned };
+          partitionKeys = repartitionedBy(result.op);
+        }
+      }
       if (result.op.kind === 'union') mixed = true;
       if (result.op.kind === 'aggregate' && input.partitioned && !groupedInPlace(result.op, partitionKeys, carried)) {
         if (mixed) this.groupAcrossPartitions(result.op, input.partitioned, partitionKeys, carried);
@@ -613,14 +637,11 @@ class ProgramChecker {
     });
   }
 
-  /** `dedupe` keeps one record per key within each partition; after `key by` a key's records may sit in several. */
-  private dedupeAcrossPartitions(at: Span, rekeyed: Span, source: string): void {
-    this.report('dedupe-across-partitions', at, `\`dedupe\` drops repeats within each partition of source \`${source}\`, but \`key by\` does not move records between partitions: repeats of a key read from different partitions are all kept`, {
-      hints: [
-        `key the records by this key where they are produced (the Kafka producer's key), so that each key stays in one partition, and dedupe before \`key by\``,
-        'or read the input from a single partition; repartitioning by key comes with keyed aggregations',
-      ],
-      data: { source, keyBy: rekeyed.start },
+  /** `dedupe` keeps one record per key within each partition; records a `union` brought together are not repartitioned, so a key's may sit in several. */
+  private dedupeAcrossPartitions(at: Span, source: string): void {
+    this.report('dedupe-across-partitions', at, `\`dedupe\` drops repeats within each partition, and records that a \`union\` brought together (from source \`${source}\` and others) are not repartitioned by its key: repeats of a key read from different partitions are all kept`, {
+      hints: ['dedupe each source\'s records before the `union`', 'or declare how the sources are partitioned (`partitioned by`), when their producers keyed the records by this key'],
+      data: { source },
     });
   }
 

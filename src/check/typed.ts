@@ -109,7 +109,7 @@ export type TypedOperator =
   | (OperatorBase & { kind: 'flat-map'; array: TypedExpr; as: string; dropField?: string })
   | (OperatorBase & { kind: 'union'; streams: string[] })
   | (OperatorBase & { kind: 'route'; branches: { condition: TypedExpr; target: string }[]; otherwise?: string })
-  | (OperatorBase & { kind: 'dedupe'; key: TypedExpr; withinMillis: number })
+  | (OperatorBase & { kind: 'dedupe'; key: TypedExpr; withinMillis: number; repartition?: TypedRepartition })
   /**
    * Enriches each record with the record `connector` finds for `key`, in
    * field `name` (appended at the end). `options` are the connector's

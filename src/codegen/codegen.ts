@@ -23,10 +23,10 @@
  * loop over the results the operator gives back when windows close (or,
  * emitting updates, after each batch).
  *
- * A `group by` that repartitions (`TypedRepartition`) ends the chain
- * before it: the record goes to the exchange sink, keyed by the exchange
- * partition of its group key, with its time and the task's watermark
- * (`PlanExchange`). The exchange's own chain starts at that `group by`.
+ * A `group by` or `dedupe` that repartitions (`TypedRepartition`) ends
+ * the chain before it: the record goes to the exchange sink, keyed by the
+ * exchange partition of its key, with its time and the task's watermark
+ * (`PlanExchange`). The exchange's own chain starts at that operator.
  *
  * `ts` is each record's time: the source's `event time` field, the record
  * timestamp, or (read from an exchange) the time the record was written
@@ -42,8 +42,9 @@ import { accumulatorCode, type AccumulatorCode } from './aggregate.ts';
 import { ChainScope, compileExpr, literalKey, paren, primitiveEquality, prop } from './expr.ts';
 
 type AggregateOp = Extract<TypedOperator, { kind: 'aggregate' }>;
+type DedupeOp = Extract<TypedOperator, { kind: 'dedupe' }>;
 
-/** Where a chain starts: a source, or the exchange before a repartitioned `group by` (its operator id). */
+/** Where a chain starts: a source, or the exchange before a repartitioned `group by` or `dedupe` (its operator id). */
 export type ChainStart = { source: string } | { exchange: string };
 
 /** Everything from `start` to its sinks, as the body of `(lib) => ChainFunction`. */
@@ -51,22 +52,22 @@ export function generateChain(typed: TypedProgram, start: ChainStart): Omit<Plan
   return new ChainWriter(typed).write(start);
 }
 
-/** A repartitioned `group by`, and the exchange in front of it. */
+/** A repartitioned `group by` or `dedupe`, and the exchange in front of it. */
 export interface Exchange {
   /** The exchange source's name: `<stream>-repartition`, numbered when the stream has several. */
   name: string;
   /** Its sink's id. */
   sink: string;
   stream: TypedStream;
-  /** The group's operator index in its stream. */
+  /** The operator's index in its stream. */
   index: number;
-  op: AggregateOp & { repartition: TypedRepartition };
+  op: (AggregateOp | DedupeOp) & { repartition: TypedRepartition };
 }
 
 /** The program's exchanges, in stream order. */
 export function exchanges(typed: TypedProgram): Exchange[] {
   return typed.streams.flatMap((stream) => {
-    const found = stream.operators.flatMap((op, index) => (op.kind === 'aggregate' && op.repartition ? [{ op: op as Exchange['op'], index }] : []));
+    const found = stream.operators.flatMap((op, index) => ((op.kind === 'aggregate' || op.kind === 'dedupe') && op.repartition ? [{ op: op as Exchange['op'], index }] : []));
     return found.map(({ op, index }, n) => {
       const name = `${stream.name}-repartition${found.length > 1 ? `-${n + 1}` : ''}`;
       return { name, sink: `exchange:${name}`, stream, index, op };
@@ -362,6 +363,13 @@ class ChainWriter {
       if (op.kind === 'union') continue;
       const code: string[] = [];
       segment.push({ id: op.id, code });
+      // A repartitioned group or dedupe that this chain does not start at: the record goes to its exchange.
+      const exchange = op.id === this.startsAt ? undefined : this.exchanges.get(op.id);
+      if (exchange) {
+        const [declare, write] = this.toExchange(exchange, rec, code);
+        lines.push(declare, ...close(), write);
+        return lines;
+      }
       switch (op.kind) {
         case 'where':
           code.push(`if (!${this.condition(op.condition, rec)}) ${flow.skip};`);
@@ -387,12 +395,6 @@ class ChainWriter {
           return lines;
         }
         case 'aggregate': {
-          const exchange = op.id === this.startsAt ? undefined : this.exchanges.get(op.id);
-          if (exchange) {
-            const [declare, write] = this.toExchange(exchange, rec, code);
-            lines.push(declare, ...close(), write);
-            return lines;
-          }
           code.push(...this.aggregate(op, stream, i, rec, flow, lines));
           lines.push(...close());
           return lines;
@@ -489,15 +491,15 @@ class ChainWriter {
   }
 
   /**
-   * A record into the exchange of a repartitioned group: its group key (computed
-   * under the stream's error policy, into `code`) picks the exchange partition.
+   * A record into the exchange of a repartitioned group or dedupe: its key
+   * (computed under the stream's error policy, into `code`) picks the exchange partition.
    */
   private toExchange(e: Exchange, rec: string, code: string[]): [declare: string, write: string] {
     this.writesExchange = true;
     let i = this.sinks.indexOf(e.sink);
     if (i < 0) i = this.sinks.push(e.sink) - 1;
     const part = `xp${++this.vars}`;
-    const keys = e.op.keys.map((k) => compileExpr(k.value, rec, this.scope));
+    const keys = (e.op.kind === 'aggregate' ? e.op.keys.map((k) => k.value) : [e.op.key]).map((k) => compileExpr(k, rec, this.scope));
     code.push(`${part} = ${this.scope.helper('exchangePartition')}([${keys.join(', ')}], xc.partitions);`);
     return [`let ${part};`, `o${i}k.push(${part}); o${i}v.push({ f: xc.partition, w: xc.watermark, t: ts, r: ${rec} }); o${i}o.push(off);`];
   }

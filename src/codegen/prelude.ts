@@ -129,15 +129,15 @@ export const HELPERS = {
   return s;
 }`,
   },
-  /** The exchange partition of a group (repartitioning): FNV-1a of its groupKey text, the same in every process. */
+  /** The exchange partition of a key (repartitioning): FNV-1a of its text (structured parts by content), the same in every process. */
   exchangePartition: {
     code: `function exchangePartition(parts, n) {
-  const s = groupKey(parts);
+  const s = groupKey(parts.map(stateKey));
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return (h >>> 0) % n;
 }`,
-    needs: ['groupKey'],
+    needs: ['groupKey', 'stateKey'],
   },
   /** Adds a value to a collected array kept in event-time order (`ts` beside it); equal times keep their arrival order. */
   collectAdd: {

@@ -43,7 +43,7 @@ export const CODES = {
   'incompatible-union': { severity: 'error', summary: 'Streams joined by `union` have different record types.' },
   'not-an-array': { severity: 'error', summary: '`flat map` over a field that is not an array.' },
   'operator-after-route': { severity: 'error', summary: 'An operator after `route`, which passes no records on.' },
-  'dedupe-across-partitions': { severity: 'warning', summary: '`dedupe` after `key by` over a source that may have several partitions: duplicates read from different partitions are kept.' },
+  'dedupe-across-partitions': { severity: 'warning', summary: '`dedupe` over records that a `union` brought together from sources that may have several partitions, not partitioned by its key: such records are not repartitioned, so duplicates read from different partitions are kept.' },
   'invalid-event-time': { severity: 'error', summary: 'An `event time` field that is not a timestamp (or a long of epoch milliseconds), or an `idle` of zero.' },
   'invalid-window': { severity: 'error', summary: 'A `window` of an unknown shape, without the durations its shape needs, or with an unknown `emit` mode.' },
   'window-without-group': { severity: 'error', summary: 'A `window` not followed by the `group by` it windows.' },

@@ -45,6 +45,12 @@ export interface ConnectorSpec {
    * may be many. Otherwise a source has the `partitions` its option gives, or one.
    */
   partitionedByServer?: boolean;
+  /**
+   * As a source, the option naming the field whose value spreads records
+   * over partitions (as Kafka's producer does): given, the source is
+   * partitioned by that field, as `partitioned by` would declare.
+   */
+  partitionKeyOption?: string;
 }
 
 export type ConnectorSpecs = ReadonlyMap<string, ConnectorSpec>;

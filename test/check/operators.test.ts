@@ -253,17 +253,26 @@ test('a flat map element name that is not an Avro name is rejected', (t) => {
   expectDiagnostic(t, c, 'invalid-schema');
 });
 
-test('dedupe after key by over a source with several partitions warns that repeats across partitions are kept', (t) => {
+/** The dedupes the checker repartitions by their keys. */
+const repartitioned = (c: ReturnType<typeof program>) => c.typed?.streams.flatMap((s) => s.operators.flatMap((op) => (op.kind === 'dedupe' && op.repartition ? [op.id] : []))) ?? [];
+
+test('a dedupe over a source with several partitions repartitions by its key, unless the source is partitioned by it', (t) => {
   const many = 'source many: Order from datagen { count: 10, partitions: 4 }\n';
-  const here = program(`${many}stream s = many | key by customer_id | ⟦dedupe by customer_id within 1m⟧\nsink s to stdout`);
-  const d = expectDiagnostic(t, here, 'dedupe-across-partitions');
-  t.is(d.severity, 'warning');
-  t.regex(d.message, /partition of source `many`, but `key by` does not move records between partitions/);
-  expectDiagnostic(t, program(`${many}stream k = many | key by customer_id\nstream s = k | ⟦dedupe by customer_id within 1m⟧\nsink s to stdout`), 'dedupe-across-partitions');
-  expectDiagnostic(t, program('source topic: Order from kafka { topic: "t" }\nstream s = topic | key by id | ⟦dedupe by id within 1m⟧\nsink s to stdout'), 'dedupe-across-partitions');
-  const quiet = [
-    'stream s = orders | key by customer_id | dedupe by customer_id within 1m\nsink s to stdout',
-    `${many}stream s = many | dedupe by customer_id within 1m | key by customer_id\nsink s to stdout`,
+  t.deepEqual(repartitioned(program(`${many}stream s = many | dedupe by customer_id within 1m\nsink s to stdout`)), ['s/0:dedupe']);
+  t.deepEqual(repartitioned(program(`${many}stream s = many | key by customer_id | dedupe by customer_id within 1m\nsink s to stdout`)), ['s/1:dedupe'], '`key by` moves nothing');
+  t.deepEqual(repartitioned(program('source topic: Order from kafka { topic: "t" }\nstream s = topic | dedupe by id within 1m\nsink s to stdout')), ['s/0:dedupe'], 'Kafka');
+  const inPlace = [
+    ['one partition', 'stream s = orders | dedupe by customer_id within 1m\nsink s to stdout'],
+    ['declared', 'source keyed: Order from datagen { count: 10, partitions: 4 } partitioned by customer_id\nstream s = keyed | dedupe by customer_id within 1m\nsink s to stdout'],
+    ['spread by its `key` option', 'source keyed: Order from datagen { count: 10, partitions: 4, key: "customer_id" }\nstream s = keyed | dedupe by customer_id within 1m\nsink s to stdout'],
+    ['after a group by the same key', `${many}stream g = many | group by customer_id { n: count() }\nstream s = g | dedupe by customer_id within 1m\nsink s to stdout`],
   ];
-  for (const text of quiet) t.deepEqual(program(text).diagnostics.filter((x) => x.code === 'dedupe-across-partitions'), [], text);
+  for (const [why, text] of inPlace) t.deepEqual(repartitioned(program(text!)), [], why);
+});
+
+test('a dedupe over records a union brought together warns that repeats across partitions are kept', (t) => {
+  const many = 'source many: Order from datagen { count: 10, partitions: 4 }\nsource more: Order from datagen { count: 10, partitions: 4 }\n';
+  const d = expectDiagnostic(t, program(`${many}stream s = many | union more | ⟦dedupe by customer_id within 1m⟧\nsink s to stdout`), 'dedupe-across-partitions');
+  t.is(d.severity, 'warning');
+  t.regex(d.message, /records that a `union` brought together \(from source `many` and others\) are not repartitioned/);
 });

@@ -2,13 +2,14 @@
 "use strict";
 const ops = [];
 
+function stateKey(v) { return v !== null && typeof v === "object" ? (v instanceof Uint8Array ? Buffer.from(v).toString("latin1") : JSON.stringify(v)) : v; }
 function groupKey(parts) {
   let s = "";
   for (const p of parts) s += (typeof p === "string" ? "s" + p.length + ":" + p : p === null ? "z" : typeof p === "boolean" ? "b" + p : "n" + p) + "|";
   return s;
 }
 function exchangePartition(parts, n) {
-  const s = groupKey(parts);
+  const s = groupKey(parts.map(stateKey));
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return (h >>> 0) % n;

@@ -127,3 +127,27 @@ test.serial('a source partition without records stops holding the repartitioned 
   release();
   await run.done;
 });
+
+test.serial('a dedupe by a field the records are not partitioned by: each key once, though every partition has it', async (t) => {
+  // Every partition holds the same 200 keys, several times each.
+  const parts = Array.from({ length: PARTITIONS }, (_, p) => Array.from({ length: 1000 }, (_, i): ArrayRecord => ({
+    key: null, value: { key: `k${(i * 7 + p) % 200}`, v: i, at: BASE + i * 100 } satisfies Event, timestamp: i,
+  })));
+  const { env, out } = testEnv(parts);
+  const plan = compilePlan(`
+pipeline dedupe_repartition
+schema Event { key: string, v: long, at: timestamp_millis }
+source events: Event from datagen { partitions: ${PARTITIONS} } event time at
+stream once = events | dedupe by key within 1h
+sink once to stdout { format: json }
+`);
+  t.deepEqual(plan.sources.map((s) => s.name), ['events', 'once-repartition']);
+  plan.sources[0]!.connector = 'memory';
+  plan.sources[0]!.options = {};
+  for (const s of plan.sinks) if (!s.exchange) Object.assign(s, { connector: 'collect', options: {} });
+  plan.deadLetter = { connector: 'collect', options: {} };
+  const summary = await startPipeline(plan, { workers: 2, env, libModule: LIB, batchSize: 50 }).done;
+  t.is(summary.recordsIn, PARTITIONS * 1000);
+  const keys = out.map((r) => (r.line as Event).key).sort();
+  t.deepEqual(keys, Array.from({ length: 200 }, (_, i) => `k${i}`).sort(), 'each key once');
+});
