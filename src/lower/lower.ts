@@ -123,9 +123,18 @@ export function typedToGraph(typed: TypedProgram): PlanGraph {
     node(sourceId(s.name), 'source', s.connector, s.name, s.span);
     outlets.set(s.name, { node: sourceId(s.name), type: s.schema });
   }
+  // A repartition shows as a node of its own before its operator: the records leave for the partition of their key.
+  const exchangeOf = new Map(exchanges(typed).map((e) => [e.op.id, e]));
   for (const stream of typed.streams) {
     let at = stream.routedFrom ? routes.get(stream.routedFrom.stream)! : outlets.get(stream.inputs[0]!)!;
     for (const op of stream.operators) {
+      const exchange = exchangeOf.get(op.id);
+      if (exchange) {
+        node(exchange.sink, 'stream', 'repartition', exchange.name, op.span);
+        edge(at, exchange.sink);
+        const keys = exchange.op.kind === 'aggregate' ? exchange.op.keys.map((k) => exprText(k.value)) : [exprText(exchange.op.key)];
+        at = { node: exchange.sink, type: at.type, key: keys.join(', ') };
+      }
       node(op.id, 'operator', op.kind, operatorLabel(op), op.span);
       edge(at, op.id);
       if (op.kind === 'union') {

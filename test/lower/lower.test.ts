@@ -3,6 +3,7 @@ import { typedToPlan } from '../../src/lower/lower.ts';
 import { durationText, exprText } from '../../src/lower/expr-text.ts';
 import { validatePlan } from '../../src/plan/validate.ts';
 import { PLAN_VERSION } from '../../src/plan/plan.ts';
+import { compilePlan } from '../support/compile.ts';
 import { decimal } from '../../src/types/type-utils.ts';
 import { bin, call, dedupe, field, inList, keyBy, lit, ProgramBuilder, record, route, select, str, T, union, where } from '../codegen/build.ts';
 
@@ -95,4 +96,28 @@ test('expressions print as pipeline text', (t) => {
   t.is(exprText(bin('*', bin('+', lit(1.5, decimal(2, 1)), lit(2, T.double), T.double), lit(1714557600000, T.timestampMillis), T.double)), '(1.5d + 2.0) * timestamp "2024-05-01T10:00:00.000Z"');
   t.is(durationText(1500), '1500ms');
   t.is(durationText(7_200_000), '2h');
+});
+
+test('a repartition is a source and a sink of the plan, and a node of the graph before its group', (t) => {
+  const plan = compilePlan(`pipeline p
+schema Order { id: string, country: string, amount: long, at: timestamp_millis }
+source orders: Order from datagen { partitions: 3 } event time at idle 5s
+stream totals = orders | window tumbling 1m | group by country { n: count() }
+sink totals to stdout {}
+`);
+  validatePlan(plan);
+  const exchange = plan.sources.find((s) => s.name === 'totals-repartition')!;
+  t.deepEqual(exchange.exchange, { from: 'source:orders', sink: 'exchange:totals-repartition', idleMs: 5000 });
+  t.is(exchange.connector, 'exchange');
+  const sink = plan.sinks.find((s) => s.id === 'exchange:totals-repartition')!;
+  t.is(sink.exchange, 'source:totals-repartition');
+  t.is(sink.keySchema, 'int', 'keyed by the exchange partition');
+  t.deepEqual(plan.chains.map((c) => [c.source, c.sinks, c.operators.map((o) => o.id)]), [
+    ['source:orders', ['exchange:totals-repartition'], []],
+    ['source:totals-repartition', ['sink:totals:0'], ['totals/1:aggregate']],
+  ]);
+  const edges = plan.graph.edges.map((e) => `${e.from} -> ${e.to}${e.key ? ` (${e.key})` : ''}`);
+  t.true(edges.includes('source:orders -> exchange:totals-repartition'));
+  t.true(edges.includes('exchange:totals-repartition -> totals/1:aggregate (country)'));
+  t.is(plan.graph.nodes.find((n) => n.id === 'exchange:totals-repartition')?.type, 'repartition');
 });
