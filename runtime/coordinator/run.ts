@@ -91,7 +91,7 @@ export interface PipelineStatus {
   sources: { name: string; partitions: number; recordsIn: number; backlog: number }[];
   sinks: { id: string; stream: string; connector: string; records: number }[];
   pool: { id: number; partitions: number; utilization: number; recordsPerSec: number }[];
-  /** Every source partition: the worker that owns it, its backlog (consumer lag) and, with stateful operators, its state. */
+  /** Every source partition: the worker that owns it, its backlog (consumer lag) and, with stateful operators (or feeding a repartition), its state and event time. */
   partitions: { source: string; partition: number; worker: number | undefined; backlog: number; state?: PartitionStateStatus }[];
   /** Records dead-lettered because their windows had closed. */
   lateRecords: number;
@@ -105,7 +105,7 @@ export interface PipelineStatus {
   connections: ConnectionReport[];
 }
 
-/** A stateful partition's state, as its last result reported it. */
+/** A stateful partition's state (none for one that only feeds a repartition: its watermark), as its last result reported it. */
 export interface PartitionStateStatus {
   /** Entries per stateful operator id (a group's windows count once per group). */
   entries: Record<string, number>;

@@ -76,6 +76,11 @@ export class TaskOperators {
     return this.descriptors.length > 0;
   }
 
+  /** It keeps a watermark: it has stateful operators, or reads or writes an exchange. */
+  get keepsTime(): boolean {
+    return this.timed;
+  }
+
   /** The task's watermark: −Infinity until it has seen a record. */
   get currentWatermark(): number {
     return this.watermark;

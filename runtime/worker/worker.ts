@@ -309,7 +309,8 @@ function postResult(task: Task, msg: BatchMessage | EndMessage, started: number,
   const reply: FromWorker = { type: 'result', task: msg.task, seq: msg.seq, busyMs: now - started, ...result };
   const changes = task.operators.takeChanges();
   if (changes) reply.changes = changes;
-  if (task.operators.stateful) {
+  // A task that only writes an exchange reports its watermark too (the status shows every partition's event time).
+  if (task.operators.keepsTime) {
     const watermark = task.operators.currentWatermark;
     reply.stateInfo = { entries: task.operators.entries(), watermark: Number.isFinite(watermark) ? watermark : null };
   }

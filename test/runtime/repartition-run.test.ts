@@ -72,6 +72,9 @@ async function runRepartitioned(t: ExecutionContext, disturb: (run: PipelineRun,
   const summary = await run.done.finally(() => (finished = true));
   await disturbing;
   t.is(summary.recordsIn, PARTITIONS * PER_PARTITION, 'records in counts the source, not the exchange');
+  // Every partition reports its event time: the source's (which only feed the exchange, and keep no state) and the exchange's.
+  const reported = run.status().partitions.map((p) => `${p.source} ${p.state ? Object.keys(p.state.entries).join(',') || 'no state' : 'nothing'}`);
+  t.deepEqual(reported, [...Array(PARTITIONS).fill('events no state'), ...Array(PARTITIONS).fill('totals-repartition totals/1:aggregate')]);
   t.is(run.status().lateRecords, 0);
   const got = out.map((r) => {
     const row = r.line as { key: string; window_start: string; n: number; total: number };
