@@ -123,7 +123,7 @@ class Coordinator {
     // The intervals first: a run stopped while it started can finish inside these pumps (its tasks
     // without a worker end there), and its end clears them.
     this.timers.push(setInterval(() => !this.run.over && this.board!.onInterval(), options.statusIntervalMs ?? 1000));
-    if (plan.sources.some((s) => s.exchange)) this.timers.push(setInterval(() => !this.run.over && data.quietTurns(performance.now()), 500));
+    if (plan.sources.some((s) => s.connector === EXCHANGE_CONNECTOR)) this.timers.push(setInterval(() => !this.run.over && data.quietTurns(performance.now()), 500));
     if ((options.workers ?? 'auto') === 'auto') this.timers.push(setInterval(() => this.onScaleTick(), this.scaler.intervalMs));
     for (const t of this.run.tasks) data.pump(t);
     this.checkFinished();

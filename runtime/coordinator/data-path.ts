@@ -11,6 +11,7 @@
  * crashed worker's batches go to the next owner (tasks.ts).
  */
 import { RecordEncoder } from '../../src/formats/avro-codec.ts';
+import { EXCHANGE_CONNECTOR } from '../../src/plan/plan.ts';
 import type { DeadLetter, SinkWriter, SourceBatch } from '../../src/spi/connector.ts';
 import type { WorkerHandle } from '../worker/pool.ts';
 import { BufferPool, packOutput, packSourceBatch, type ResultMessage, type WrittenMessage } from '../worker/wire.ts';
@@ -264,14 +265,18 @@ export class DataPath {
   }
 
   /**
-   * A task reading an exchange takes its watermark from every upstream
-   * partition, and one of them may go idle while nothing arrives: such a
-   * task that had nothing to do for a second gets a turn without records,
-   * so that windows the remaining partitions have passed close.
+   * A task reading an in-process exchange takes its watermark from every
+   * upstream partition, and one of them may go idle while nothing arrives:
+   * such a task that had nothing to do for a second gets a turn without
+   * records, so that windows the remaining partitions have passed close.
+   * (A Kafka exchange's tasks, whose partitions move between processes and
+   * are restored from changelogs, get none: they see the time pass with the
+   * next record or watermark any upstream partition sends.)
    */
   quietTurns(now: number): void {
     for (const task of this.run.tasks) {
-      if (!task.source.plan.exchange || !task.owner || task.exhausted || task.batches.length > 0 || now - task.lastResultAt < QUIET_MS) continue;
+      if (task.source.plan.exchange === undefined || task.source.plan.connector !== EXCHANGE_CONNECTOR) continue;
+      if (!task.owned || !task.owner || task.exhausted || task.batches.length > 0 || now - task.lastResultAt < QUIET_MS) continue;
       task.batches.push(newEndBatch(task, true));
       this.pump(task);
     }
