@@ -48,7 +48,13 @@ test('creates a topic, produces, consumes in a group and commits offsets', async
   try {
     // No waitForLeaders: kafkajs gives up when the new topic is not in the metadata yet; the producer retries until it is.
     t.true(await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: false }));
-    t.true((await admin.listTopics()).includes(topic));
+    // The broker's metadata, which listTopics reads, may take a moment to show a topic just created.
+    let listed = false;
+    for (let attempt = 0; attempt < 50 && !listed; attempt++) {
+      listed = (await admin.listTopics()).includes(topic);
+      if (!listed) await new Promise((r) => setTimeout(r, 100));
+    }
+    t.true(listed, 'the topic is listed');
 
     await producer.connect();
     await producer.send({
