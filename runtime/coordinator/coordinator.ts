@@ -202,7 +202,7 @@ class Coordinator {
       const sink = plan.sinks.find((k) => k.id === s.exchange!.sink)!;
       const partitions = this.partitionsOf(s.exchange.from);
       if (s.connector === EXCHANGE_CONNECTOR) {
-        const exchange = new MemoryExchange(partitions, partitions, signal);
+        const exchange = new MemoryExchange(partitions, signal);
         this.run.sinks.push({ plan: sink, writer: exchange.writer, records: 0 });
         this.addSource(s, exchange.reader, undefined);
       } else {

@@ -275,8 +275,7 @@ export class DataPath {
    */
   quietTurns(now: number): void {
     for (const task of this.run.tasks) {
-      if (task.source.plan.exchange === undefined || task.source.plan.connector !== EXCHANGE_CONNECTOR) continue;
-      if (!task.owned || !task.owner || task.exhausted || task.batches.length > 0 || now - task.lastResultAt < QUIET_MS) continue;
+      if (task.source.plan.connector !== EXCHANGE_CONNECTOR || !task.owned || !task.owner || task.exhausted || task.batches.length > 0 || now - task.lastResultAt < QUIET_MS) continue;
       task.batches.push(newEndBatch(task, true));
       this.pump(task);
     }

@@ -32,9 +32,9 @@ export class MemoryExchange {
   private queued = 0;
   private room: (() => void)[] = [];
 
+  /** `partitions`: the exchange's, which are its upstream source's: each partition ends once that many ends reached it. */
   constructor(
-    partitions: number,
-    private readonly upstream: number,
+    private readonly partitions: number,
     private readonly signal: AbortSignal,
     private readonly limit = DEFAULT_LIMIT,
   ) {
@@ -75,7 +75,7 @@ export class MemoryExchange {
   private async read(partition: number, max: number): Promise<SourceBatch | undefined> {
     const q = this.queues[partition]!;
     while (q.values.length === 0) {
-      if (this.signal.aborted || q.ended.size >= this.upstream) return undefined;
+      if (this.signal.aborted || q.ended.size >= this.partitions) return undefined;
       await new Promise<void>((resolve) => (q.wake = resolve));
       q.wake = undefined;
     }

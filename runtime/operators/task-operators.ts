@@ -36,7 +36,8 @@ export class TaskOperators {
   private watermark: number;
   /** The stores' codecs, when the task reports its changes (a durable run). */
   private readonly codecs: Map<string, StoreCodec>[] | undefined;
-  private readonly timed: boolean;
+  /** It keeps a watermark: it has stateful operators, or reads or writes an exchange. */
+  readonly keepsTime: boolean;
   /** Reading an exchange: the upstream partitions' watermarks as the chain raised them (`ChainContext.inputs`), and as last observed. */
   readonly inputs: number[] | undefined;
   private readonly observed: number[] | undefined;
@@ -59,7 +60,7 @@ export class TaskOperators {
     });
     this.codecs = options.tracked ? descriptors.map(storeCodecs) : undefined;
     const inputs = options.time?.inputs;
-    this.timed = descriptors.length > 0 || options.time?.writesExchange === true || inputs !== undefined;
+    this.keepsTime = descriptors.length > 0 || options.time?.writesExchange === true || inputs !== undefined;
     if (inputs) {
       // Upstream tasks applied their lateness already.
       this.time = new Watermarks(inputs.count, { latenessMs: 0, idleMs: inputs.idleMs }, now, from?.time);
@@ -76,11 +77,6 @@ export class TaskOperators {
     return this.descriptors.length > 0;
   }
 
-  /** It keeps a watermark: it has stateful operators, or reads or writes an exchange. */
-  get keepsTime(): boolean {
-    return this.timed;
-  }
-
   /** The task's watermark: −Infinity until it has seen a record. */
   get currentWatermark(): number {
     return this.watermark;
@@ -93,7 +89,7 @@ export class TaskOperators {
    * (an emitter may feed a later operator, whose results then follow).
    */
   afterBatch(maxTime: number, now: number, emit: EmitResults): void {
-    if (!this.timed) return;
+    if (!this.keepsTime) return;
     if (this.inputs) {
       for (let u = 0; u < this.inputs.length; u++) {
         if (this.inputs[u]! <= this.observed![u]!) continue;
@@ -106,7 +102,7 @@ export class TaskOperators {
 
   /** The input ended: every window closes, and the last results go to `emit`. */
   finish(emit: EmitResults): void {
-    if (this.timed) this.advance(Infinity, emit);
+    if (this.keepsTime) this.advance(Infinity, emit);
   }
 
   private advance(watermark: number, emit: EmitResults): void {
