@@ -8,15 +8,21 @@
  *
  * Reading a partition back: kafkajs has no manual assignment, so a
  * consumer of a group of its own (removed afterwards) reads the topic,
- * seeks each partition asked for to its start, and stops at the end the
- * topic had when the read began (read_committed: an open transaction of a
- * dead process holds the read until the broker aborts it). Reads of one
+ * seeks each partition asked for to its start, and stops at the log end
+ * the topic had when the read began. The read is read_committed and its end
+ * counts the records of transactions still open, so it waits until they
+ * commit or abort: ending at the last stable offset instead would miss what
+ * other processes committed after a dead process's open transaction, while
+ * the group's offsets already count it. With exactly-once the run's producer
+ * is started first, which aborts what this process's predecessor (the same
+ * transactional id) left open; another dead process's transaction holds the
+ * read until the broker aborts it (its `transaction_timeout`). Reads of one
  * topic that are asked for together share one consumer.
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import type { ChangelogEntry, Options, StateChangelog } from '../../src/spi/connector.ts';
-import { positionAfterSkippedBatch, retryRetriable } from './client.ts';
+import { logEndOffsets, positionAfterSkippedBatch, retryRetriable } from './client.ts';
 import type { KafkaRun } from './run.ts';
 
 interface Read {
@@ -89,7 +95,8 @@ export class KafkaChangelog implements StateChangelog {
 
   /** One consumer of a group of its own reads the asked partitions of a topic from their starts to their current ends. */
   private async readTopic(topic: string, reads: Read[]): Promise<void> {
-    const ends = new Map((await retryRetriable(() => this.admin.fetchTopicOffsets(topic))).map((p) => [p.partition, Number(p.high)]));
+    if (this.transactional) await this.run.channel(this.options);
+    const ends = await logEndOffsets(this.kafka, topic);
     const pending = new Map<number, { read: Read; entries: ChangelogEntry[]; end: number }>();
     for (const read of reads) {
       const end = ends.get(read.partition) ?? 0;
@@ -99,6 +106,8 @@ export class KafkaChangelog implements StateChangelog {
     if (pending.size === 0) return;
     const groupId = `${this.groupId}-restore-${randomUUID()}`;
     const consumer = this.kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
+    /** Reads done, answered once the consumer and its group are gone: nothing of this read outlives its answer. */
+    const read: (() => void)[] = [];
     await consumer.connect();
     try {
       let done: () => void;
@@ -115,7 +124,7 @@ export class KafkaChangelog implements StateChangelog {
         if (!r || through < r.end) return;
         pending.delete(partition);
         consumer.pause([{ topic, partitions: [partition] }]);
-        r.read.resolve({ entries: r.entries, next: r.end });
+        read.push(() => r.read.resolve({ entries: r.entries, next: r.end }));
         if (pending.size === 0) done!();
       };
       // A fetch of only a transaction marker (the end of a log after a commit) never reaches eachBatch.
@@ -140,5 +149,6 @@ export class KafkaChangelog implements StateChangelog {
       await consumer.disconnect().catch(() => {});
       await this.admin.deleteGroups([groupId]).catch(() => {});
     }
+    for (const answer of read) answer();
   }
 }

@@ -92,6 +92,38 @@ export async function retryRetriable<T>(call: () => Promise<T>, timeoutMs = 30_0
   }
 }
 
+interface OffsetCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  findTopicPartitionMetadata(topic: string): { partitionId: number }[];
+  fetchTopicsOffset(topics: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[]): Promise<{ partitions: { partition: number; offset: string }[] }[]>;
+}
+
+/**
+ * The log end offsets (high watermarks) of a topic's partitions: past the
+ * records of transactions still open. kafkajs's admin asks for the last
+ * stable offsets (read_committed) and has no option for these, so a
+ * cluster connection of the client's own is made read_uncommitted.
+ */
+export async function logEndOffsets(kafka: Kafka, topic: string): Promise<Map<number, number>> {
+  const create = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  if (!create) throw new Error('kafka: this kafkajs version does not let the changelog read its log end offsets');
+  const READ_UNCOMMITTED = 0;
+  const cluster = (kafka as unknown as Record<symbol, (o: { isolationLevel: number }) => OffsetCluster>)[create]!({ isolationLevel: READ_UNCOMMITTED });
+  await cluster.connect();
+  try {
+    return await retryRetriable(async () => {
+      await cluster.addTargetTopic(topic);
+      const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
+      const [ends] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: false, partitions }]);
+      return new Map(ends!.partitions.map((p) => [p.partition, Number(p.offset)]));
+    });
+  } finally {
+    await cluster.disconnect();
+  }
+}
+
 /**
  * The position after a fetch that reached no `eachBatch`: one of only
  * control records (transaction markers) or aborted records, which still

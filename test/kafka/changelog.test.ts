@@ -1,7 +1,9 @@
 // Changelog topics (connectors/kafka/changelog.ts) against the broker. Under
 // exactly-once a read gives back only committed entries, and a read that starts at
 // a transaction marker (where a log ends after a commit) ends at once, with nothing,
-// instead of waiting for a record that never comes. A task restored from the
+// instead of waiting for a record that never comes. A read waits for a
+// transaction another process left open (a process killed mid-transaction)
+// and gives back what others committed after it. A task restored from the
 // changelogs alone (runtime/coordinator/state-log.ts) covers what the last batch's
 // meta entry says: it skips the records up to there, with that batch's event time.
 import test from 'ava';
@@ -18,8 +20,12 @@ import { createTopics, deleteTopics, unique } from './helpers.ts';
 
 const LOG = 'counts/1:aggregate/groups';
 
-test.serial('exactly-once changelog: reads hold committed entries only, and a read from the marker after a commit ends at once', async (t) => {
-  const [input, output, group] = [unique('cl-in'), unique('cl-out'), unique('cl')];
+const entry = (key: string, value: string) => ({ key: Buffer.from(key), value: Buffer.from(value) });
+const text = (entries: { key: Uint8Array; value: Uint8Array | null }[]) => entries.map((e) => `${Buffer.from(e.key)}=${Buffer.from(e.value!)}`);
+
+/** An exactly-once run of a Kafka-to-Kafka pipeline, with the changelog of its source's group; it commits when the test says so (transaction_interval: 1h). */
+async function exactlyOnceChangelog(name: string, partitions: number) {
+  const [input, output, group] = [unique(`${name}-in`), unique(`${name}-out`), unique(name)];
   const brokers = kafkaBrokers().join(',');
   const plan = compilePlan(`
 pipeline changelog_read
@@ -27,19 +33,26 @@ schema Row { id: long }
 source rows: Row from kafka { topic: "${input}", brokers: "${brokers}", group: "${group}", format: json }
 sink rows to kafka { topic: "${output}", brokers: "${brokers}", format: json, guarantee: exactly_once, transaction_interval: 1h }
 `);
-  // The run commits when the test says so (transaction_interval: 1h).
   const [source, sink] = [plan.sources[0]!.options, plan.sinks[0]!.options];
   const run = KafkaRun.of(new AbortController().signal, plan.pipeline);
   run.requireExactlyOnce(sink);
   const kafka = kafkaClient(source);
   const admin = kafka.admin();
   await admin.connect();
-  const changelog = new KafkaChangelog(kafka, admin, run, source, group, 2);
-  const entry = (key: string, value: string) => ({ key: Buffer.from(key), value: Buffer.from(value) });
-  const text = (entries: { key: Uint8Array; value: Uint8Array | null }[]) => entries.map((e) => `${Buffer.from(e.key)}=${Buffer.from(e.value!)}`);
+  const changelog = new KafkaChangelog(kafka, admin, run, source, group, partitions);
+  await createTopics([input, partitions], [output, partitions]);
+  await changelog.prepare([LOG]);
+  const close = async () => {
+    await run.sinkClosed();
+    await admin.disconnect();
+    await deleteTopics(input, output, changelog.topic(LOG));
+  };
+  return { run, sink, kafka, admin, changelog, close };
+}
+
+test.serial('exactly-once changelog: reads hold committed entries only, and a read from the marker after a commit ends at once', async (t) => {
+  const { run, sink, admin, changelog, close } = await exactlyOnceChangelog('cl', 2);
   try {
-    await createTopics([input, 2], [output, 2]);
-    await changelog.prepare([LOG]);
     t.true((await admin.listTopics()).includes(changelog.topic(LOG)), 'the changelog topic is created');
 
     const next = await changelog.append(LOG, 1, [entry('a', '1'), entry('b', '2')]);
@@ -58,9 +71,32 @@ sink rows to kafka { topic: "${output}", brokers: "${brokers}", format: json, gu
     t.deepEqual(text(all.entries), ['a=1', 'b=2', 'd=4'], 'the aborted entry is not read back');
     t.deepEqual(await changelog.read(LOG, 0, 0), { entries: [], next: 0 }, 'an empty partition reads as empty');
   } finally {
-    await run.sinkClosed();
-    await admin.disconnect();
-    await deleteTopics(input, output, changelog.topic(LOG));
+    await close();
+  }
+});
+
+test.serial('exactly-once changelog: a read waits for a transaction another producer left open, and holds what was committed after it', async (t) => {
+  const { run, kafka, changelog, close } = await exactlyOnceChangelog('cl-open', 1);
+  // A process that died mid-transaction: its transaction stays open (until the broker's timeout; here, until the test aborts it).
+  const dead = kafka.producer({ transactionalId: unique('dead'), idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await dead.connect();
+    const open = await dead.transaction();
+    await open.send({ topic: changelog.topic(LOG), messages: [{ partition: 0, key: 'x', value: '9' }] });
+    // Another process commits after it (in the group, its offsets now count these entries).
+    await changelog.append(LOG, 0, [entry('a', '1')]);
+    await run.commit();
+    let aborted = false;
+    const reading = changelog.read(LOG, 0, 0);
+    await sleep(2000);
+    aborted = true;
+    await open.abort();
+    const read = await reading;
+    t.true(aborted, 'the read ended only once the open transaction did');
+    t.deepEqual(text(read.entries), ['a=1'], 'the entries committed after the open transaction are read, the aborted one is not');
+  } finally {
+    await dead.disconnect();
+    await close();
   }
 });
 
