@@ -64,6 +64,8 @@ interface Part {
   /** Everything before this offset is acknowledged by every sink. */
   committable: number | undefined;
   committed: number | undefined;
+  /** A repartition topic: the records before this offset are deleted. */
+  purged: number;
   highWatermark: number;
   /** Bounded runs: the end offset, and whether the group got there in another process. */
   end: number | undefined;
@@ -120,6 +122,7 @@ export async function openKafkaSource(ctx: SourceContext): Promise<SourceReader>
       partitions: count,
       bufferRecords: o.number('buffer_records'),
       commitIntervalMs: o.number('commit_interval'),
+      purgeIntervalMs: format === 'exchange' && o.number('purge_interval') > 0 ? o.number('purge_interval') : undefined,
       cluster: clusterKey(ctx.options),
       groupInstanceId: o.optionalString('group_instance_id') ?? (process.env.SENSEI_INSTANCE_ID ? `${process.env.SENSEI_INSTANCE_ID}-${ctx.name}` : undefined),
     });
@@ -169,6 +172,8 @@ interface Settings {
   partitions: number;
   bufferRecords: number;
   commitIntervalMs: number;
+  /** A repartition topic: how often the records the group committed are deleted; undefined keeps them. */
+  purgeIntervalMs: number | undefined;
   cluster: string;
   groupInstanceId: string | undefined;
 }
@@ -208,7 +213,7 @@ class KafkaSource implements SourceReader, RunSource {
     this.cluster = s.cluster;
     this.parts = Array.from({ length: s.partitions }, (_, p) => ({
       owned: false, everOwned: false, fetched: [], queued: 0, paused: false, reading: false, wake: undefined, handed: [], rejecting: new Map(),
-      through: undefined, committable: undefined, committed: undefined, highWatermark: 0, end: s.ends?.get(p), doneElsewhere: false, ended: new Set(),
+      through: undefined, committable: undefined, committed: undefined, purged: 0, highWatermark: 0, end: s.ends?.get(p), doneElsewhere: false, ended: new Set(),
     }));
     this.run = KafkaRun.of(ctx.signal, ctx.pipeline);
     this.run.addSource(this);
@@ -252,6 +257,24 @@ class KafkaSource implements SourceReader, RunSource {
     });
     if (!this.run.exactlyOnce) this.timers.push(setInterval(() => void this.commitAcknowledged(), this.s.commitIntervalMs));
     if (this.s.ends) this.timers.push(setInterval(() => void this.checkDoneElsewhere(), 1000));
+    if (this.s.purgeIntervalMs !== undefined) this.timers.push(setInterval(() => void this.purgeCommitted(), this.s.purgeIntervalMs));
+  }
+
+  /**
+   * A repartition topic is the pipeline's own: once the group committed an
+   * offset, no one reads the records before it again (the new owner of a
+   * partition starts at the committed offset, its state comes from the
+   * changelogs), so they are deleted, as Kafka Streams purges its own.
+   */
+  private async purgeCommitted(): Promise<void> {
+    const partitions = this.parts.flatMap((p, partition) => (p.committed !== undefined && p.committed > p.purged ? [{ partition, offset: String(p.committed) }] : []));
+    if (partitions.length === 0 || this.closing) return;
+    try {
+      await this.s.admin.deleteTopicRecords({ topic: this.topic, partitions });
+      for (const { partition, offset } of partitions) this.parts[partition]!.purged = Number(offset);
+    } catch {
+      // A partition whose leader moves, or a broker away: the next interval purges it.
+    }
   }
 
   private enqueue(partition: number, messages: KafkaMessage[], through: number, highWatermark: string): void {

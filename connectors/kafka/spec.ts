@@ -44,6 +44,7 @@ export const kafkaSpec: ConnectorSpec = {
     },
     { name: 'session_timeout', type: 'duration', doc: 'Source: consumer-group session timeout.', default: '30s', roles: ['source'] },
     { name: 'rebalance_timeout', type: 'duration', doc: 'Source: how long a rebalance waits for members to drain and rejoin.', default: '60s', roles: ['source'] },
+    { name: 'purge_interval', type: 'duration', doc: 'Source: how often the records of the pipeline\'s repartition topics that the group committed are deleted (0s keeps them for the topic\'s retention).', default: '30s', roles: ['source'] },
     { name: 'commit_interval', type: 'duration', doc: 'Source: how often acknowledged offsets are committed (at-least-once).', default: '1s', roles: ['source'] },
     { name: 'buffer_records', type: 'int', doc: 'Source: records fetched ahead per partition before its fetching pauses.', default: 5000, min: 1, roles: ['source'] },
     { name: 'max_bytes_per_partition', type: 'int', doc: 'Source: largest fetch per partition, bytes.', default: 1048576, min: 1024, roles: ['source'] },

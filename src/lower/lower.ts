@@ -64,7 +64,7 @@ function exchangeParts(typed: TypedProgram, e: Exchange): { source: PlanSource; 
 /** Kafka options that say how to reach the cluster. */
 const KAFKA_CONNECTION = ['brokers', 'client_id', 'security_protocol', 'sasl_mechanism', 'sasl_username_env', 'sasl_password_env', 'ssl_ca_file', 'ssl_cert_file', 'ssl_key_file', 'ssl_key_password_env', 'ssl_verify'];
 /** What the exchange's source takes over from the upstream source besides the connection: how it takes part in the group, and whether it ends. */
-const KAFKA_MEMBERSHIP = ['session_timeout', 'rebalance_timeout', 'commit_interval', 'isolation', 'bounded', 'buffer_records', 'max_bytes_per_partition'];
+const KAFKA_MEMBERSHIP = ['session_timeout', 'rebalance_timeout', 'commit_interval', 'purge_interval', 'isolation', 'bounded', 'buffer_records', 'max_bytes_per_partition'];
 const KAFKA_TRANSACTIONS = ['transactional_id', 'transaction_interval', 'transaction_timeout'];
 
 /**

@@ -7,10 +7,10 @@
 // the survivor, then to the new daemon, while its transaction is still open).
 // At-least-once: nothing is lost (a record the killed daemon had sent on
 // before its offsets were committed is sent again, so a window may count it
-// twice).
+// twice). Either way the repartition topic's committed records are deleted.
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTopics, deleteTopics, produce, readTopic, topicPartitionCount, unique } from './helpers.ts';
+import { createTopics, deleteTopics, groupOffsets, produce, readTopic, topicPartitionCount, unique } from './helpers.ts';
 import { startSensei, waitFor } from './processes.ts';
 import type { DaemonProcess } from '../daemon/daemon-process.ts';
 import { killOneOfTwoDaemons, orders, pipeline, reference, type Order, type Result } from './windows-helpers.ts';
@@ -75,6 +75,9 @@ for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
         });
         t.deepEqual(short, [], 'no window is missing records');
       }
+      // The records of the repartition topic that the group committed are deleted (purge_interval: 1s).
+      const repartition = await groupOffsets(group, `${group}-revenue-repartition`);
+      t.true(repartition.every((p) => p.low > 0 && p.low <= p.committed), `purged up to the committed offsets: ${JSON.stringify(repartition)}`);
     } finally {
       for (const d of daemons) d.child.kill('SIGKILL');
       await deleteTopics(input, output, `${group}-revenue-repartition`);

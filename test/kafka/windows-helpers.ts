@@ -48,7 +48,7 @@ pipeline windowed_revenue
 schema Order { country: string, amount: long, at: timestamp_millis }
 source orders: Order from kafka {
   topic: "${p.input}", brokers: "${brokers}", group: "${p.group}", format: json,
-  bounded: ${p.bounded}, session_timeout: 6s, commit_interval: 200ms, buffer_records: 200
+  bounded: ${p.bounded}, session_timeout: 6s, commit_interval: 200ms, buffer_records: 200, purge_interval: 1s
 } event time at lateness 5s${p.repartition ? '' : ' partitioned by country'}
 stream revenue = orders
   | window tumbling 10s
