@@ -11,6 +11,7 @@ import type { Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
 import type { Options } from '../../src/spi/connector.ts';
 import { OptionReader } from '../options.ts';
 import { registerCodecs } from './compression.ts';
+import { useFastFetchResponse } from './fetch-response.ts';
 import { useFastProduceRequest } from './produce-request.ts';
 import { kafkaSpec } from './spec.ts';
 
@@ -64,6 +65,7 @@ const LOG_LEVELS: Record<string, number> = { nothing: logLevel.NOTHING, error: l
 export function kafkaClient(options: Options): Kafka {
   registerCodecs();
   useFastProduceRequest();
+  useFastFetchResponse();
   const level = LOG_LEVELS[(process.env.SENSEI_KAFKA_LOG ?? 'nothing').toLowerCase()] ?? logLevel.NOTHING;
   return new KafkaClient({
     ...connectionConfig(options),

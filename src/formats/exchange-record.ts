@@ -6,17 +6,12 @@
  * is +Infinity is that upstream partition's end.
  */
 
+import { VarintCursor } from './varint.ts';
+
 /** An Avro int (zig-zag varint) at `pos`, and the position after it. */
 export function readAvroInt(data: Uint8Array, pos: number): { value: number; next: number } {
-  let n = 0;
-  let shift = 0;
-  let b: number;
-  do {
-    b = data[pos++]!;
-    n |= (b & 0x7f) << shift;
-    shift += 7;
-  } while (b & 0x80);
-  return { value: (n >>> 1) ^ -(n & 1), next: pos };
+  const cursor = new VarintCursor(data, pos);
+  return { value: cursor.int(), next: cursor.pos };
 }
 
 /** The upstream partition whose end this exchange record is, or undefined for any other record. */
