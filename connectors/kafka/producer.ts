@@ -153,7 +153,7 @@ export class ProducerChannel {
       if (list) for (const m of p.messages) list.push(m);
       else byTopic.set(p.topic, [...p.messages]);
     }
-    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages: groupedOnce(messages) }));
     this.flying = (async () => {
       const target = this.transactional ? await this.transaction() : this.producer;
       return target.sendBatch({ topicMessages, acks: -1, compression: CODECS[compression] });
@@ -221,4 +221,24 @@ export class ProducerChannel {
     await this.idle();
     await this.producer.disconnect();
   }
+}
+
+/**
+ * kafkajs groups a request's messages by partition with a reducer that
+ * copies the partition's list for every message it adds: quadratic in the
+ * messages per partition, a tenth of a worker's time at 1000-record
+ * batches. Every message here names its partition, so each topic's list
+ * carries a `reduce` of its own (kafkajs calls `reduce` on it for that
+ * grouping only) that groups them in one pass, as the partitioner would.
+ */
+export function groupedOnce(messages: Message[]): Message[] {
+  Object.defineProperty(messages, 'reduce', { value: groupByPartition });
+  return messages;
+}
+
+function groupByPartition(this: Message[], ...args: Parameters<Message[]['reduce']>): unknown {
+  if (this.some((m) => m.partition === undefined)) return Array.prototype.reduce.apply(this, args);
+  const groups: Record<number, Message[]> = {};
+  for (const m of this) (groups[m.partition!] ??= []).push(m);
+  return groups;
 }
