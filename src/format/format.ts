@@ -219,7 +219,7 @@ class Formatter {
     layout: { inOperator?: boolean; commas?: boolean } = {},
   ): number {
     if (children.length === 0 && !this.hasCommentsIn(start(node), close)) {
-      return this.line(indent, `${head} {}`, start(node), end(node), limit);
+      return this.line(indent, `${head} {}`, start(node), close + 1, limit);
     }
     const childIndent = layout.inOperator ? indent + 2 : indent + 1;
     const first = this.line(indent, `${head} {`, start(node), start(node) + 1, children[0] ? start(children[0]) : close);
@@ -228,7 +228,8 @@ class Formatter {
       child(c, childIndent, next ? start(next) : close, next && layout.commas ? ',' : '');
     });
     this.leadingComments(close, childIndent);
-    this.line(layout.inOperator ? indent + 1 : indent, '}', close, end(node), limit);
+    // The brace's own range: a source's clauses may follow it within the declaration, with their comments.
+    this.line(layout.inOperator ? indent + 1 : indent, '}', close, close + 1, limit);
     return first;
   }
 

@@ -114,6 +114,13 @@ test('comments inside a block force it onto several lines', (t) => {
   t.is(format('sink a to file { path: "x" // where\n}'), 'sink a to file {\n  path: "x" // where\n}\n');
 });
 
+test('a source whose options break over lines keeps its clauses\' comments with the clauses, not after the brace', (t) => {
+  const text = 'source s: Order from datagen { count: 5 /* c2 */ }\n  // its time\n  event time at /* late by */ lateness // c1\n5s\n';
+  const want = 'source s: Order from datagen {\n  count: 5 /* c2 */\n}\n  // its time\n  event time at lateness 5s /* late by */ // c1\n';
+  t.is(format(text), want);
+  t.is(format(want), want, 'idempotent');
+});
+
 test('blank lines: between kinds of declarations, kept where the author left one, never doubled', (t) => {
   t.is(
     format('source a: A from x\nsource b: B from x\nstream c = a\n\n\n\nstream d = b\nsink c to y\nsink d to y'),
