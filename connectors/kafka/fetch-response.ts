@@ -60,7 +60,7 @@ interface BatchContext {
   magicByte: number;
 }
 
-export interface FetchedMessage {
+interface FetchedMessage {
   magicByte: number;
   attributes: number;
   timestamp: string;
@@ -90,6 +90,9 @@ const TRANSACTIONAL_FLAG = 0x10;
 const CONTROL_FLAG = 0x20;
 const LOG_APPEND_TIME = 1;
 const CREATE_TIME = 0;
+/** Offsets and times past these go to kafkajs: a number holds them exactly only within. */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
 function bytes(c: VarintCursor, data: Buffer): Buffer | null {
   const n = c.int();
@@ -143,7 +146,7 @@ function readRecords(data: Buffer, from: number, count: number, first: { offset:
  * The messages of a partition's record set, or undefined when kafkajs must
  * decode it (the old message format, offsets past 2^53).
  */
-export async function decodeRecordSet(set: Buffer): Promise<FetchedMessage[] | undefined> {
+async function decodeRecordSet(set: Buffer): Promise<FetchedMessage[] | undefined> {
   const out: FetchedMessage[] = [];
   for (let at = 0; set.length - at >= RECORDS; ) {
     const end = at + LOG_OVERHEAD + set.readInt32BE(at + LENGTH);
@@ -152,7 +155,7 @@ export async function decodeRecordSet(set: Buffer): Promise<FetchedMessage[] | u
     if (set.readInt8(at + MAGIC) !== 2) return undefined;
     const firstOffset = set.readBigInt64BE(at);
     const firstTimestamp = set.readBigInt64BE(at + FIRST_TIMESTAMP);
-    if (firstOffset > BigInt(Number.MAX_SAFE_INTEGER) || firstTimestamp > BigInt(Number.MAX_SAFE_INTEGER) || firstTimestamp < BigInt(Number.MIN_SAFE_INTEGER)) return undefined;
+    if (firstOffset > MAX_SAFE || firstTimestamp > MAX_SAFE || firstTimestamp < MIN_SAFE) return undefined;
     const attributes = set.readInt16BE(at + ATTRIBUTES);
     const context: BatchContext = {
       firstOffset: firstOffset.toString(),

@@ -16,7 +16,7 @@ import { schemaNode, type SchemaNode } from '../../src/formats/schema.ts';
 import type { AvroSchemaJson, Constant } from '../../src/plan/plan.ts';
 import type { EncodedBatch, Options, RecordHeaders, SourceRecords } from '../../src/spi/connector.ts';
 import { kafkaPartition, keyBytes } from '../../src/formats/partitioner.ts';
-import { readAvroInt } from '../../src/formats/exchange-record.ts';
+import { VarintCursor } from '../../src/formats/varint.ts';
 import type { Compression } from './compression.ts';
 import { frameHeader, frameRecords } from './wire-format.ts';
 
@@ -103,10 +103,12 @@ function exchangeMessages(batch: EncodedBatch): Message[] {
   const keys = batch.keys;
   if (!keys) throw new Error('kafka: exchange records without their partition');
   const messages = new Array<Message>(batch.count);
+  // The keys (exchange partitions, Avro ints) lie back to back.
+  const partitions = new VarintCursor(keys.data, 0);
   for (let i = 0, from = 0; i < batch.count; i++) {
     const end = batch.ends[i]!;
     // A copy: the batch's buffer may be reused while the producer still holds the message.
-    messages[i] = { key: null, value: Buffer.from(batch.data.subarray(from, end)), partition: readAvroInt(keys.data, i === 0 ? 0 : keys.ends[i - 1]!).value };
+    messages[i] = { key: null, value: Buffer.from(batch.data.subarray(from, end)), partition: partitions.int() };
     from = end;
   }
   return messages;

@@ -12,7 +12,8 @@
  * data path exempts it from the buffered-records bound), so the wait ends.
  */
 import type { EncodedBatch, SinkWriter, SourceBatch, SourceReader } from '../../src/spi/connector.ts';
-import { exchangeEnd, readAvroInt } from '../../src/formats/exchange-record.ts';
+import { exchangeEnd } from '../../src/formats/exchange-record.ts';
+import { VarintCursor } from '../../src/formats/varint.ts';
 
 const DEFAULT_LIMIT = 100_000;
 
@@ -55,9 +56,11 @@ export class MemoryExchange {
   private write(batch: EncodedBatch): Promise<void> {
     const keys = batch.keys;
     if (!keys) throw new Error('exchange: records without their exchange partition');
+    // The keys (exchange partitions, Avro ints) lie back to back.
+    const partitions = new VarintCursor(keys.data, 0);
     let start = 0;
     for (let i = 0; i < batch.count; i++) {
-      const partition = readAvroInt(keys.data, i === 0 ? 0 : keys.ends[i - 1]!).value;
+      const partition = partitions.int();
       const q = this.queues[partition];
       if (!q) throw new Error(`exchange: record for partition ${partition} of ${this.queues.length}`);
       const value = batch.data.slice(start, batch.ends[i]);

@@ -5,18 +5,12 @@
  * partition, an int) and `w` (its watermark, a double). A record whose `w`
  * is +Infinity is that upstream partition's end.
  */
-
 import { VarintCursor } from './varint.ts';
-
-/** An Avro int (zig-zag varint) at `pos`, and the position after it. */
-export function readAvroInt(data: Uint8Array, pos: number): { value: number; next: number } {
-  const cursor = new VarintCursor(data, pos);
-  return { value: cursor.int(), next: cursor.pos };
-}
 
 /** The upstream partition whose end this exchange record is, or undefined for any other record. */
 export function exchangeEnd(record: Uint8Array): number | undefined {
-  const f = readAvroInt(record, 0);
-  const w = new DataView(record.buffer, record.byteOffset + f.next, 8).getFloat64(0, true);
-  return w === Infinity ? f.value : undefined;
+  const cursor = new VarintCursor(record, 0);
+  const f = cursor.int();
+  const w = new DataView(record.buffer, record.byteOffset + cursor.pos, 8).getFloat64(0, true);
+  return w === Infinity ? f : undefined;
 }
